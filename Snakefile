@@ -1,0 +1,28 @@
+# layerwise: greedy layer-wise hyper-parameter search (Bengio 2012), tracked in MLflow.
+#   snakemake --cores all                          default run (config/config.yaml)
+#   snakemake --cores all --configfile config/smoke.yaml
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/tracking.smk"
+include: "rules/search.smk"
+include: "rules/evaluate.smk"
+
+
+rule all:
+    input:
+        f"{RESULTS}/summary.json",
+        f"{RESULTS}/trials.csv",
+        f"{RESULTS}/trials.parquet",
+    default_target: True
+
+
+onsuccess:
+    print_summary()

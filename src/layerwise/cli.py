@@ -1,0 +1,163 @@
+"""Command line: one sub-command per workflow step. Rules call `python -m layerwise <command> ...`.
+
+Every value arrives as an argument (stage specs as JSON), so the library never reads the config file.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def prepare_data(args) -> None:
+    from layerwise.data import load_and_split, save_split
+
+    splits = load_and_split(
+        args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path, args.label_column
+    )
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("train", "valid", "test"):
+        save_split(splits[name], str(out / f"{name}.npz"))
+    sizes = {name: len(splits[name].y) for name in ("train", "valid", "test")}
+    print(f"{args.source}: {sizes}, {splits['train'].x.shape[1]} features, {len(splits['classes'])} classes")
+
+
+def preprocess(args) -> None:
+    import joblib
+
+    from layerwise.data import Split, read_split, save_split
+    from layerwise.preprocess import fit_preprocessor, transform
+
+    source, out = Path(args.data_dir), Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train = read_split(str(source / "train.npz"))
+    pipeline = fit_preprocessor(json.loads(args.steps), train.x)
+    for name in ("train", "valid", "test"):
+        split = train if name == "train" else read_split(str(source / f"{name}.npz"))
+        save_split(Split(transform(pipeline, split.x), split.y), str(out / f"{name}.npz"))
+    joblib.dump(pipeline, args.preprocessor)
+    print(f"preprocessing: {pipeline}")
+
+
+def init_tracking(args) -> None:
+    from layerwise.files import write_json
+    from layerwise.tracking import init_tracking as create
+
+    info = create(args.uri, args.experiment, args.artifact_root, args.stages, json.loads(args.config), args.enabled == "true")
+    write_json(args.out, info)
+    print(json.dumps(info, indent=2))
+
+
+def optional_path(values: list[str] | None) -> str | None:
+    """`--parents` takes zero paths for the first layer, one for every later stage."""
+    return values[0] if values else None
+
+
+def shard(args) -> None:
+    from layerwise.shard import run_shard
+
+    run_shard(json.loads(args.spec), args.shard, args.data_dir, optional_path(args.parents), args.tracking, args.records, args.weights, args.threads)
+
+
+def select(args) -> None:
+    from layerwise.selection import select_stage
+
+    select_stage(json.loads(args.spec), args.records, optional_path(args.parents), args.tracking, args.out, args.stacks)
+
+
+def evaluate(args) -> None:
+    from layerwise.evaluate import evaluate as run
+
+    summary = run(args.selected, args.data_dir, args.tracking, args.experiment, args.summary, args.model)
+    print(f"test accuracy {summary['test_accuracy']:.4f}")
+
+
+def report(args) -> None:
+    from layerwise.report import write_report
+
+    write_report(args.records, args.summary, args.tracking, args.csv, args.parquet)
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="layerwise", description=__doc__)
+    commands = main_parser.add_subparsers(dest="command", required=True)
+
+    command = commands.add_parser("prepare-data", help="load a data set and split it")
+    command.add_argument("--source", required=True)
+    command.add_argument("--seed", type=int, required=True)
+    command.add_argument("--valid-fraction", type=float, required=True)
+    command.add_argument("--test-fraction", type=float, required=True)
+    command.add_argument("--path")
+    command.add_argument("--test-path")
+    command.add_argument("--label-column", default="label")
+    command.add_argument("--out-dir", required=True)
+    command.set_defaults(run=prepare_data)
+
+    command = commands.add_parser("preprocess", help="fit the transforms on train, apply to all splits")
+    command.add_argument("--steps", required=True, help="JSON list of transform steps")
+    command.add_argument("--data-dir", required=True)
+    command.add_argument("--out-dir", required=True)
+    command.add_argument("--preprocessor", required=True)
+    command.set_defaults(run=preprocess)
+
+    command = commands.add_parser("init-tracking", help="create the MLflow experiment, pipeline and stage runs")
+    command.add_argument("--uri", required=True)
+    command.add_argument("--experiment", required=True)
+    command.add_argument("--artifact-root", required=True)
+    command.add_argument("--stages", nargs="+", required=True)
+    command.add_argument("--config", required=True, help="the resolved config, as JSON")
+    command.add_argument("--enabled", choices=("true", "false"), default="true")
+    command.add_argument("--out", required=True)
+    command.set_defaults(run=init_tracking)
+
+    command = commands.add_parser("shard", help="run one shard of a stage's trials")
+    command.add_argument("--spec", required=True, help="the stage spec, as JSON")
+    command.add_argument("--shard", type=int, required=True)
+    command.add_argument("--data-dir", required=True)
+    command.add_argument("--parents", nargs="*", help="top-K file of the previous stage")
+    command.add_argument("--tracking", required=True)
+    command.add_argument("--records", required=True)
+    command.add_argument("--weights", required=True)
+    command.add_argument("--threads", type=int, default=1)
+    command.set_defaults(run=shard)
+
+    command = commands.add_parser("select", help="rank a stage's trials and keep the top K")
+    command.add_argument("--spec", required=True)
+    command.add_argument("--records", nargs="+", required=True)
+    command.add_argument("--parents", nargs="*")
+    command.add_argument("--tracking", required=True)
+    command.add_argument("--out", required=True)
+    command.add_argument("--stacks", help="folder for the top-K stacks (pretraining stages)")
+    command.set_defaults(run=select)
+
+    command = commands.add_parser("evaluate", help="test the selected network and write the summary")
+    command.add_argument("--selected", required=True)
+    command.add_argument("--data-dir", required=True)
+    command.add_argument("--tracking", required=True)
+    command.add_argument("--experiment", required=True)
+    command.add_argument("--summary", required=True)
+    command.add_argument("--model", required=True)
+    command.set_defaults(run=evaluate)
+
+    command = commands.add_parser("report", help="write the trials table and close the pipeline run")
+    command.add_argument("--records", nargs="+", required=True)
+    command.add_argument("--summary", required=True)
+    command.add_argument("--tracking", required=True)
+    command.add_argument("--csv", required=True)
+    command.add_argument("--parquet", required=True)
+    command.set_defaults(run=report)
+    return main_parser
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        args.run(args)
+    except Exception as error:
+        from layerwise.errors import USER_ERRORS
+
+        if isinstance(error, USER_ERRORS):
+            print(f"layerwise {args.command}: error: {error}", file=sys.stderr)
+            sys.exit(1)
+        raise

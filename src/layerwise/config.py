@@ -1,0 +1,131 @@
+"""Checks a validated config for what a JSON schema cannot express, and turns it into stage specs.
+
+The config arrives as a dict (Snakemake has already applied the schema and its defaults); nothing
+here reads files. Every error names the config key and the values it allows.
+"""
+
+from layerwise import finetune, pretrain
+from layerwise.models import ACTIVATIONS
+from layerwise.space import Categorical, Fixed, SearchSpace, SpaceError, Uniform
+
+
+class ConfigError(ValueError):
+    """A config value that would fail later; raised before any job runs."""
+
+
+def positive(value):
+    return value > 0
+
+
+def probability(value):
+    return 0 <= value < 1
+
+
+def whole_positive(value):
+    return isinstance(value, int) and value >= 1
+
+
+# What each hyper-parameter may be, whatever the search space says.
+LIMITS = {
+    "learning_rate": (positive, "a number > 0"),
+    "momentum": (probability, "a number in [0, 1)"),
+    "corruption": (probability, "a number in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    "init_scale": (positive, "a number > 0"),
+    "hidden_units": (whole_positive, "an integer >= 1"),
+    "epochs": (whole_positive, "an integer >= 1"),
+    "max_epochs": (whole_positive, "an integer >= 1"),
+    "batch_size": (whole_positive, "an integer >= 1"),
+    "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+}
+INTEGER_PARAMS = {name for name, (_, text) in LIMITS.items() if text.startswith("an integer")}
+
+
+def candidate_values(distribution) -> list:
+    """The values that bound what a distribution can produce: its ends, choices or fixed value."""
+    if isinstance(distribution, Uniform):
+        return [distribution.low, distribution.high]
+    if isinstance(distribution, Categorical):
+        return list(distribution.choices)
+    return [distribution.value]
+
+
+def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
+    try:
+        space = SearchSpace(space_spec, defaults, where)
+    except SpaceError as error:
+        raise ConfigError(str(error)) from error
+    for name, distribution in space.distributions.items():
+        if name in INTEGER_PARAMS and isinstance(distribution, Uniform) and not distribution.integer:
+            raise ConfigError(f"{where}.{name}: must be searched with type: int")
+        accepts, allowed = LIMITS[name]
+        for value in candidate_values(distribution):
+            if name in INTEGER_PARAMS and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            try:
+                ok = accepts(value)
+            except TypeError:
+                ok = False
+            if not ok:
+                raise ConfigError(f"{where}.{name}: {value!r} is not allowed; it must be {allowed}")
+    return space
+
+
+def check_config(config: dict) -> None:
+    """Raises ConfigError for the first problem found; returns quietly for a usable config."""
+    data = config["data"]
+    if data["source"] == "file" and not data.get("path"):
+        raise ConfigError("data.path: required when data.source is 'file'")
+    check_space(config["pretrain"]["space"], pretrain.DEFAULTS, "pretrain.space")
+    check_space(config["finetune"]["space"], finetune.DEFAULTS, "finetune.space")
+    stage = config["pretrain"]
+    if stage["top_k"] > stage["trials_per_parent"]:
+        raise ConfigError(
+            f"pretrain.top_k ({stage['top_k']}) exceeds the trials of the first layer "
+            f"(pretrain.trials_per_parent = {stage['trials_per_parent']}); allowed: 1..{stage['trials_per_parent']}"
+        )
+    for step in config["preprocess"]:
+        components = step.get("n_components")
+        if step["transform"] == "pca" and components is not None:
+            if not (isinstance(components, int) and components >= 1) and not (0 < components < 1):
+                raise ConfigError(f"preprocess pca.n_components: {components!r}; allowed: an integer >= 1 or a fraction in (0, 1)")
+
+
+def stage_names(config: dict) -> list[str]:
+    return [f"layer{layer}" for layer in range(1, config["pretrain"]["layers"] + 1)] + ["finetune"]
+
+
+def stage_specs(config: dict) -> dict:
+    """One spec per stage: everything a shard or a selection job needs, and nothing from other stages."""
+    pretraining, tuning = config["pretrain"], config["finetune"]
+    specs = {}
+    for layer in range(1, pretraining["layers"] + 1):
+        specs[f"layer{layer}"] = {
+            "stage": f"layer{layer}",
+            "kind": "pretrain",
+            "config_key": "pretrain",
+            "seed": config["seed"],
+            "round": 0,
+            "parents": 1 if layer == 1 else pretraining["top_k"],
+            "has_parent_stacks": layer > 1,
+            "trials_per_parent": pretraining["trials_per_parent"],
+            "top_k": pretraining["top_k"],
+            "shards": pretraining["shards"],
+            "space": pretraining["space"],
+            "readout_ridge": pretraining["readout_ridge"],
+        }
+    specs["finetune"] = {
+        "stage": "finetune",
+        "kind": "finetune",
+        "config_key": "finetune",
+        "seed": config["seed"],
+        "round": 0,
+        "parents": pretraining["top_k"],
+        "has_parent_stacks": True,
+        "no_pretraining_arm": tuning["no_pretraining_arm"],
+        "trials_per_parent": tuning["trials_per_parent"],
+        "shards": tuning["shards"],
+        "space": tuning["space"],
+        "patience": tuning["patience"],
+    }
+    return specs

@@ -1,0 +1,139 @@
+"""Data sets: the built-in ones and user files, split into train / validation / test.
+
+Splits are stratified and seeded; the test part is written to its own file so that
+only evaluation ever opens it.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+BUILTIN = ("mnist1d", "digits")
+FILE_SUFFIXES = (".csv", ".parquet", ".npz")
+
+
+class DataError(ValueError):
+    """Input data that cannot be used; the message says what and where."""
+
+
+@dataclass
+class Split:
+    x: np.ndarray
+    y: np.ndarray
+
+
+def load_builtin(name: str):
+    """(x, y, x_test, y_test) of a data set generated locally; nothing is downloaded."""
+    if name == "mnist1d":
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        data = make_dataset(get_dataset_args())
+        return data["x"], data["y"], data["x_test"], data["y_test"]
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        return digits.data, digits.target, None, None
+    raise DataError(f"data.source is {name!r}; allowed values: {', '.join(BUILTIN)}, file")
+
+
+def load_table(path: str, label_column: str):
+    """Features and labels from a CSV, Parquet or NPZ file (NPZ: array `x` plus the label array)."""
+    file = Path(path)
+    if file.suffix not in FILE_SUFFIXES:
+        raise DataError(f"{path}: unsupported file type {file.suffix!r}; allowed: {', '.join(FILE_SUFFIXES)}")
+    if not file.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        if file.suffix == ".npz":
+            with np.load(file, allow_pickle=False) as arrays:
+                if "x" not in arrays or label_column not in arrays:
+                    raise DataError(f"{path}: an NPZ file needs arrays 'x' and {label_column!r}, has {sorted(arrays)}")
+                return arrays["x"], arrays[label_column]
+        frame = pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)
+    except DataError:
+        raise
+    except Exception as error:  # the reader's own message says what is wrong with the bytes
+        raise DataError(f"{path}: cannot read: {error}") from error
+    if label_column not in frame.columns:
+        raise DataError(f"{path}: label column {label_column!r} not found; columns: {', '.join(map(str, frame.columns))}")
+    features = frame.drop(columns=[label_column])
+    non_numeric = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    if non_numeric:
+        raise DataError(f"{path}: feature columns must be numeric; not numeric: {', '.join(non_numeric)}")
+    return features.to_numpy(), frame[label_column].to_numpy()
+
+
+def check_arrays(x: np.ndarray, y: np.ndarray, where: str) -> None:
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+        raise DataError(f"{where}: expected a 2-D feature array and one label per row, got {x.shape} and {y.shape}")
+    if not np.isfinite(x).all():
+        bad = int((~np.isfinite(x)).any(axis=1).sum())
+        raise DataError(f"{where}: {bad} rows hold NaN or infinite features")
+    if len(np.unique(y)) < 2:
+        raise DataError(f"{where}: labels hold a single class; a classifier needs at least two")
+
+
+def encode_labels(y_train: np.ndarray, y_test: np.ndarray):
+    """Labels as 0..C-1; a test label never seen in training is an error, not a silent new class."""
+    classes = np.unique(y_train)
+    unseen = sorted(set(np.unique(y_test).tolist()) - set(classes.tolist()))
+    if unseen:
+        raise DataError(f"test labels never seen in training: {unseen[:10]}")
+    return np.searchsorted(classes, y_train), np.searchsorted(classes, y_test), classes
+
+
+def load_and_split(
+    source: str,
+    seed: int,
+    valid_fraction: float,
+    test_fraction: float,
+    path: str | None = None,
+    test_path: str | None = None,
+    label_column: str = "label",
+) -> dict:
+    """Train, valid and test Splits (float32 features, int64 labels 0..C-1) and the class names."""
+    if source == "file":
+        if not path:
+            raise DataError("data.path is required when data.source is 'file'")
+        x, y = load_table(path, label_column)
+        x_test, y_test = load_table(test_path, label_column) if test_path else (None, None)
+    else:
+        x, y, x_test, y_test = load_builtin(source)
+    x = np.asarray(x, dtype=np.float64)
+    check_arrays(x, np.asarray(y), path or source)
+    if x_test is None:
+        x, x_test, y, y_test = stratified_split(x, y, test_fraction, seed, "test")
+    else:
+        x_test = np.asarray(x_test, dtype=np.float64)
+        check_arrays(x_test, np.asarray(y_test), test_path or f"{source} test")
+        if x_test.shape[1] != x.shape[1]:
+            raise DataError(f"train has {x.shape[1]} features but test has {x_test.shape[1]}")
+    y, y_test, classes = encode_labels(np.asarray(y), np.asarray(y_test))
+    x_train, x_valid, y_train, y_valid = stratified_split(x, y, valid_fraction, seed + 1, "validation")
+    as_split = lambda a, b: Split(a.astype(np.float32), b.astype(np.int64))
+    return {
+        "train": as_split(x_train, y_train),
+        "valid": as_split(x_valid, y_valid),
+        "test": as_split(x_test, y_test),
+        "classes": classes,
+    }
+
+
+def stratified_split(x, y, fraction: float, seed: int, name: str):
+    try:
+        return train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
+    except ValueError as error:
+        raise DataError(f"cannot carve a stratified {name} split of {fraction} from {len(y)} rows: {error}") from error
+
+
+def save_split(split: Split, path: str) -> None:
+    np.savez(path, x=split.x, y=split.y)
+
+
+def read_split(path: str) -> Split:
+    with np.load(path) as arrays:
+        return Split(arrays["x"], arrays["y"])

@@ -1,0 +1,18 @@
+"""Small file helpers: results are written whole or not at all."""
+
+import json
+import os
+from pathlib import Path
+
+
+def write_json(path: str, data) -> None:
+    """Writes through a temporary file and renames it, so a killed job never leaves half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(temporary, target)
+
+
+def read_json(path: str):
+    return json.loads(Path(path).read_text())

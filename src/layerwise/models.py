@@ -1,0 +1,63 @@
+"""Networks: a denoising auto-encoder layer and the classifier built from a stack of them. No I/O here."""
+
+import math
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+}
+
+
+def init_linear(layer: nn.Linear, scale: float) -> None:
+    """Biases 0; weights uniform in +-scale*sqrt(6/(fan_in+fan_out)) (Glorot & Bengio 2010)."""
+    bound = scale * math.sqrt(6.0 / (layer.in_features + layer.out_features))
+    nn.init.uniform_(layer.weight, -bound, bound)
+    nn.init.zeros_(layer.bias)
+
+
+class DenoisingAutoencoder(nn.Module):
+    """One layer: encoder h = f(Wx + b), tied linear decoder x' = W^T h + c, masking corruption."""
+
+    def __init__(self, n_in: int, n_hidden: int, activation: str, corruption: float, init_scale: float = 1.0):
+        super().__init__()
+        self.encoder = nn.Linear(n_in, n_hidden)
+        self.decoder_bias = nn.Parameter(torch.zeros(n_in))
+        self.activation = ACTIVATIONS[activation]()
+        self.corruption = corruption
+        init_linear(self.encoder, init_scale)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.encoder(x))
+
+    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
+        if self.corruption <= 0:
+            return x
+        return x * (torch.rand_like(x) >= self.corruption)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction of x from its corrupted copy (corruption only while training)."""
+        source = self.corrupt(x) if self.training else x
+        return nn.functional.linear(self.encode(source), self.encoder.weight.t(), self.decoder_bias)
+
+
+def layer_spec(n_in: int, n_hidden: int, activation: str) -> dict:
+    return {"n_in": n_in, "n_hidden": n_hidden, "activation": activation}
+
+
+def build_encoder(layers: list[dict]) -> nn.Sequential:
+    """The frozen-or-trainable feature stack: Linear + activation per layer spec."""
+    modules = []
+    for spec in layers:
+        modules += [nn.Linear(spec["n_in"], spec["n_hidden"]), ACTIVATIONS[spec["activation"]]()]
+    return nn.Sequential(*modules)
+
+
+def build_classifier(architecture: dict) -> nn.Sequential:
+    """Encoder layers followed by a linear output layer (softmax lives in the loss)."""
+    layers = architecture["layers"]
+    n_top = layers[-1]["n_hidden"] if layers else architecture["n_in"]
+    return nn.Sequential(*build_encoder(layers), nn.Linear(n_top, architecture["n_classes"]))

@@ -1,0 +1,52 @@
+"""Preprocessing: an ordered list of scikit-learn transforms, fitted on the training split only."""
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, StandardScaler
+
+TRANSFORMS = ("standardize", "pca", "uniformize", "log1p", "sqrt")
+
+
+class PreprocessError(ValueError):
+    """A transform that cannot be built or fitted; the message names the step."""
+
+
+def _nonnegative(function):
+    def apply(x):
+        if np.any(x < 0):
+            raise PreprocessError(f"{function.__name__} needs non-negative features; place it before any centering step")
+        return function(x)
+
+    apply.__name__ = function.__name__
+    return apply
+
+
+def build_step(step: dict, n_train: int):
+    name = step.get("transform")
+    if name == "standardize":
+        return StandardScaler()
+    if name == "pca":
+        components = step.get("n_components", 0.99)
+        return PCA(n_components=components, random_state=0)
+    if name == "uniformize":
+        # Per-feature empirical CDF: x -> F(x) in [0, 1].
+        return QuantileTransformer(output_distribution="uniform", n_quantiles=min(1000, n_train), random_state=0)
+    if name == "log1p":
+        return FunctionTransformer(_nonnegative(np.log1p))
+    if name == "sqrt":
+        return FunctionTransformer(_nonnegative(np.sqrt))
+    raise PreprocessError(f"preprocess step transform is {name!r}; allowed values: {', '.join(TRANSFORMS)}")
+
+
+def fit_preprocessor(steps: list[dict], x_train: np.ndarray) -> Pipeline:
+    """A fitted pipeline of the steps in order; an empty list is the identity."""
+    pipeline = Pipeline(
+        [(f"{i}-{step['transform']}", build_step(step, len(x_train))) for i, step in enumerate(steps)]
+        or [("identity", FunctionTransformer())]
+    )
+    return pipeline.fit(x_train)
+
+
+def transform(pipeline: Pipeline, x: np.ndarray) -> np.ndarray:
+    return pipeline.transform(x).astype(np.float32)

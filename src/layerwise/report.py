@@ -1,0 +1,34 @@
+"""The trials table: one row per trial of every stage, as CSV and Parquet."""
+
+import pandas as pd
+
+from layerwise.files import read_json
+from layerwise.tracking import Tracker
+
+COLUMNS = ("stage", "round", "index", "trial_id", "arm", "parent_trial", "status", "reason", "objective", "duration_s", "seed", "mlflow_run_id")
+
+
+def trials_table(record_paths: list[str]) -> pd.DataFrame:
+    """Rows ordered by stage (in the order the paths name them), round and index."""
+    records = [record for path in record_paths for record in read_json(path)["records"]]
+    stage_order = {stage: position for position, stage in enumerate(dict.fromkeys(r["stage"] for r in records))}
+    records.sort(key=lambda record: (stage_order[record["stage"]], record["round"], record["index"]))
+    rows = []
+    for record in records:
+        metrics = {key: value for key, value in record["metrics"].items() if key != "objective"}
+        rows.append({**{key: record[key] for key in COLUMNS}, **record["params"], **metrics})
+    return pd.DataFrame(rows)
+
+
+def write_report(record_paths: list[str], summary_path: str, tracking: str, csv_path: str, parquet_path: str) -> None:
+    table = trials_table(record_paths)
+    table.to_csv(csv_path, index=False)
+    table.to_parquet(parquet_path, index=False)
+    summary = read_json(summary_path)
+    tracker = Tracker.from_file(tracking)
+    tracker.finish_run(
+        tracker.pipeline_run_id,
+        metrics={"test_accuracy": summary["test_accuracy"], "valid_error": summary["valid_error"]},
+        artifacts=[csv_path, summary_path],
+    )
+    print(f"test accuracy {summary['test_accuracy']:.4f} (test error {summary['test_error']:.4f})", flush=True)

@@ -1,0 +1,105 @@
+"""Selection after a stage: drop failed trials, rank by objective, keep the top K with their lineage.
+
+Ties are broken by trial index, so the ranking never depends on which shard finished first.
+"""
+
+from pathlib import Path
+
+import torch
+
+from layerwise import stack as stacks
+from layerwise.files import read_json, write_json
+from layerwise.tracking import Tracker
+
+
+class StageFailed(RuntimeError):
+    """No trial of a stage finished: there is nothing to select."""
+
+
+def load_records(paths: list[str]) -> list[dict]:
+    records = [record for path in paths for record in read_json(path)["records"]]
+    return sorted(records, key=lambda record: record["index"])
+
+
+def ranked(records: list[dict], stage: str) -> list[dict]:
+    finished = [record for record in records if record["status"] == "FINISHED"]
+    if not finished:
+        reasons = sorted({record["reason"] for record in records})
+        raise StageFailed(f"every trial of stage {stage} failed ({len(records)} trials); reasons: {'; '.join(reasons)}")
+    return sorted(finished, key=lambda record: (record["objective"], record["index"]))
+
+
+def lineage_step(record: dict) -> dict:
+    return {key: record[key] for key in ("stage", "trial_id", "params", "objective")}
+
+
+def parent_entries(parents_path: str | None) -> list[dict]:
+    return read_json(parents_path)["entries"] if parents_path else []
+
+
+def select_pretrain(spec: dict, records: list[dict], parents_path: str | None, out_dir: str) -> dict:
+    """The top-K stacks, each saved whole (parent stack + this layer) with its lineage."""
+    parents = parent_entries(parents_path)
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for rank, record in enumerate(ranked(records, spec["stage"])[: spec["top_k"]]):
+        parent = parents[record["parent_rank"]] if record["parent_rank"] is not None else None
+        layer = torch.load(record["weights"], weights_only=True)["layer"]
+        stack_path = directory / f"rank-{rank}.pt"
+        stacks.save(stacks.extend(stacks.load(parent["stack"] if parent else None), layer), str(stack_path))
+        entries.append(
+            {
+                "rank": rank,
+                "trial_id": record["trial_id"],
+                "index": record["index"],
+                "objective": record["objective"],
+                "params": record["params"],
+                "parent_trial": record["parent_trial"],
+                "stack": str(stack_path),
+                "lineage": (parent["lineage"] if parent else []) + [lineage_step(record)],
+            }
+        )
+    return {"stage": spec["stage"], "entries": entries}
+
+
+def select_finetune(spec: dict, records: list[dict], parents_path: str | None) -> dict:
+    """The best network overall, and the best with and without pretraining for the comparison."""
+    parents = parent_entries(parents_path)
+    order = ranked(records, spec["stage"])
+
+    def described(record):
+        if record is None:
+            return None
+        lineage = parents[record["parent_rank"]]["lineage"] if record["parent_rank"] is not None else []
+        return {**record, "lineage": lineage + [lineage_step(record)]}
+
+    pretrained = next((r for r in order if r["parent_rank"] is not None), None)
+    no_pretraining = next((r for r in order if r["parent_rank"] is None), None)
+    return {
+        "stage": spec["stage"],
+        "best": described(order[0]),
+        "best_pretrained": described(pretrained),
+        "best_no_pretraining": described(no_pretraining),
+    }
+
+
+def select_stage(spec: dict, record_paths: list[str], parents_path: str | None, tracking: str, out_json: str, out_dir: str | None) -> None:
+    records = load_records(record_paths)
+    if spec["kind"] == "pretrain":
+        selected = select_pretrain(spec, records, parents_path, out_dir)
+        best = selected["entries"][0]["objective"]
+    else:
+        selected = select_finetune(spec, records, parents_path)
+        best = selected["best"]["objective"]
+    failed = sum(record["status"] != "FINISHED" for record in records)
+    selected.update({"n_trials": len(records), "n_failed": failed})
+    write_json(out_json, selected)
+    tracker = Tracker.from_file(tracking)
+    tracker.finish_run(
+        tracker.stage_run_id(spec["stage"]),
+        params={"top_k": spec.get("top_k", 1), "trials_per_parent": spec["trials_per_parent"], "shards": spec["shards"]},
+        metrics={"best_objective": best, "n_trials": len(records), "n_failed": failed},
+        artifacts=[out_json],
+    )
+    print(f"{spec['stage']}: best objective {best:.4f}; {failed} of {len(records)} trials failed", flush=True)

@@ -1,0 +1,105 @@
+"""A shard: one process that runs a subset of a stage's trials, sharing data and parent features.
+
+A trial that raises or diverges is recorded as FAILED with its reason; the shard goes on.
+"""
+
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from layerwise import finetune, pretrain
+from layerwise.files import write_json
+from layerwise.inputs import MissingParent, StageInputs
+from layerwise.seeding import configure_torch, seed_everything
+from layerwise.space import SearchSpace
+from layerwise.tracking import PARENT_TRIAL, TRIAL, Tracker
+from layerwise.training import Diverged
+from layerwise.trials import plan_stage, shard_trials
+
+KINDS = {"pretrain": pretrain, "finetune": finetune}
+
+
+def stage_space(spec: dict) -> SearchSpace:
+    return SearchSpace(spec["space"], KINDS[spec["kind"]].DEFAULTS, where=f"{spec['config_key']}.space")
+
+
+def stage_trials(spec: dict):
+    return plan_stage(spec, stage_space(spec))
+
+
+def failure_reason(error: Exception) -> str:
+    if isinstance(error, Diverged):
+        return f"diverged: {error}"
+    if isinstance(error, MissingParent):
+        return f"skipped: {error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def parent_trial_of(inputs: StageInputs, trial) -> str | None:
+    try:
+        entry = inputs.parent(trial.parent_rank)
+    except MissingParent:
+        return None
+    return entry["trial_id"] if entry else None
+
+
+def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker) -> dict:
+    module = KINDS[spec["kind"]]
+    parent_trial = parent_trial_of(inputs, trial)
+    tags = {TRIAL: trial.index, "layerwise.round": trial.round, "layerwise.arm": trial.arm, "layerwise.seed": trial.seed}
+    if parent_trial:
+        tags[PARENT_TRIAL] = parent_trial
+    run_id = tracker.start_trial(trial.stage, trial.trial_id, tags)
+    weights = weights_dir / f"{trial.trial_id}.pt"
+    started = time.perf_counter()
+    try:
+        seed_everything(trial.seed)
+        generator = torch.Generator().manual_seed(trial.seed)
+        result = module.run_trial(trial, inputs, spec, str(weights), generator)
+        status, reason = "FINISHED", None
+    except Exception as error:  # a failed trial is recorded, never fatal to the shard
+        traceback.print_exc(file=sys.stderr)
+        result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(error)
+    duration = time.perf_counter() - started
+    print(f"{trial.trial_id}: {status} objective={result['objective']} ({duration:.1f}s) {reason or ''}", flush=True)
+    tracker.finish_run(
+        run_id,
+        params=trial.params,
+        metrics={**result["metrics"], "duration_s": duration},
+        history=result["history"],
+        tags={"layerwise.status": status, **({"layerwise.failure_reason": reason} if reason else {})},
+        artifacts=[str(weights)] if status == "FINISHED" else [],
+        status=status,
+    )
+    return {
+        "stage": trial.stage,
+        "round": trial.round,
+        "index": trial.index,
+        "trial_id": trial.trial_id,
+        "arm": trial.arm,
+        "parent_rank": trial.parent_rank,
+        "parent_trial": parent_trial,
+        "seed": trial.seed,
+        "params": trial.params,
+        "status": status,
+        "reason": reason,
+        "objective": result["objective"],
+        "metrics": result["metrics"],
+        "duration_s": duration,
+        "weights": str(weights) if status == "FINISHED" else None,
+        "mlflow_run_id": run_id,
+    }
+
+
+def run_shard(spec: dict, shard: int, data_dir: str, parents: str | None, tracking: str, records: str, weights_dir: str, threads: int) -> None:
+    configure_torch(threads)
+    trials = shard_trials(stage_trials(spec), shard, spec["shards"])
+    inputs = StageInputs(data_dir, parents)
+    tracker = Tracker.from_file(tracking)
+    directory = Path(weights_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    results = [run_one(trial, spec, inputs, directory, tracker) for trial in trials]
+    write_json(records, {"stage": spec["stage"], "shard": shard, "records": results})

@@ -1,0 +1,107 @@
+"""Search spaces: one distribution per hyper-parameter, sampled independently (random search).
+
+A space is given as a mapping from name to either a plain value (fixed) or a distribution:
+  {type: float, low, high, log}      uniform, or log-uniform when `log` is true
+  {type: int, low, high, log}        integers in [low, high], optionally log-scaled
+  {type: categorical, choices: [...]} one of the choices, uniformly
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+DISTRIBUTION_TYPES = ("float", "int", "categorical")
+
+
+class SpaceError(ValueError):
+    """A search-space entry that cannot be sampled; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Fixed:
+    value: object
+
+    def sample(self, rng: np.random.Generator):
+        return self.value
+
+
+@dataclass(frozen=True)
+class Uniform:
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    def sample(self, rng: np.random.Generator):
+        if self.integer:
+            # Widen by half a unit at each end so both bounds are as likely as inner values.
+            low, high = self.low - 0.5, self.high + 0.5
+        else:
+            low, high = self.low, self.high
+        if self.log:
+            value = math.exp(rng.uniform(math.log(max(low, 1e-12)), math.log(high)))
+        else:
+            value = rng.uniform(low, high)
+        if self.integer:
+            return int(min(max(round(value), self.low), self.high))
+        return float(value)
+
+
+@dataclass(frozen=True)
+class Categorical:
+    choices: tuple
+
+    def sample(self, rng: np.random.Generator):
+        return self.choices[int(rng.integers(len(self.choices)))]
+
+
+def parse_distribution(key: str, spec):
+    """Turn one config entry into a distribution, or raise SpaceError naming `key`."""
+    if not isinstance(spec, dict):
+        return Fixed(spec)
+    kind = spec.get("type")
+    if kind not in DISTRIBUTION_TYPES:
+        raise SpaceError(f"{key}.type is {kind!r}; allowed values: {', '.join(DISTRIBUTION_TYPES)}")
+    if kind == "categorical":
+        choices = spec.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise SpaceError(f"{key}.choices must be a non-empty list")
+        return Categorical(tuple(choices))
+    low, high, log = spec.get("low"), spec.get("high"), bool(spec.get("log", False))
+    for bound_name, bound in (("low", low), ("high", high)):
+        if not isinstance(bound, (int, float)) or isinstance(bound, bool):
+            raise SpaceError(f"{key}.{bound_name} must be a number, got {bound!r}")
+    if low > high:
+        raise SpaceError(f"{key}: low ({low}) must not exceed high ({high})")
+    if log and low <= 0:
+        raise SpaceError(f"{key}: a log-scaled range needs low > 0, got low={low}")
+    if kind == "int" and (low != int(low) or high != int(high)):
+        raise SpaceError(f"{key}: an int range needs integer bounds, got [{low}, {high}]")
+    return Uniform(float(low), float(high), log=log, integer=kind == "int")
+
+
+class SearchSpace:
+    """Independent distributions over a fixed set of names, with defaults for names left out."""
+
+    def __init__(self, spec: dict, defaults: dict, where: str = "space"):
+        unknown = sorted(set(spec) - set(defaults))
+        if unknown:
+            raise SpaceError(
+                f"{where}: unknown hyper-parameter {unknown[0]!r}; allowed: {', '.join(sorted(defaults))}"
+            )
+        merged = {**defaults, **spec}
+        self.distributions = {name: parse_distribution(f"{where}.{name}", merged[name]) for name in sorted(merged)}
+
+    def sample(self, rng: np.random.Generator) -> dict:
+        """One configuration; names are drawn in sorted order so adding a fixed name changes nothing else."""
+        return {name: dist.sample(rng) for name, dist in self.distributions.items()}
+
+    def values(self, name: str) -> list:
+        """Every value a categorical (or fixed) hyper-parameter can take, for up-front checks."""
+        dist = self.distributions[name]
+        if isinstance(dist, Categorical):
+            return list(dist.choices)
+        if isinstance(dist, Fixed):
+            return [dist.value]
+        return []

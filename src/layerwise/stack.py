@@ -1,0 +1,60 @@
+"""Stacks of pretrained layers: saved as one file per top-K survivor, loaded as a frozen encoder.
+
+A stack file is a dict {"layers": [{"n_in", "n_hidden", "activation", "weight", "bias", "trial_id"}, ...]},
+so it rebuilds its own network with no other input.
+"""
+
+import torch
+
+from layerwise.models import build_encoder
+
+SPEC_KEYS = ("n_in", "n_hidden", "activation")
+EMPTY = {"layers": []}
+
+
+def specs(stack: dict) -> list[dict]:
+    return [{key: layer[key] for key in SPEC_KEYS} for layer in stack["layers"]]
+
+
+def layer_of(encoder: torch.nn.Linear, activation: str, trial_id: str) -> dict:
+    """A stack layer from the encoder half of a trained auto-encoder."""
+    return {
+        "n_in": encoder.in_features,
+        "n_hidden": encoder.out_features,
+        "activation": activation,
+        "weight": encoder.weight.detach().clone(),
+        "bias": encoder.bias.detach().clone(),
+        "trial_id": trial_id,
+    }
+
+
+def extend(stack: dict, layer: dict) -> dict:
+    return {"layers": [*stack["layers"], layer]}
+
+
+def load(path: str | None) -> dict:
+    return torch.load(path, weights_only=True) if path else EMPTY
+
+
+def save(stack: dict, path: str) -> None:
+    torch.save(stack, path)
+
+
+def copy_into(stack: dict, network: torch.nn.Sequential) -> None:
+    """Copies the stack's weights into the first Linear layers of `network` (Linear, activation, ...)."""
+    with torch.no_grad():
+        for position, layer in enumerate(stack["layers"]):
+            linear = network[2 * position]
+            linear.weight.copy_(layer["weight"])
+            linear.bias.copy_(layer["bias"])
+
+
+def encode(stack: dict, x: torch.Tensor) -> torch.Tensor:
+    """Features of x through the frozen stack (the input itself for an empty stack)."""
+    if not stack["layers"]:
+        return x
+    encoder = build_encoder(specs(stack))
+    copy_into(stack, encoder)
+    encoder.eval()
+    with torch.no_grad():
+        return encoder(x)
