@@ -6,7 +6,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default config, unless --configfile names another: Snakemake would otherwise merge the
+# two, and a user's config would silently inherit the default's search spaces.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
+
 
 
 include: "rules/common.smk"

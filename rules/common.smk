@@ -1,11 +1,10 @@
 # Config validation and the helpers that rules use for their inputs and params.
-import hashlib
 import json
 import os
-import sys
+import shutil
 from pathlib import Path
 
-import layerwise
+from layerwise.codeversion import code_digest
 from layerwise.config import ConfigError, check_config, stage_names, stage_specs
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -17,22 +16,27 @@ try:
 except ConfigError as error:
     raise WorkflowError(f"invalid config: {error}")
 
+CONDA = "conda" in {str(method).lower() for method in workflow.deployment_settings.deployment_method}
+if not CONDA and shutil.which("layerwise") is None:
+    raise WorkflowError(
+        "the layerwise command is not on PATH: run `make run`, or activate the environment "
+        "that `make install` creates (source .venv/bin/activate) before calling snakemake"
+    )
+
+ENV = "../workflow/envs/layerwise.yaml"  # for --software-deployment-method conda
 RESULTS = f"results/{config['experiment']}"
-PYTHON = sys.executable
 LAYERS = config["pretrain"]["layers"]
 LAST_LAYER = f"layer{LAYERS}"
 SPECS = stage_specs(config)
 STAGES = stage_names(config)
 TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI") or config["tracking"]["uri"]
+CODE = code_digest()  # a param of every rule: editing src/ reruns what it affects
 
 
-def code_digest():
-    """Digest of the library's sources: Snakemake does not see src/ edits, so rules take it as a param."""
-    sources = sorted(Path(layerwise.__file__).parent.glob("*.py"))
-    return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
 
-
-CODE = code_digest()
+wildcard_constraints:
+    stage="layer[0-9]+|finetune",
+    shard="[0-9]+",
 
 
 def shard_count(stage):

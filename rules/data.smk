@@ -16,26 +16,32 @@ rule prepare_data:
         ),
         label_column=config["data"]["label_column"],
         code=CODE,
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/prepare_data.log",
     shell:
-        "{PYTHON} -m layerwise prepare-data --source {params.source} --seed {params.seed}"
+        "layerwise prepare-data --source {params.source} --seed {params.seed}"
         " --valid-fraction {params.valid_fraction} --test-fraction {params.test_fraction}"
         " {params.files} --label-column {params.label_column:q}"
-        " --out-dir {RESULTS}/data/raw > {log} 2>&1"
+        " --out {output} > {log} 2>&1"
 
 
 rule preprocess:
     input:
         rules.prepare_data.output,
     output:
-        expand("{results}/data/{split}.npz", results=RESULTS, split=("train", "valid", "test")),
+        train=f"{RESULTS}/data/train.npz",
+        valid=f"{RESULTS}/data/valid.npz",
+        test=f"{RESULTS}/data/test.npz",
         preprocessor=f"{RESULTS}/data/preprocessor.joblib",
     params:
         steps=json.dumps(config["preprocess"]),
         code=CODE,
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/preprocess.log",
     shell:
-        "{PYTHON} -m layerwise preprocess --steps {params.steps:q} --data-dir {RESULTS}/data/raw"
-        " --out-dir {RESULTS}/data --preprocessor {output.preprocessor} > {log} 2>&1"
+        "layerwise preprocess --steps {params.steps:q} --splits {input}"
+        " --out {output.train} {output.valid} {output.test} --preprocessor {output.preprocessor} > {log} 2>&1"

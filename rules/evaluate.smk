@@ -4,7 +4,7 @@
 rule evaluate:
     input:
         selected=rules.select_finetune.output,
-        data=rules.preprocess.output,
+        test=rules.preprocess.output.test,
         tracking=rules.init_tracking.output,
     output:
         summary=f"{RESULTS}/summary.json",
@@ -12,10 +12,12 @@ rule evaluate:
     params:
         experiment=config["experiment"],
         code=CODE,
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/evaluate.log",
     shell:
-        "{PYTHON} -m layerwise evaluate --selected {input.selected} --data-dir {RESULTS}/data"
+        "layerwise evaluate --selected {input.selected} --test {input.test}"
         " --tracking {input.tracking} --experiment {params.experiment:q}"
         " --summary {output.summary} --model {output.model} > {log} 2>&1"
 
@@ -29,9 +31,12 @@ rule report:
         csv=f"{RESULTS}/trials.csv",
         parquet=f"{RESULTS}/trials.parquet",
     params:
+        config=json.dumps(config, sort_keys=True),
         code=CODE,
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/report.log",
     shell:
-        "{PYTHON} -m layerwise report --records {input.records} --summary {input.summary}"
-        " --tracking {input.tracking} --csv {output.csv} --parquet {output.parquet} > {log} 2>&1"
+        "layerwise report --records {input.records} --summary {input.summary}"
+        " --tracking {input.tracking} --config {params.config:q} --csv {output.csv} --parquet {output.parquet} > {log} 2>&1"

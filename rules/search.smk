@@ -1,15 +1,11 @@
 # The search: every stage's trials run in shards; selection keeps the top K of each layer.
 
 
-wildcard_constraints:
-    stage="layer[0-9]+|finetune",
-    shard="[0-9]+",
-
-
 rule run_shard:
     input:
-        data=rules.preprocess.output,
-        tracking=rules.init_tracking.output,
+        train=rules.preprocess.output.train,
+        valid=rules.preprocess.output.valid,
+        tracking=f"{RESULTS}/{{stage}}/tracking.json",
         parents=get_parents,
     output:
         records=f"{RESULTS}/{{stage}}/shards/{{shard}}.json",
@@ -18,18 +14,20 @@ rule run_shard:
         spec=get_stage_spec,
         code=CODE,
     threads: config["threads"]
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/{{stage}}/shard-{{shard}}.log",
     shell:
-        "{PYTHON} -m layerwise shard --spec {params.spec:q} --shard {wildcards.shard}"
-        " --data-dir {RESULTS}/data --parents {input.parents} --tracking {input.tracking}"
+        "layerwise shard --spec {params.spec:q} --shard {wildcards.shard}"
+        " --train {input.train} --valid {input.valid} --parents {input.parents} --tracking {input.tracking}"
         " --records {output.records} --weights {output.weights} --threads {threads} > {log} 2>&1"
 
 
 rule select_layer:
     input:
         records=get_stage_records,
-        tracking=rules.init_tracking.output,
+        tracking=f"{RESULTS}/{{stage}}/tracking.json",
         parents=get_parents,
     output:
         topk=f"{RESULTS}/{{stage}}/topk.json",
@@ -39,10 +37,12 @@ rule select_layer:
     params:
         spec=get_stage_spec,
         code=CODE,
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/{{stage}}/select.log",
     shell:
-        "{PYTHON} -m layerwise select --spec {params.spec:q} --records {input.records}"
+        "layerwise select --spec {params.spec:q} --records {input.records}"
         " --parents {input.parents} --tracking {input.tracking} --out {output.topk}"
         " --stacks {output.stacks} > {log} 2>&1"
 
@@ -50,15 +50,17 @@ rule select_layer:
 rule select_finetune:
     input:
         records=shard_records("finetune"),
-        tracking=rules.init_tracking.output,
+        tracking=f"{RESULTS}/finetune/tracking.json",
         parents=f"{RESULTS}/{LAST_LAYER}/topk.json",
     output:
         f"{RESULTS}/finetune/selected.json",
     params:
         spec=json.dumps(SPECS["finetune"], sort_keys=True),
         code=CODE,
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/finetune/select.log",
     shell:
-        "{PYTHON} -m layerwise select --spec {params.spec:q} --records {input.records}"
+        "layerwise select --spec {params.spec:q} --records {input.records}"
         " --parents {input.parents} --tracking {input.tracking} --out {output} > {log} 2>&1"

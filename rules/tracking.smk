@@ -1,4 +1,5 @@
-# One job, before any parallel job: the MLflow store, experiment, pipeline run and stage runs.
+# MLflow: the store, experiment and pipeline run are created by one job before any parallel job;
+# each stage then opens its own run under the pipeline run, with its settings as params.
 
 
 rule init_tracking:
@@ -7,13 +8,29 @@ rule init_tracking:
     params:
         uri=TRACKING_URI,
         experiment=config["experiment"],
-        stages=" ".join(STAGES + ["evaluation"]),
+        artifact_root=f"{RESULTS}/mlartifacts",
         enabled=str(config["tracking"]["enabled"]).lower(),
-        config=json.dumps(config, sort_keys=True),
         code=CODE,
+    conda:
+        ENV
     log:
         f"{RESULTS}/logs/init_tracking.log",
     shell:
-        "{PYTHON} -m layerwise init-tracking --uri {params.uri:q} --experiment {params.experiment:q}"
-        " --artifact-root {RESULTS}/mlartifacts --stages {params.stages} --enabled {params.enabled}"
-        " --config {params.config:q} --out {output} > {log} 2>&1"
+        "layerwise init-tracking --uri {params.uri:q} --experiment {params.experiment:q}"
+        " --artifact-root {params.artifact_root} --enabled {params.enabled} --out {output} > {log} 2>&1"
+
+
+rule init_stage:
+    input:
+        rules.init_tracking.output,
+    output:
+        f"{RESULTS}/{{stage}}/tracking.json",
+    params:
+        spec=get_stage_spec,
+        code=CODE,
+    conda:
+        ENV
+    log:
+        f"{RESULTS}/logs/{{stage}}/init_stage.log",
+    shell:
+        "layerwise init-stage --tracking {input} --spec {params.spec:q} --out {output} > {log} 2>&1"

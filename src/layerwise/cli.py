@@ -1,4 +1,4 @@
-"""Command line: one sub-command per workflow step. Rules call `python -m layerwise <command> ...`.
+"""Command line: one sub-command per workflow step. Rules call `layerwise <command> ...`.
 
 Every value arrives as an argument (stage specs as JSON), so the library never reads the config file.
 """
@@ -6,7 +6,8 @@ Every value arrives as an argument (stage specs as JSON), so the library never r
 import argparse
 import json
 import sys
-from pathlib import Path
+
+SPLITS = ("train", "valid", "test")
 
 
 def prepare_data(args) -> None:
@@ -15,11 +16,9 @@ def prepare_data(args) -> None:
     splits = load_and_split(
         args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path, args.label_column
     )
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("train", "valid", "test"):
-        save_split(splits[name], str(out / f"{name}.npz"))
-    sizes = {name: len(splits[name].y) for name in ("train", "valid", "test")}
+    for name, path in zip(SPLITS, args.out, strict=True):
+        save_split(splits[name], path)
+    sizes = {name: len(splits[name].y) for name in SPLITS}
     print(f"{args.source}: {sizes}, {splits['train'].x.shape[1]} features, {len(splits['classes'])} classes")
 
 
@@ -29,13 +28,10 @@ def preprocess(args) -> None:
     from layerwise.data import Split, read_split, save_split
     from layerwise.preprocess import fit_preprocessor, transform
 
-    source, out = Path(args.data_dir), Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    train = read_split(str(source / "train.npz"))
-    pipeline = fit_preprocessor(json.loads(args.steps), train.x)
-    for name in ("train", "valid", "test"):
-        split = train if name == "train" else read_split(str(source / f"{name}.npz"))
-        save_split(Split(transform(pipeline, split.x), split.y), str(out / f"{name}.npz"))
+    splits = [read_split(path) for path in args.splits]
+    pipeline = fit_preprocessor(json.loads(args.steps), splits[0].x)  # the training split only
+    for split, path in zip(splits, args.out, strict=True):
+        save_split(Split(transform(pipeline, split.x), split.y), path)
     joblib.dump(pipeline, args.preprocessor)
     print(f"preprocessing: {pipeline}")
 
@@ -44,7 +40,17 @@ def init_tracking(args) -> None:
     from layerwise.files import write_json
     from layerwise.tracking import init_tracking as create
 
-    info = create(args.uri, args.experiment, args.artifact_root, args.stages, json.loads(args.config), args.enabled == "true")
+    info = create(args.uri, args.experiment, args.artifact_root, args.enabled == "true")
+    write_json(args.out, info)
+    print(json.dumps(info, indent=2))
+
+
+def init_stage(args) -> None:
+    from layerwise.files import write_json
+    from layerwise.tracking import Tracker, flatten
+
+    spec = json.loads(args.spec)
+    info = Tracker.from_file(args.tracking).open_child("stage", spec["stage"], params=flatten(spec))
     write_json(args.out, info)
     print(json.dumps(info, indent=2))
 
@@ -57,7 +63,17 @@ def optional_path(values: list[str] | None) -> str | None:
 def shard(args) -> None:
     from layerwise.shard import run_shard
 
-    run_shard(json.loads(args.spec), args.shard, args.data_dir, optional_path(args.parents), args.tracking, args.records, args.weights, args.threads)
+    run_shard(
+        json.loads(args.spec),
+        args.shard,
+        args.train,
+        args.valid,
+        optional_path(args.parents),
+        args.tracking,
+        args.records,
+        args.weights,
+        args.threads,
+    )
 
 
 def select(args) -> None:
@@ -69,14 +85,14 @@ def select(args) -> None:
 def evaluate(args) -> None:
     from layerwise.evaluate import evaluate as run
 
-    summary = run(args.selected, args.data_dir, args.tracking, args.experiment, args.summary, args.model)
+    summary = run(args.selected, args.test, args.tracking, args.experiment, args.summary, args.model)
     print(f"test accuracy {summary['test_accuracy']:.4f}")
 
 
 def report(args) -> None:
     from layerwise.report import write_report
 
-    write_report(args.records, args.summary, args.tracking, args.csv, args.parquet)
+    write_report(args.records, args.summary, args.tracking, json.loads(args.config), args.csv, args.parquet)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -91,13 +107,13 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--path")
     command.add_argument("--test-path")
     command.add_argument("--label-column", default="label")
-    command.add_argument("--out-dir", required=True)
+    command.add_argument("--out", nargs=3, required=True, metavar=SPLITS, help="where to write the three splits")
     command.set_defaults(run=prepare_data)
 
     command = commands.add_parser("preprocess", help="fit the transforms on train, apply to all splits")
     command.add_argument("--steps", required=True, help="JSON list of transform steps")
-    command.add_argument("--data-dir", required=True)
-    command.add_argument("--out-dir", required=True)
+    command.add_argument("--splits", nargs=3, required=True, metavar=SPLITS)
+    command.add_argument("--out", nargs=3, required=True, metavar=SPLITS)
     command.add_argument("--preprocessor", required=True)
     command.set_defaults(run=preprocess)
 
@@ -105,16 +121,21 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--uri", required=True)
     command.add_argument("--experiment", required=True)
     command.add_argument("--artifact-root", required=True)
-    command.add_argument("--stages", nargs="+", required=True)
-    command.add_argument("--config", required=True, help="the resolved config, as JSON")
     command.add_argument("--enabled", choices=("true", "false"), default="true")
     command.add_argument("--out", required=True)
     command.set_defaults(run=init_tracking)
 
+    command = commands.add_parser("init-stage", help="open a stage's MLflow run under the pipeline run")
+    command.add_argument("--tracking", required=True, help="the pipeline's tracking file")
+    command.add_argument("--spec", required=True, help="the stage spec, as JSON; logged as the run's params")
+    command.add_argument("--out", required=True)
+    command.set_defaults(run=init_stage)
+
     command = commands.add_parser("shard", help="run one shard of a stage's trials")
     command.add_argument("--spec", required=True, help="the stage spec, as JSON")
     command.add_argument("--shard", type=int, required=True)
-    command.add_argument("--data-dir", required=True)
+    command.add_argument("--train", required=True)
+    command.add_argument("--valid", required=True)
     command.add_argument("--parents", nargs="*", help="top-K file of the previous stage")
     command.add_argument("--tracking", required=True)
     command.add_argument("--records", required=True)
@@ -133,7 +154,7 @@ def parser() -> argparse.ArgumentParser:
 
     command = commands.add_parser("evaluate", help="test the selected network and write the summary")
     command.add_argument("--selected", required=True)
-    command.add_argument("--data-dir", required=True)
+    command.add_argument("--test", required=True)
     command.add_argument("--tracking", required=True)
     command.add_argument("--experiment", required=True)
     command.add_argument("--summary", required=True)
@@ -144,6 +165,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--records", nargs="+", required=True)
     command.add_argument("--summary", required=True)
     command.add_argument("--tracking", required=True)
+    command.add_argument("--config", required=True, help="the resolved config, as JSON, logged on the pipeline run")
     command.add_argument("--csv", required=True)
     command.add_argument("--parquet", required=True)
     command.set_defaults(run=report)

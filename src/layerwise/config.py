@@ -6,7 +6,7 @@ here reads files. Every error names the config key and the values it allows.
 
 from layerwise import finetune, pretrain
 from layerwise.models import ACTIVATIONS
-from layerwise.space import Categorical, Fixed, SearchSpace, SpaceError, Uniform
+from layerwise.space import Categorical, SearchSpace, SpaceError, Uniform
 
 
 class ConfigError(ValueError):
@@ -30,6 +30,7 @@ LIMITS = {
     "learning_rate": (positive, "a number > 0"),
     "momentum": (probability, "a number in [0, 1)"),
     "corruption": (probability, "a number in [0, 1)"),
+    "dropout": (probability, "a number in [0, 1)"),
     "weight_decay": (lambda v: v >= 0, "a number >= 0"),
     "init_scale": (positive, "a number > 0"),
     "hidden_units": (whole_positive, "an integer >= 1"),
@@ -88,7 +89,9 @@ def check_config(config: dict) -> None:
         components = step.get("n_components")
         if step["transform"] == "pca" and components is not None:
             if not (isinstance(components, int) and components >= 1) and not (0 < components < 1):
-                raise ConfigError(f"preprocess pca.n_components: {components!r}; allowed: an integer >= 1 or a fraction in (0, 1)")
+                raise ConfigError(
+                    f"preprocess pca.n_components: {components!r}; allowed: an integer >= 1 or a fraction in (0, 1)"
+                )
 
 
 def stage_names(config: dict) -> list[str]:

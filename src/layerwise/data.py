@@ -59,7 +59,9 @@ def load_table(path: str, label_column: str):
     except Exception as error:  # the reader's own message says what is wrong with the bytes
         raise DataError(f"{path}: cannot read: {error}") from error
     if label_column not in frame.columns:
-        raise DataError(f"{path}: label column {label_column!r} not found; columns: {', '.join(map(str, frame.columns))}")
+        raise DataError(
+            f"{path}: label column {label_column!r} not found; columns: {', '.join(map(str, frame.columns))}"
+        )
     features = frame.drop(columns=[label_column])
     non_numeric = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if non_numeric:

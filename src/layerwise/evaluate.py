@@ -1,7 +1,6 @@
 """Evaluation: the only code that opens the test split. Scores the selected network and writes the summary."""
 
 import shutil
-from pathlib import Path
 
 import torch
 
@@ -12,29 +11,42 @@ from layerwise.tracking import Tracker
 from layerwise.training import classification_error
 
 
-def load_network(weights_path: str) -> torch.nn.Sequential:
-    """A fine-tuned network rebuilt from its own checkpoint (architecture + state_dict)."""
+def load_network(weights_path: str) -> tuple[torch.nn.Sequential, dict]:
+    """A fine-tuned network rebuilt from its own checkpoint, and its architecture."""
     checkpoint = torch.load(weights_path, weights_only=True)
     model = build_classifier(checkpoint["architecture"])
     model.load_state_dict(checkpoint["state_dict"])
-    return model.eval()
+    return model.eval(), checkpoint["architecture"]
+
+
+def pretrained_layers(record: dict) -> list[dict]:
+    return [step for step in record["lineage"] if step["stage"] != record["stage"]]
 
 
 def scores(record: dict | None, test) -> dict | None:
+    """Validation and test error of the best network of one arm, with the layers it grew from."""
     if record is None:
         return None
-    test_error, _ = classification_error(load_network(record["weights"]), test.x, test.y)
-    return {"trial_id": record["trial_id"], "valid_error": record["objective"], "test_error": test_error}
+    test_error, _ = classification_error(load_network(record["weights"])[0], test.x, test.y)
+    return {
+        "trial_id": record["trial_id"],
+        "valid_error": record["objective"],
+        "test_error": test_error,
+        "layers": [step["trial_id"] for step in pretrained_layers(record)],
+    }
 
 
-def evaluate(selected_path: str, data_dir: str, tracking: str, experiment: str, summary_path: str, model_path: str) -> dict:
+def evaluate(
+    selected_path: str, test_path: str, tracking: str, experiment: str, summary_path: str, model_path: str
+) -> dict:
     selected = read_json(selected_path)
-    test = load_tensors(str(Path(data_dir) / "test.npz"))
+    test = load_tensors(test_path)
     best = selected["best"]
-    model = load_network(best["weights"])
+    model, architecture = load_network(best["weights"])
     test_error, test_loss = classification_error(model, test.x, test.y)
     shutil.copyfile(best["weights"], model_path)
     tracker = Tracker.from_file(tracking)
+    evaluation = Tracker(tracker.open_child("evaluation", "evaluation"))
     comparison = {
         "pretrained": scores(selected["best_pretrained"], test),
         "no_pretraining": scores(selected["best_no_pretraining"], test),
@@ -47,7 +59,9 @@ def evaluate(selected_path: str, data_dir: str, tracking: str, experiment: str, 
         "valid_error": best["objective"],
         "selected_trial": best["trial_id"],
         "selected": {
-            "layers": [step for step in best["lineage"] if step["stage"].startswith("layer")],
+            "pretrained": best["parent_rank"] is not None,
+            "architecture": architecture,
+            "layers": pretrained_layers(best),
             "finetune": best["lineage"][-1],
         },
         "pretraining_comparison": comparison,
@@ -56,16 +70,24 @@ def evaluate(selected_path: str, data_dir: str, tracking: str, experiment: str, 
             "tracking_uri": tracker.info.get("tracking_uri"),
             "experiment_id": tracker.info.get("experiment_id"),
             "pipeline_run_id": tracker.pipeline_run_id,
-            "evaluation_run_id": tracker.stage_run_id("evaluation") if tracker.enabled else None,
+            "evaluation_run_id": evaluation.run_id,
         },
     }
     write_json(summary_path, summary)
-    run_id = tracker.stage_run_id("evaluation") if tracker.enabled else None
-    if run_id:
-        tracker.log_model(run_id, model, test.x[:5].numpy())
-        metrics = {"test_accuracy": summary["test_accuracy"], "test_error": test_error, "valid_error": best["objective"]}
+    if evaluation.enabled:
+        evaluation.log_model(evaluation.run_id, model, test.x[:5].numpy())
+        metrics = {
+            "test_accuracy": summary["test_accuracy"],
+            "test_error": test_error,
+            "valid_error": best["objective"],
+        }
         for arm, result in comparison.items():
             if result:
                 metrics.update({f"{arm}_test_error": result["test_error"], f"{arm}_valid_error": result["valid_error"]})
-        tracker.finish_run(run_id, params={"selected_trial": best["trial_id"]}, metrics=metrics, artifacts=[summary_path, model_path])
+        evaluation.finish_run(
+            evaluation.run_id,
+            params={"selected_trial": best["trial_id"]},
+            metrics=metrics,
+            artifacts=[summary_path, model_path],
+        )
     return summary

@@ -12,18 +12,19 @@ DEFAULTS = {
     "batch_size": 32,
     "weight_decay": 0.0,
     "max_epochs": 100,
+    "dropout": 0.0,
 }
 
 
-def architecture(inputs, parent_rank: int | None) -> dict:
+def architecture(inputs, parent_rank: int | None, dropout: float) -> dict:
     """The parent stack's layers; with no parent, the layers of the best stack (same shape, fresh weights)."""
     reference = parent_rank if parent_rank is not None else (0 if inputs.parents else None)
     layers = stacks.specs(inputs.stack(reference))
-    return {"n_in": inputs.train.x.shape[1], "layers": layers, "n_classes": inputs.n_classes}
+    return {"n_in": inputs.train.x.shape[1], "layers": layers, "n_classes": inputs.n_classes, "dropout": dropout}
 
 
 def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
-    arch = architecture(inputs, trial.parent_rank)
+    arch = architecture(inputs, trial.parent_rank, trial.params["dropout"])
     model = build_classifier(arch)
     for module in model:
         if isinstance(module, torch.nn.Linear):

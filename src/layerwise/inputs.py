@@ -28,9 +28,9 @@ def load_tensors(path: str) -> Tensors:
 class StageInputs:
     """Train/valid tensors and, per parent rank, its stack and the features it computes (cached)."""
 
-    def __init__(self, data_dir: str, parents_path: str | None):
-        self.train = load_tensors(str(Path(data_dir) / "train.npz"))
-        self.valid = load_tensors(str(Path(data_dir) / "valid.npz"))
+    def __init__(self, train_path: str, valid_path: str, parents_path: str | None):
+        self.train = load_tensors(train_path)
+        self.valid = load_tensors(valid_path)
         self.n_classes = int(self.train.y.max()) + 1
         self.parents = json.loads(Path(parents_path).read_text())["entries"] if parents_path else []
         self._features = {}

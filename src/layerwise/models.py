@@ -57,7 +57,16 @@ def build_encoder(layers: list[dict]) -> nn.Sequential:
 
 
 def build_classifier(architecture: dict) -> nn.Sequential:
-    """Encoder layers followed by a linear output layer (softmax lives in the loss)."""
-    layers = architecture["layers"]
+    """Encoder layers (with dropout after each hidden layer, if any) and a linear output layer.
+
+    The softmax lives in the loss. `architecture` is what a checkpoint stores, so a saved network
+    rebuilds itself: {"n_in", "layers": [layer specs], "n_classes", "dropout"}.
+    """
+    layers, dropout = architecture["layers"], architecture.get("dropout", 0.0)
+    modules = []
+    for hidden in build_encoder(layers):
+        modules.append(hidden)
+        if dropout > 0 and not isinstance(hidden, nn.Linear):
+            modules.append(nn.Dropout(dropout))
     n_top = layers[-1]["n_hidden"] if layers else architecture["n_in"]
-    return nn.Sequential(*build_encoder(layers), nn.Linear(n_top, architecture["n_classes"]))
+    return nn.Sequential(*modules, nn.Linear(n_top, architecture["n_classes"]))

@@ -15,7 +15,9 @@ class PreprocessError(ValueError):
 def _nonnegative(function):
     def apply(x):
         if np.any(x < 0):
-            raise PreprocessError(f"{function.__name__} needs non-negative features; place it before any centering step")
+            raise PreprocessError(
+                f"{function.__name__} needs non-negative features; place it before any centering step"
+            )
         return function(x)
 
     apply.__name__ = function.__name__
@@ -45,7 +47,10 @@ def fit_preprocessor(steps: list[dict], x_train: np.ndarray) -> Pipeline:
         [(f"{i}-{step['transform']}", build_step(step, len(x_train))) for i, step in enumerate(steps)]
         or [("identity", FunctionTransformer())]
     )
-    return pipeline.fit(x_train)
+    # fit_transform, not fit: the last step's function must also run once on the training data,
+    # so a transform that cannot apply fails here, before any training.
+    pipeline.fit_transform(x_train)
+    return pipeline
 
 
 def transform(pipeline: Pipeline, x: np.ndarray) -> np.ndarray:

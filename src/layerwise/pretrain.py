@@ -24,13 +24,17 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
     """Trains the layer, scores it with the ridge read-out, saves it; returns metrics and history."""
     params = trial.params
     h_train, h_valid = inputs.features(trial.parent_rank)
-    model = DenoisingAutoencoder(h_train.shape[1], params["hidden_units"], params["activation"], params["corruption"], params["init_scale"])
+    model = DenoisingAutoencoder(
+        h_train.shape[1], params["hidden_units"], params["activation"], params["corruption"], params["init_scale"]
+    )
     history = train_autoencoder(model, h_train, h_valid, params, generator)
     with torch.no_grad():
         f_train, f_valid = model.encode(h_train), model.encode(h_valid)
     if not (torch.isfinite(f_train).all() and torch.isfinite(f_valid).all()):
         raise Diverged("hidden features are not finite")
-    objective = ridge_readout_error(f_train, inputs.train.y, f_valid, inputs.valid.y, spec["readout_ridge"], inputs.n_classes)
+    objective = ridge_readout_error(
+        f_train, inputs.train.y, f_valid, inputs.valid.y, spec["readout_ridge"], inputs.n_classes
+    )
     layer = stacks.layer_of(model.encoder, params["activation"], trial.trial_id)
     torch.save({"layer": layer, "decoder_bias": model.decoder_bias.detach().clone()}, weights_path)
     metrics = {

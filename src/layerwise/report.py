@@ -5,7 +5,20 @@ import pandas as pd
 from layerwise.files import read_json
 from layerwise.tracking import Tracker
 
-COLUMNS = ("stage", "round", "index", "trial_id", "arm", "parent_trial", "status", "reason", "objective", "duration_s", "seed", "mlflow_run_id")
+COLUMNS = (
+    "stage",
+    "round",
+    "index",
+    "trial_id",
+    "arm",
+    "parent_trial",
+    "status",
+    "reason",
+    "objective",
+    "duration_s",
+    "seed",
+    "mlflow_run_id",
+)
 
 
 def trials_table(record_paths: list[str]) -> pd.DataFrame:
@@ -17,15 +30,19 @@ def trials_table(record_paths: list[str]) -> pd.DataFrame:
     for record in records:
         metrics = {key: value for key, value in record["metrics"].items() if key != "objective"}
         rows.append({**{key: record[key] for key in COLUMNS}, **record["params"], **metrics})
-    return pd.DataFrame(rows)
+    # Nullable dtypes: an integer hyper-parameter stays an integer in rows of stages that lack it.
+    return pd.DataFrame(rows).convert_dtypes()
 
 
-def write_report(record_paths: list[str], summary_path: str, tracking: str, csv_path: str, parquet_path: str) -> None:
+def write_report(
+    record_paths: list[str], summary_path: str, tracking: str, config: dict, csv_path: str, parquet_path: str
+) -> None:
     table = trials_table(record_paths)
     table.to_csv(csv_path, index=False)
     table.to_parquet(parquet_path, index=False)
     summary = read_json(summary_path)
     tracker = Tracker.from_file(tracking)
+    tracker.log_config(config)
     tracker.finish_run(
         tracker.pipeline_run_id,
         metrics={"test_accuracy": summary["test_accuracy"], "valid_error": summary["valid_error"]},

@@ -84,7 +84,9 @@ def select_finetune(spec: dict, records: list[dict], parents_path: str | None) -
     }
 
 
-def select_stage(spec: dict, record_paths: list[str], parents_path: str | None, tracking: str, out_json: str, out_dir: str | None) -> None:
+def select_stage(
+    spec: dict, record_paths: list[str], parents_path: str | None, tracking: str, out_json: str, out_dir: str | None
+) -> None:
     records = load_records(record_paths)
     if spec["kind"] == "pretrain":
         selected = select_pretrain(spec, records, parents_path, out_dir)
@@ -97,8 +99,7 @@ def select_stage(spec: dict, record_paths: list[str], parents_path: str | None, 
     write_json(out_json, selected)
     tracker = Tracker.from_file(tracking)
     tracker.finish_run(
-        tracker.stage_run_id(spec["stage"]),
-        params={"top_k": spec.get("top_k", 1), "trials_per_parent": spec["trials_per_parent"], "shards": spec["shards"]},
+        tracker.run_id,
         metrics={"best_objective": best, "n_trials": len(records), "n_failed": failed},
         artifacts=[out_json],
     )

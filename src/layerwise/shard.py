@@ -49,7 +49,12 @@ def parent_trial_of(inputs: StageInputs, trial) -> str | None:
 def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker) -> dict:
     module = KINDS[spec["kind"]]
     parent_trial = parent_trial_of(inputs, trial)
-    tags = {TRIAL: trial.index, "layerwise.round": trial.round, "layerwise.arm": trial.arm, "layerwise.seed": trial.seed}
+    tags = {
+        TRIAL: trial.index,
+        "layerwise.round": trial.round,
+        "layerwise.arm": trial.arm,
+        "layerwise.seed": trial.seed,
+    }
     if parent_trial:
         tags[PARENT_TRIAL] = parent_trial
     run_id = tracker.start_trial(trial.stage, trial.trial_id, tags)
@@ -94,10 +99,20 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     }
 
 
-def run_shard(spec: dict, shard: int, data_dir: str, parents: str | None, tracking: str, records: str, weights_dir: str, threads: int) -> None:
+def run_shard(
+    spec: dict,
+    shard: int,
+    train: str,
+    valid: str,
+    parents: str | None,
+    tracking: str,
+    records: str,
+    weights_dir: str,
+    threads: int,
+) -> None:
     configure_torch(threads)
     trials = shard_trials(stage_trials(spec), shard, spec["shards"])
-    inputs = StageInputs(data_dir, parents)
+    inputs = StageInputs(train, valid, parents)
     tracker = Tracker.from_file(tracking)
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)

@@ -87,9 +87,7 @@ class SearchSpace:
     def __init__(self, spec: dict, defaults: dict, where: str = "space"):
         unknown = sorted(set(spec) - set(defaults))
         if unknown:
-            raise SpaceError(
-                f"{where}: unknown hyper-parameter {unknown[0]!r}; allowed: {', '.join(sorted(defaults))}"
-            )
+            raise SpaceError(f"{where}: unknown hyper-parameter {unknown[0]!r}; allowed: {', '.join(sorted(defaults))}")
         merged = {**defaults, **spec}
         self.distributions = {name: parse_distribution(f"{where}.{name}", merged[name]) for name in sorted(merged)}
 

@@ -41,10 +41,10 @@ def save(stack: dict, path: str) -> None:
 
 
 def copy_into(stack: dict, network: torch.nn.Sequential) -> None:
-    """Copies the stack's weights into the first Linear layers of `network` (Linear, activation, ...)."""
+    """Copies the stack's weights into the first Linear layers of `network`, in order."""
+    linears = [module for module in network if isinstance(module, torch.nn.Linear)]
     with torch.no_grad():
-        for position, layer in enumerate(stack["layers"]):
-            linear = network[2 * position]
+        for linear, layer in zip(linears, stack["layers"]):
             linear.weight.copy_(layer["weight"])
             linear.bias.copy_(layer["bias"])
 

@@ -1,8 +1,10 @@
 """MLflow lineage: the only module that imports mlflow.
 
-`init_tracking` creates, once and before any parallel job, the experiment, the pipeline run and
-one run per stage; later jobs read their ids from the tracking file and hang trial runs under them.
-Files stay the source of truth: MLflow is for display and lineage.
+`init_tracking` creates, once and before any parallel job, the store, the experiment and the
+pipeline run. Each stage then opens its own run under it, with the stage's settings as params, and
+its trials hang under that. A stage whose settings change gets a new stage run, so a rerun never
+mixes trials of two configurations (nor tries to change a logged param). Jobs pass run ids to each
+other in small JSON tracking files. Files stay the source of truth: MLflow is for display and lineage.
 """
 
 import json
@@ -43,8 +45,8 @@ def client(uri: str):
     return MlflowClient(tracking_uri=uri)
 
 
-def init_tracking(uri: str, experiment: str, artifact_root: str, stages: list[str], config: dict, enabled: bool) -> dict:
-    """Creates the store, experiment, pipeline run and stage runs; returns what the tracking file holds."""
+def init_tracking(uri: str, experiment: str, artifact_root: str, enabled: bool) -> dict:
+    """Creates the store, the experiment and the pipeline run; returns what the tracking file holds."""
     if not enabled:
         return {"enabled": False}
     uri = absolute_uri(uri)
@@ -56,22 +58,9 @@ def init_tracking(uri: str, experiment: str, artifact_root: str, stages: list[st
         experiment_id = retry(mlflow_client.create_experiment, experiment, artifact_location=root.as_uri())
     else:
         experiment_id = found.experiment_id
-    pipeline = retry(mlflow_client.create_run, experiment_id, run_name="pipeline", tags={ROLE: "pipeline"})
-    pipeline_id = pipeline.info.run_id
-    log_dict(mlflow_client, pipeline_id, config, "config.json")
-    retry(mlflow_client.log_batch, pipeline_id, params=params_of(flatten(config)))
-    stage_runs = {}
-    for stage in stages:
-        role = "evaluation" if stage == "evaluation" else "stage"
-        tags = {ROLE: role, STAGE: stage, PARENT_RUN: pipeline_id}
-        stage_runs[stage] = retry(mlflow_client.create_run, experiment_id, run_name=stage, tags=tags).info.run_id
-    return {
-        "enabled": True,
-        "tracking_uri": uri,
-        "experiment_id": experiment_id,
-        "pipeline_run_id": pipeline_id,
-        "stage_runs": stage_runs,
-    }
+    tags = {ROLE: "pipeline", STAGE: "pipeline"}
+    pipeline = retry(mlflow_client.create_run, experiment_id, run_name="pipeline", tags=tags)
+    return {"enabled": True, "tracking_uri": uri, "experiment_id": experiment_id, "pipeline_run_id": pipeline.info.run_id}
 
 
 def flatten(mapping: dict, prefix: str = "") -> dict:
@@ -92,10 +81,6 @@ def params_of(values: dict):
     return [Param(key, str(value)[:6000]) for key, value in sorted(values.items())]
 
 
-def log_dict(mlflow_client, run_id: str, data: dict, name: str) -> None:
-    retry(mlflow_client.log_dict, run_id, data, name)
-
-
 class Tracker:
     """Logs trial and stage results under the runs that init_tracking created; a no-op when disabled."""
 
@@ -112,14 +97,26 @@ class Tracker:
     def pipeline_run_id(self) -> str | None:
         return self.info.get("pipeline_run_id")
 
-    def stage_run_id(self, stage: str) -> str | None:
-        return self.info["stage_runs"][stage] if self.enabled else None
+    @property
+    def run_id(self) -> str | None:
+        """The run this tracking file belongs to: a stage run, or the pipeline run."""
+        return self.info.get("run_id", self.pipeline_run_id)
+
+    def open_child(self, role: str, stage: str, params: dict | None = None) -> dict:
+        """A run nested under the pipeline run; returns the tracking info of jobs that log under it."""
+        if not self.enabled:
+            return dict(self.info)
+        tags = {ROLE: role, STAGE: stage, PARENT_RUN: self.pipeline_run_id}
+        run = retry(self.client.create_run, self.info["experiment_id"], run_name=stage, tags=tags)
+        if params:
+            retry(self.client.log_batch, run.info.run_id, params=params_of(params))
+        return {**self.info, "stage": stage, "run_id": run.info.run_id}
 
     def start_trial(self, stage: str, trial_id: str, tags: dict) -> str | None:
         """A RUNNING child run of the stage run, so progress shows in the UI while the trial trains."""
         if not self.enabled:
             return None
-        all_tags = {ROLE: "trial", STAGE: stage, PARENT_RUN: self.stage_run_id(stage), **tags}
+        all_tags = {ROLE: "trial", STAGE: stage, PARENT_RUN: self.run_id, **tags}
         all_tags = {key: str(value) for key, value in all_tags.items()}
         run = retry(self.client.create_run, self.info["experiment_id"], run_name=trial_id, tags=all_tags)
         return run.info.run_id
@@ -148,6 +145,11 @@ class Tracker:
             else:
                 retry(self.client.log_artifact, run_id, artifact)
         retry(self.client.set_terminated, run_id, status)
+
+    def log_config(self, config: dict) -> None:
+        """The resolved config on the pipeline run, as a JSON artifact (a rerun may overwrite it)."""
+        if self.enabled:
+            retry(self.client.log_dict, self.pipeline_run_id, config, "config.json")
 
     def log_model(self, run_id: str, model, input_example) -> None:
         """The final network as an MLflow model (pt2 format, which needs an input example)."""

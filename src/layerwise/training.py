@@ -43,7 +43,9 @@ def train_autoencoder(model, x_train, x_valid, params: dict, generator) -> dict:
     mse = nn.MSELoss()
     history = {"train_loss": [], "valid_loss": []}
     for _ in range(params["epochs"]):
-        history["train_loss"].append(train_epoch(model, mse, x_train, x_train, params["batch_size"], optimizer, generator))
+        history["train_loss"].append(
+            train_epoch(model, mse, x_train, x_train, params["batch_size"], optimizer, generator)
+        )
         model.eval()
         with torch.no_grad():
             valid_loss = mse(model(x_valid), x_valid).item()
@@ -69,7 +71,9 @@ def train_classifier(model, train, valid, params: dict, patience: int, generator
     best_error, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
     for epoch in range(1, params["max_epochs"] + 1):
         history["train_loss"].append(
-            train_epoch(model, nn.functional.cross_entropy, train.x, train.y, params["batch_size"], optimizer, generator)
+            train_epoch(
+                model, nn.functional.cross_entropy, train.x, train.y, params["batch_size"], optimizer, generator
+            )
         )
         error, loss = classification_error(model, valid.x, valid.y)
         if not math.isfinite(loss):

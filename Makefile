@@ -1,0 +1,27 @@
+# make run   -> create .venv, install everything, run the default experiment (config/config.yaml)
+# make test  -> create .venv, install everything, run the test suite
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+CORES ?= all
+CONFIG ?= config/config.yaml
+# Rules call the `layerwise` command: the environment's bin folder goes first on PATH.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: run test install clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet -r requirements.txt
+	$(PYTHON) -m pip install --quiet --no-deps -e .
+	touch $@
+
+run: install
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile $(CONFIG)
+
+test: install
+	$(PYTHON) -m pytest -q
+
+clean:
+	rm -rf results .snakemake

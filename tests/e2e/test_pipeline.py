@@ -1,0 +1,142 @@
+"""The default pipeline on the smoke config: DAG, MLflow tree, lineage, tables, determinism."""
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import REPO
+from e2e.conftest import smoke_config, snakemake
+
+pytestmark = pytest.mark.e2e
+
+
+def runs_of(run):
+    mlflow.set_tracking_uri(run.tracking_uri)
+    return mlflow.search_runs(experiment_names=[run.config["experiment"]], output_format="list")
+
+
+def test_dry_run_shows_the_whole_dag(tmp_path):
+    process = snakemake(tmp_path, smoke_config(), "-n")
+    assert process.returncode == 0, process.stderr
+    counts = {}
+    for line in process.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    expected = {
+        "prepare_data": 1,
+        "preprocess": 1,
+        "init_tracking": 1,
+        "init_stage": 3,
+        "run_shard": 6,
+        "select_layer": 2,
+        "select_finetune": 1,
+        "evaluate": 1,
+        "report": 1,
+    }
+    assert {rule: counts.get(rule) for rule in expected} == expected
+    assert not (tmp_path / "results").exists()
+
+
+def test_lint_reports_nothing(tmp_path):
+    process = snakemake(tmp_path, smoke_config(), "--lint")
+    assert process.returncode == 0
+    assert "Lints for" not in process.stdout + process.stderr, process.stdout + process.stderr
+
+
+def test_every_rule_that_runs_library_code_reruns_when_the_code_changes():
+    for rules in (REPO / "rules").glob("*.smk"):
+        for block in rules.read_text().split("\nrule ")[1:]:
+            if "-m layerwise" in block:
+                assert "code=CODE" in block and "log:" in block, f"{rules.name}: rule {block.split(':')[0]}"
+
+
+def test_mlflow_holds_the_run_tree(smoke_run):
+    runs = runs_of(smoke_run)
+    by_role = {}
+    for run in runs:
+        by_role.setdefault(run.data.tags["layerwise.role"], []).append(run)
+    assert len(by_role["pipeline"]) == 1 and len(by_role["evaluation"]) == 1
+    pipeline = by_role["pipeline"][0]
+    stages = {run.data.tags["layerwise.stage"]: run for run in by_role["stage"]}
+    assert sorted(stages) == ["finetune", "layer1", "layer2"]
+    assert all(
+        run.data.tags["mlflow.parentRunId"] == pipeline.info.run_id for run in by_role["stage"] + by_role["evaluation"]
+    )
+    trials = by_role["trial"]
+    assert len(trials) == 3 + 2 * 3 + 3 * 2  # layer 1, layer 2 on K=2 parents, fine-tuning on K=2 + no-pretraining
+    client = MlflowClient(smoke_run.tracking_uri)
+    for trial in trials:
+        stage = trial.data.tags["layerwise.stage"]
+        assert trial.data.tags["mlflow.parentRunId"] == stages[stage].info.run_id
+        assert trial.info.status == "FINISHED"
+        assert "objective" in trial.data.metrics and "learning_rate" in trial.data.params
+        assert [a.path for a in client.list_artifacts(trial.info.run_id)] == [f"{trial.info.run_name}.pt"]
+        history = client.get_metric_history(trial.info.run_id, "valid_loss")
+        assert len(history) >= 2 and [m.step for m in history] == list(range(1, len(history) + 1))
+    logged_config = client.download_artifacts(pipeline.info.run_id, "config.json", str(smoke_run.workdir))
+    assert json.loads(open(logged_config).read())["pretrain"]["top_k"] == 2
+    evaluation = by_role["evaluation"][0]
+    models = client.search_logged_models(experiment_ids=[pipeline.info.experiment_id])
+    assert [model.source_run_id for model in models] == [evaluation.info.run_id]
+
+
+def test_layer_two_grows_only_from_layer_one_survivors(smoke_run):
+    kept = {
+        entry["trial_id"] for entry in json.loads((smoke_run.results / "layer1" / "topk.json").read_text())["entries"]
+    }
+    assert len(kept) == 2
+    table = pd.read_csv(smoke_run.results / "trials.csv")
+    assert set(table[table.stage == "layer2"].parent_trial) == kept
+    runs = [
+        r
+        for r in runs_of(smoke_run)
+        if r.data.tags.get("layerwise.stage") == "layer2" and r.data.tags["layerwise.role"] == "trial"
+    ]
+    assert {r.data.tags["layerwise.parent_trial"] for r in runs} == kept
+
+
+def test_summary_and_trials_table_agree_with_mlflow(smoke_run):
+    summary = json.loads((smoke_run.results / "summary.json").read_text())
+    table = pd.read_csv(smoke_run.results / "trials.csv")
+    parquet = pd.read_parquet(smoke_run.results / "trials.parquet")
+    assert list(parquet.trial_id) == list(table.trial_id) and list(parquet.columns) == list(table.columns)
+    assert parquet.objective.to_numpy() == pytest.approx(table.objective.to_numpy(), nan_ok=True)
+    runs = {run.info.run_id: run for run in runs_of(smoke_run)}
+    assert len(table) == 15
+    for row in table.itertuples():
+        run = runs[row.mlflow_run_id]
+        assert run.info.run_name == row.trial_id and run.info.status == row.status
+        assert run.data.metrics["objective"] == pytest.approx(row.objective)
+    assert summary["mlflow"]["pipeline_run_id"] in runs
+    evaluation = runs[summary["mlflow"]["evaluation_run_id"]]
+    assert evaluation.data.metrics["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+    assert summary["test_error"] == pytest.approx(1 - summary["test_accuracy"])
+    best = table[table.stage == "finetune"].sort_values(["objective", "index"]).iloc[0]
+    assert summary["selected_trial"] == best.trial_id and summary["valid_error"] == pytest.approx(best.objective)
+    assert set(summary["pretraining_comparison"]) == {"pretrained", "no_pretraining"}
+    assert f"test accuracy {summary['test_accuracy']:.4f}" in smoke_run.output
+
+
+def test_the_given_config_is_not_merged_with_the_default_one(smoke_run):
+    # smoke.yaml leaves init_scale to the code's default (1.0); config/config.yaml searches it.
+    table = pd.read_csv(smoke_run.results / "trials.csv")
+    assert (table[table.stage.str.startswith("layer")].init_scale == 1.0).all()
+
+
+def test_shard_count_and_cores_do_not_change_the_numbers(smoke_run, single_shard_run):
+    def numbers(run):
+        table = pd.read_csv(run.results / "trials.csv").set_index("trial_id")
+        return table[["objective", "learning_rate", "status", "parent_trial"]]
+
+    pd.testing.assert_frame_equal(numbers(smoke_run), numbers(single_shard_run))
+    first, second = (json.loads((run.results / "summary.json").read_text()) for run in (smoke_run, single_shard_run))
+    assert first["test_accuracy"] == second["test_accuracy"]
+
+
+def test_a_finished_run_has_nothing_left_to_do(smoke_run):
+    process = snakemake(smoke_run.workdir, smoke_run.config, "-n")
+    assert process.returncode == 0 and "Nothing to be done" in process.stdout + process.stderr

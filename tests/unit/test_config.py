@@ -1,0 +1,80 @@
+import copy
+
+import pytest
+import yaml
+
+from conftest import REPO
+from layerwise.config import ConfigError, check_config, stage_specs
+
+
+@pytest.fixture()
+def config():
+    """The smoke config with the schema defaults a Snakemake run would add."""
+    from snakemake.utils import validate
+
+    loaded = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
+    validate(loaded, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    return loaded
+
+
+def test_the_shipped_configs_are_valid(config):
+    check_config(config)
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    from snakemake.utils import validate
+
+    validate(default, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    check_config(default)
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (
+            ("pretrain", "space", "learning_rate"),
+            0.0,
+            "pretrain.space.learning_rate: 0.0 is not allowed; it must be a number > 0",
+        ),
+        (
+            ("finetune", "space", "learning_rate"),
+            {"type": "float", "low": -1, "high": 1},
+            "finetune.space.learning_rate: -1.0 is not allowed",
+        ),
+        (("pretrain", "space", "learning_rate"), {"type": "float", "low": 0.1, "high": 0.01}, "must not exceed high"),
+        (("pretrain", "space", "weight_decay"), {"type": "float", "low": 0, "high": 1, "log": True}, "needs low > 0"),
+        (
+            ("pretrain", "space", "activation"),
+            {"type": "categorical", "choices": ["relu", "swish"]},
+            "'swish' is not allowed; it must be one of sigmoid, tanh, relu",
+        ),
+        (
+            ("pretrain", "space", "activation"),
+            {"type": "categorical", "choices": []},
+            "choices must be a non-empty list",
+        ),
+        (
+            ("pretrain", "space", "hidden_units"),
+            {"type": "float", "low": 10, "high": 20},
+            "must be searched with type: int",
+        ),
+        (("pretrain", "space", "momentum"), 1.0, "a number in \\[0, 1\\)"),
+        (("finetune", "space", "dropuot"), 0.5, "unknown hyper-parameter 'dropuot'; allowed: batch_size, dropout"),
+        (("pretrain", "top_k"), 9, "pretrain.top_k \\(9\\) exceeds the trials of the first layer"),
+        (("data", "source"), "file", "data.path: required"),
+    ],
+)
+def test_bad_values_are_named_with_what_is_allowed(config, path, value, message):
+    bad = copy.deepcopy(config)
+    target = bad
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ConfigError, match=message):
+        check_config(bad)
+
+
+def test_stage_specs_chain_the_layers(config):
+    specs = stage_specs(config)
+    assert list(specs) == ["layer1", "layer2", "finetune"]
+    assert specs["layer1"]["parents"] == 1 and not specs["layer1"]["has_parent_stacks"]
+    assert specs["layer2"]["parents"] == config["pretrain"]["top_k"]
+    assert specs["finetune"]["no_pretraining_arm"] is True

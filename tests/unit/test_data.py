@@ -1,0 +1,81 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from layerwise.data import DataError, load_and_split
+
+
+def test_mnist1d_is_generated_locally_with_its_own_test_part():
+    splits = load_and_split("mnist1d", seed=0, valid_fraction=0.2, test_fraction=0.2)
+    assert (len(splits["train"].y), len(splits["valid"].y), len(splits["test"].y)) == (3200, 800, 1000)
+    assert splits["train"].x.shape[1] == 40 and splits["train"].x.dtype == np.float32
+    assert len(splits["classes"]) == 10
+
+
+def test_splits_are_stratified_and_seeded():
+    first = load_and_split("digits", seed=3, valid_fraction=0.25, test_fraction=0.2)
+    again = load_and_split("digits", seed=3, valid_fraction=0.25, test_fraction=0.2)
+    other = load_and_split("digits", seed=4, valid_fraction=0.25, test_fraction=0.2)
+    assert np.array_equal(first["valid"].x, again["valid"].x)
+    assert not np.array_equal(first["valid"].x, other["valid"].x)
+    train_share = np.bincount(first["train"].y) / len(first["train"].y)
+    valid_share = np.bincount(first["valid"].y) / len(first["valid"].y)
+    assert np.abs(train_share - valid_share).max() < 0.02
+
+
+def write_table(tmp_path, suffix, frame):
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        np.savez(path, x=frame.drop(columns=["target"]).to_numpy(), target=frame["target"].to_numpy(dtype=str))
+    return str(path)
+
+
+def frame(rows=120, classes=("cat", "dog", "eel")):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows), "target": np.resize(classes, rows)})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npz"])
+def test_user_files_with_a_label_column(tmp_path, suffix):
+    path = write_table(tmp_path, suffix, frame())
+    splits = load_and_split("file", 0, 0.25, 0.25, path=path, label_column="target")
+    assert splits["train"].x.shape[1] == 2
+    assert list(splits["classes"]) == ["cat", "dog", "eel"]
+    assert sum(len(splits[name].y) for name in ("train", "valid", "test")) == 120
+
+
+def test_a_pre_split_pair_keeps_its_test_file(tmp_path):
+    train = write_table(tmp_path, ".csv", frame())
+    test_path = tmp_path / "test.csv"
+    frame(rows=30).to_csv(test_path, index=False)
+    splits = load_and_split("file", 0, 0.25, 0.5, path=train, test_path=str(test_path), label_column="target")
+    assert len(splits["test"].y) == 30 and len(splits["train"].y) + len(splits["valid"].y) == 120
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda f: f.drop(columns=["target"]), "label column 'target' not found"),
+        (lambda f: f.assign(a=np.where(np.arange(len(f)) == 3, np.nan, f["a"])), "NaN or infinite"),
+        (lambda f: f.assign(target="cat"), "single class"),
+        (lambda f: f.head(4), "cannot carve a stratified"),
+    ],
+)
+def test_bad_files_are_rejected_with_a_reason(tmp_path, change, message):
+    path = write_table(tmp_path, ".csv", change(frame()))
+    with pytest.raises(DataError, match=message):
+        load_and_split("file", 0, 0.25, 0.25, path=path, label_column="target")
+
+
+def test_missing_file_and_unseen_test_labels(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        load_and_split("file", 0, 0.25, 0.25, path=str(tmp_path / "none.csv"), label_column="target")
+    train = write_table(tmp_path, ".csv", frame())
+    test_path = tmp_path / "test.csv"
+    frame(rows=30, classes=("cat", "fox")).to_csv(test_path, index=False)
+    with pytest.raises(DataError, match="never seen in training: \\['fox'\\]"):
+        load_and_split("file", 0, 0.25, 0.25, path=train, test_path=str(test_path), label_column="target")

@@ -1,0 +1,107 @@
+"""A stage run through its library entry points: shards, failures, top-K selection and lineage."""
+
+import numpy as np
+import pytest
+import torch
+
+from layerwise import stack as stacks
+from layerwise.data import Split, save_split
+from layerwise.files import write_json
+from layerwise.selection import StageFailed, load_records, ranked, select_pretrain
+from layerwise.shard import run_shard
+
+
+@pytest.fixture()
+def data_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, rows in (("train", 240), ("valid", 80)):
+        y = np.arange(rows) % 3
+        x = rng.normal(size=(rows, 6)) + y[:, None]
+        save_split(Split(x.astype(np.float32), y.astype(np.int64)), str(tmp_path / f"{name}.npz"))
+    write_json(str(tmp_path / "tracking.json"), {"enabled": False})
+    return tmp_path
+
+
+def layer_spec(stage="layer1", parents=1, **space):
+    return {
+        "stage": stage, "kind": "pretrain", "config_key": "pretrain", "seed": 0, "round": 0,
+        "parents": parents, "has_parent_stacks": stage != "layer1", "trials_per_parent": 4, "top_k": 2,
+        "shards": 2, "readout_ridge": 1e-3,
+        "space": {"hidden_units": 5, "epochs": 3, "batch_size": 16, "activation": "tanh", **space},
+    }  # fmt: skip
+
+
+def run_stage(spec, data_dir, parents=None):
+    paths = []
+    for shard in range(spec["shards"]):
+        path = data_dir / spec["stage"] / f"{shard}.json"
+        run_shard(
+            spec,
+            shard,
+            str(data_dir / "train.npz"),
+            str(data_dir / "valid.npz"),
+            parents,
+            str(data_dir / "tracking.json"),
+            str(path),
+            str(data_dir / spec["stage"] / f"w{shard}"),
+            1,
+        )
+        paths.append(str(path))
+    return load_records(paths)
+
+
+def test_a_diverging_trial_is_recorded_as_failed_and_the_shard_goes_on(data_dir):
+    spec = layer_spec(learning_rate={"type": "categorical", "choices": [0.01, 1.0e6]})
+    records = run_stage(spec, data_dir)
+    failed = [r for r in records if r["status"] == "FAILED"]
+    finished = [r for r in records if r["status"] == "FINISHED"]
+    assert failed and finished and len(records) == 4
+    assert all(r["params"]["learning_rate"] == 1.0e6 and r["reason"].startswith("diverged") for r in failed)
+    assert all(r["weights"] is None and r["objective"] is None for r in failed)
+    assert [r["trial_id"] for r in ranked(records, "layer1")][0] in {r["trial_id"] for r in finished}
+
+
+def test_when_every_trial_fails_selection_says_so(data_dir):
+    records = run_stage(layer_spec(learning_rate=1.0e6), data_dir)
+    with pytest.raises(StageFailed, match="every trial of stage layer1 failed \\(4 trials\\); reasons: diverged"):
+        ranked(records, "layer1")
+
+
+def test_top_k_stacks_grow_from_their_parents(data_dir):
+    first = layer_spec()
+    selected = select_pretrain(first, run_stage(first, data_dir), None, str(data_dir / "top1"))
+    parents = data_dir / "top1.json"
+    write_json(str(parents), selected)
+    objectives = [entry["objective"] for entry in selected["entries"]]
+    assert len(objectives) == 2 and objectives == sorted(objectives)
+
+    second = layer_spec("layer2", parents=2)
+    records = run_stage(second, data_dir, str(parents))
+    top = select_pretrain(second, records, str(parents), str(data_dir / "top2"))
+    kept_parents = {entry["trial_id"] for entry in selected["entries"]}
+    assert {r["parent_trial"] for r in records} == kept_parents
+    for entry in top["entries"]:
+        stack = stacks.load(entry["stack"])
+        assert [layer["trial_id"] for layer in stack["layers"]] == [step["trial_id"] for step in entry["lineage"]]
+        assert entry["lineage"][0]["trial_id"] == entry["parent_trial"]
+        parent_entry = next(e for e in selected["entries"] if e["trial_id"] == entry["parent_trial"])
+        assert torch.equal(stacks.load(parent_entry["stack"])["layers"][0]["weight"], stack["layers"][0]["weight"])
+
+
+def test_ranking_breaks_ties_by_index_and_drops_failures():
+    records = [
+        {"index": 2, "status": "FINISHED", "objective": 0.1},
+        {"index": 0, "status": "FAILED", "objective": None, "reason": "x"},
+        {"index": 1, "status": "FINISHED", "objective": 0.1},
+        {"index": 3, "status": "FINISHED", "objective": 0.05},
+    ]
+    assert [r["index"] for r in ranked(records, "s")] == [3, 1, 2]
+
+
+def test_same_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
+    by_shards = {}
+    for shards in (1, 3):
+        spec = {**layer_spec(), "shards": shards, "stage": "layer1"}
+        records = run_stage(spec, data_dir)
+        by_shards[shards] = {r["trial_id"]: (r["objective"], r["metrics"]["reconstruction_valid"]) for r in records}
+    assert by_shards[1] == by_shards[3]

@@ -1,0 +1,73 @@
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from layerwise.space import Categorical, SearchSpace, SpaceError, Uniform, parse_distribution
+
+DEFAULTS = {"learning_rate": 0.01, "hidden_units": 100, "activation": "tanh", "corruption": 0.1}
+
+
+def draws(spec, n=4000, seed=0):
+    rng = np.random.default_rng(seed)
+    distribution = parse_distribution("x", spec)
+    return [distribution.sample(rng) for _ in range(n)]
+
+
+def test_float_samples_stay_in_bounds_and_are_floats():
+    values = draws({"type": "float", "low": 0.2, "high": 0.7})
+    assert all(isinstance(v, float) and 0.2 <= v <= 0.7 for v in values)
+
+
+def test_log_uniform_is_uniform_in_the_log_domain():
+    values = np.array(draws({"type": "float", "low": 1e-4, "high": 1.0, "log": True}))
+    logs = np.log(values)
+    # Kolmogorov-Smirnov against uniform on [log low, log high]; a plain uniform draw would fail badly.
+    assert stats.kstest(logs, "uniform", args=(math.log(1e-4), math.log(1.0) - math.log(1e-4))).pvalue > 0.01
+    assert 0.45 < np.mean(values < 1e-2) < 0.55  # 2 of the 4 decades lie below 1e-2
+
+
+def test_integer_log_range_covers_both_ends_and_returns_ints():
+    values = draws({"type": "int", "low": 8, "high": 64, "log": True})
+    assert all(isinstance(v, int) and 8 <= v <= 64 for v in values)
+    assert min(values) == 8 and max(values) == 64
+
+
+def test_categorical_draws_every_choice():
+    values = draws({"type": "categorical", "choices": ["a", "b", "c"]}, n=300)
+    assert set(values) == {"a", "b", "c"}
+
+
+def test_same_seed_same_configurations_and_fixed_values_pass_through():
+    space = SearchSpace({"learning_rate": {"type": "float", "low": 1e-3, "high": 1, "log": True}}, DEFAULTS)
+    first = [space.sample(np.random.default_rng(7)) for _ in range(3)]
+    again = [space.sample(np.random.default_rng(7)) for _ in range(3)]
+    assert first == again
+    assert first[0]["hidden_units"] == 100 and first[0]["activation"] == "tanh"
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"type": "float", "low": 1.0, "high": 0.1}, "must not exceed high"),
+        ({"type": "float", "low": 0.0, "high": 1.0, "log": True}, "needs low > 0"),
+        ({"type": "categorical", "choices": []}, "non-empty list"),
+        ({"type": "normalish", "low": 0, "high": 1}, "allowed values: float, int, categorical"),
+        ({"type": "int", "low": 1.5, "high": 4}, "integer bounds"),
+    ],
+)
+def test_bad_distributions_name_the_key(spec, message):
+    with pytest.raises(SpaceError, match=message) as error:
+        parse_distribution("pretrain.space.x", spec)
+    assert "pretrain.space.x" in str(error.value)
+
+
+def test_unknown_hyper_parameter_lists_the_allowed_ones():
+    with pytest.raises(SpaceError, match="unknown hyper-parameter 'learning_rat'.*allowed: activation, corruption"):
+        SearchSpace({"learning_rat": 0.1}, DEFAULTS)
+
+
+def test_parsed_types():
+    assert isinstance(parse_distribution("x", {"type": "categorical", "choices": [1]}), Categorical)
+    assert parse_distribution("x", {"type": "int", "low": 1, "high": 3}) == Uniform(1.0, 3.0, integer=True)

@@ -1,0 +1,87 @@
+import pytest
+import torch
+
+from layerwise import stack as stacks
+from layerwise.data import Split
+from layerwise.models import DenoisingAutoencoder, build_classifier
+from layerwise.readout import ridge_readout_error
+from layerwise.training import Diverged, make_sgd, train_autoencoder, train_classifier
+
+AE_PARAMS = {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32, "epochs": 15}
+
+
+def low_rank_data(n=400, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    codes = torch.randn(n, 3, generator=generator)
+    return codes @ torch.randn(3, 12, generator=generator) + 0.05 * torch.randn(n, 12, generator=generator)
+
+
+def test_autoencoder_training_lowers_reconstruction_error():
+    torch.manual_seed(0)
+    x = low_rank_data()
+    model = DenoisingAutoencoder(12, 6, "tanh", corruption=0.1)
+    model.eval()
+    before = torch.nn.functional.mse_loss(model(x), x).item()
+    history = train_autoencoder(model, x[:300], x[300:], AE_PARAMS, torch.Generator().manual_seed(0))
+    assert history["valid_loss"][-1] < 0.5 * before
+    assert history["train_loss"][-1] < history["train_loss"][0]
+
+
+def test_a_huge_learning_rate_is_reported_as_divergence():
+    torch.manual_seed(0)
+    x = low_rank_data()
+    model = DenoisingAutoencoder(12, 6, "relu", corruption=0.0)
+    with pytest.raises(Diverged):
+        train_autoencoder(model, x, x, {**AE_PARAMS, "learning_rate": 1e4}, torch.Generator().manual_seed(0))
+
+
+def test_weight_decay_reaches_weights_but_not_biases():
+    model = build_classifier({"n_in": 4, "layers": [{"n_in": 4, "n_hidden": 3, "activation": "relu"}], "n_classes": 2})
+    optimizer = make_sgd(model, 0.1, 0.9, weight_decay=0.01)
+    decayed = {id(p) for group in optimizer.param_groups if group["weight_decay"] > 0 for p in group["params"]}
+    for name, parameter in model.named_parameters():
+        assert (id(parameter) in decayed) == name.endswith("weight")
+
+
+def test_fine_tuning_stops_early_and_keeps_the_best_epoch():
+    torch.manual_seed(0)
+    x = torch.randn(300, 5)
+    y = (x[:, 0] > 0).long()
+    model = build_classifier({"n_in": 5, "layers": [{"n_in": 5, "n_hidden": 8, "activation": "tanh"}], "n_classes": 2})
+    params = {"learning_rate": 0.1, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32, "max_epochs": 200}
+    result = train_classifier(
+        model, Split(x[:200], y[:200]), Split(x[200:], y[200:]), params, 5, torch.Generator().manual_seed(0)
+    )
+    errors = result["history"]["valid_error"]
+    assert result["stopped_epoch"] < 200 and result["stopped_epoch"] - result["best_epoch"] == 5
+    assert result["valid_error"] == min(errors) == errors[result["best_epoch"] - 1]
+    model.eval()
+    restored = (model(x[200:]).argmax(1) != y[200:]).float().mean().item()
+    assert restored == pytest.approx(result["valid_error"])
+
+
+def test_ridge_readout_separates_informative_features_from_noise():
+    torch.manual_seed(0)
+    y = torch.randint(0, 3, (600,))
+    informative = torch.nn.functional.one_hot(y, 3).float() + 0.1 * torch.randn(600, 3)
+    noise = torch.randn(600, 3)
+    assert ridge_readout_error(informative[:400], y[:400], informative[400:], y[400:], 1e-3, 3) == 0.0
+    assert ridge_readout_error(noise[:400], y[:400], noise[400:], y[400:], 1e-3, 3) > 0.5
+
+
+def test_dropout_is_active_in_training_only_and_pretrained_weights_land_in_place():
+    spec = [{"n_in": 5, "n_hidden": 4, "activation": "relu"}, {"n_in": 4, "n_hidden": 4, "activation": "tanh"}]
+    model = build_classifier({"n_in": 5, "layers": spec, "n_classes": 3, "dropout": 0.5})
+    assert sum(isinstance(m, torch.nn.Dropout) for m in model) == 2
+    layers = [
+        {**s, "weight": torch.full((4, s["n_in"]), float(i + 1)), "bias": torch.zeros(4)} for i, s in enumerate(spec)
+    ]
+    stacks.copy_into({"layers": layers}, model)
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    assert torch.all(linears[0].weight == 1) and torch.all(linears[1].weight == 2)
+    x = torch.randn(8, 5)
+    model.eval()
+    assert torch.equal(model(x), model(x))
+    model.train()
+    torch.manual_seed(0)
+    assert not torch.equal(model(x), model(x))

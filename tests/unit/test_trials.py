@@ -1,0 +1,33 @@
+from layerwise import pretrain
+from layerwise.space import SearchSpace
+from layerwise.trials import plan_stage, shard_trials
+
+SPACE = SearchSpace({"learning_rate": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}, pretrain.DEFAULTS)
+
+
+def spec(**overrides):
+    return {"stage": "layer2", "seed": 0, "parents": 3, "trials_per_parent": 4, "shards": 2, **overrides}
+
+
+def test_trials_are_laid_out_arm_by_arm():
+    trials = plan_stage(spec(), SPACE)
+    assert [t.index for t in trials] == list(range(12))
+    assert [t.parent_rank for t in trials] == [0] * 4 + [1] * 4 + [2] * 4
+    assert trials[5].trial_id == "layer2-r0-t0005"
+
+
+def test_first_layer_and_no_pretraining_arm_have_no_parent_stack():
+    assert {t.parent_rank for t in plan_stage(spec(parents=1, has_parent_stacks=False), SPACE)} == {None}
+    finetune = plan_stage(spec(stage="finetune", parents=2, no_pretraining_arm=True), SPACE)
+    assert [t.parent_rank for t in finetune] == [0] * 4 + [1] * 4 + [None] * 4
+
+
+def test_trials_depend_on_seed_and_stage_not_on_sharding():
+    trials = plan_stage(spec(), SPACE)
+    for shards in (1, 3, 5):
+        sharded = sorted((t for s in range(shards) for t in shard_trials(trials, s, shards)), key=lambda t: t.index)
+        assert sharded == trials
+    assert plan_stage(spec(), SPACE) == trials
+    assert plan_stage(spec(seed=1), SPACE)[0].params != trials[0].params
+    assert plan_stage(spec(stage="layer3"), SPACE)[0].seed != trials[0].seed
+    assert len({t.seed for t in trials}) == len(trials)
