@@ -1,5 +1,1 @@
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+# tests/ is on sys.path (this file's folder), so tests import the helpers `repo` and `runner`.

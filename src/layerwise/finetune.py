@@ -34,11 +34,12 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
     result = train_classifier(model, inputs.train, inputs.valid, trial.params, spec["patience"], generator)
     torch.save({"architecture": arch, "state_dict": model.state_dict()}, weights_path)
     best = result["best_epoch"] - 1
+    # Named apart from the per-epoch histories (train_loss, valid_loss, valid_error) they summarise.
     metrics = {
         "objective": result["valid_error"],
-        "valid_error": result["valid_error"],
-        "valid_loss": result["history"]["valid_loss"][best],
-        "train_loss": result["history"]["train_loss"][best],
+        "best_valid_error": result["valid_error"],
+        "best_valid_loss": result["history"]["valid_loss"][best],
+        "best_train_loss": result["history"]["train_loss"][best],
         "best_epoch": result["best_epoch"],
         "stopped_epoch": result["stopped_epoch"],
     }

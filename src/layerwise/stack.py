@@ -6,7 +6,7 @@ so it rebuilds its own network with no other input.
 
 import torch
 
-from layerwise.models import build_encoder
+from layerwise.models import ACTIVATIONS
 
 SPEC_KEYS = ("n_in", "n_hidden", "activation")
 EMPTY = {"layers": []}
@@ -44,17 +44,18 @@ def copy_into(stack: dict, network: torch.nn.Sequential) -> None:
     """Copies the stack's weights into the first Linear layers of `network`, in order."""
     linears = [module for module in network if isinstance(module, torch.nn.Linear)]
     with torch.no_grad():
-        for linear, layer in zip(linears, stack["layers"]):
+        for linear, layer in zip(linears, stack["layers"], strict=False):  # the output layer stays
             linear.weight.copy_(layer["weight"])
             linear.bias.copy_(layer["bias"])
 
 
 def encode(stack: dict, x: torch.Tensor) -> torch.Tensor:
-    """Features of x through the frozen stack (the input itself for an empty stack)."""
-    if not stack["layers"]:
-        return x
-    encoder = build_encoder(specs(stack))
-    copy_into(stack, encoder)
-    encoder.eval()
+    """Features of x through the frozen stack (the input itself for an empty stack).
+
+    Functional on purpose: building modules would draw their initial weights from the global
+    generator, and a trial's randomness must not depend on whether its shard computed features first.
+    """
     with torch.no_grad():
-        return encoder(x)
+        for layer in stack["layers"]:
+            x = ACTIVATIONS[layer["activation"]]()(torch.nn.functional.linear(x, layer["weight"], layer["bias"]))
+    return x

@@ -60,7 +60,8 @@ def init_tracking(uri: str, experiment: str, artifact_root: str, enabled: bool) 
         experiment_id = found.experiment_id
     tags = {ROLE: "pipeline", STAGE: "pipeline"}
     pipeline = retry(mlflow_client.create_run, experiment_id, run_name="pipeline", tags=tags)
-    return {"enabled": True, "tracking_uri": uri, "experiment_id": experiment_id, "pipeline_run_id": pipeline.info.run_id}
+    run_id = pipeline.info.run_id
+    return {"enabled": True, "tracking_uri": uri, "experiment_id": experiment_id, "pipeline_run_id": run_id}
 
 
 def flatten(mapping: dict, prefix: str = "") -> dict:

@@ -1,53 +1,8 @@
-"""End-to-end runs of the workflow through `snakemake`, each in its own folder with its own MLflow store."""
-
-import copy
-import os
-import subprocess
-import sys
-from pathlib import Path
+"""Session-wide workflow runs shared by the end-to-end tests."""
 
 import pytest
-import yaml
 
-from conftest import REPO
-
-
-def deep_merge(base: dict, changes: dict) -> dict:
-    merged = copy.deepcopy(base)
-    for key, value in changes.items():
-        merged[key] = (
-            deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-        )
-    return merged
-
-
-def smoke_config(**changes) -> dict:
-    return deep_merge(yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()), changes)
-
-
-def snakemake(workdir: Path, config: dict, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
-    """Runs snakemake on the repository's Snakefile in `workdir` with `config` written there."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(config_path), "--cores", str(cores), *args,
-    ]  # fmt: skip
-    environment = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
-    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"  # the `layerwise` command
-    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=900)
-
-
-class Run:
-    def __init__(self, workdir: Path, config: dict, process: subprocess.CompletedProcess):
-        self.workdir, self.config, self.process = workdir, config, process
-        self.results = workdir / "results" / config["experiment"]
-        self.tracking_uri = f"sqlite:///{workdir / 'results' / 'mlflow.db'}"
-
-    @property
-    def output(self) -> str:
-        return self.process.stdout + self.process.stderr
+from runner import Run, smoke_config, snakemake
 
 
 def run_workflow(tmp_path_factory, name: str, config: dict, cores: int = 2) -> Run:

@@ -6,7 +6,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from e2e.conftest import Run, smoke_config, snakemake
+from runner import Run, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 

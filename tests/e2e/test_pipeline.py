@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import REPO
-from e2e.conftest import smoke_config, snakemake
+from repo import REPO
+from runner import smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 

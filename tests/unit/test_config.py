@@ -3,8 +3,8 @@ import copy
 import pytest
 import yaml
 
-from conftest import REPO
 from layerwise.config import ConfigError, check_config, stage_specs
+from repo import REPO
 
 
 @pytest.fixture()

@@ -22,11 +22,11 @@ def data_dir(tmp_path):
     return tmp_path
 
 
-def layer_spec(stage="layer1", parents=1, **space):
+def layer_spec(stage="layer1", parents=1, shards=2, **space):
     return {
         "stage": stage, "kind": "pretrain", "config_key": "pretrain", "seed": 0, "round": 0,
         "parents": parents, "has_parent_stacks": stage != "layer1", "trials_per_parent": 4, "top_k": 2,
-        "shards": 2, "readout_ridge": 1e-3,
+        "shards": shards, "readout_ridge": 1e-3,
         "space": {"hidden_units": 5, "epochs": 3, "batch_size": 16, "activation": "tanh", **space},
     }  # fmt: skip
 
@@ -99,9 +99,14 @@ def test_ranking_breaks_ties_by_index_and_drops_failures():
 
 
 def test_same_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
+    # Layer 2 too: a shard computes its parents' features before its first trial on each parent,
+    # and that must not shift any trial's random numbers.
+    first = layer_spec(shards=1)
+    top = select_pretrain(first, run_stage(first, data_dir), None, str(data_dir / "t"))
+    write_json(str(data_dir / "top1.json"), top)
     by_shards = {}
     for shards in (1, 3):
-        spec = {**layer_spec(), "shards": shards, "stage": "layer1"}
-        records = run_stage(spec, data_dir)
+        spec = {**layer_spec("layer2", parents=2), "shards": shards}
+        records = run_stage(spec, data_dir, str(data_dir / "top1.json"))
         by_shards[shards] = {r["trial_id"]: (r["objective"], r["metrics"]["reconstruction_valid"]) for r in records}
-    assert by_shards[1] == by_shards[3]
+    assert len(by_shards[1]) == 8 and by_shards[1] == by_shards[3]
