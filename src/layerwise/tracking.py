@@ -83,7 +83,7 @@ def params_of(values: dict):
 
 
 class Tracker:
-    """Logs trial and stage results under the runs that init_tracking created; a no-op when disabled."""
+    """Logs under the run a tracking file names (pipeline or stage run); a no-op when tracking is off."""
 
     def __init__(self, info: dict):
         self.info = info
