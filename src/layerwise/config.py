@@ -5,7 +5,8 @@ here reads files. Every error names the config key and the values it allows.
 """
 
 from layerwise import finetune, pretrain
-from layerwise.models import ACTIVATIONS
+from layerwise.models import ACTIVATIONS, INIT_DISTRIBUTIONS, INIT_RULES
+from layerwise.optim import SCHEDULES
 from layerwise.space import Categorical, SearchSpace, SpaceError, Uniform
 
 
@@ -38,6 +39,14 @@ LIMITS = {
     "max_epochs": (whole_positive, "an integer >= 1"),
     "batch_size": (whole_positive, "an integer >= 1"),
     "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+    "init_rule": (lambda v: v in INIT_RULES, f"one of {', '.join(INIT_RULES)}"),
+    "init_distribution": (lambda v: v in INIT_DISTRIBUTIONS, f"one of {', '.join(INIT_DISTRIBUTIONS)}"),
+    "nesterov": (lambda v: isinstance(v, bool), "true or false"),
+    "bias_lr_scale": (positive, "a number > 0"),
+    "layer_lr_decay": (positive, "a number > 0"),
+    "lr_schedule": (lambda v: v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
+    "lr_tau": (lambda v: v >= 1, "a number of updates >= 1"),
+    "patience": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (0: no early stopping)"),
 }
 INTEGER_PARAMS = {name for name, (_, text) in LIMITS.items() if text.startswith("an integer")}
 
@@ -69,6 +78,9 @@ def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
                 ok = False
             if not ok:
                 raise ConfigError(f"{where}.{name}: {value!r} is not allowed; it must be {allowed}")
+    nesterov = candidate_values(space.distributions["nesterov"])
+    if True in nesterov and min(candidate_values(space.distributions["momentum"])) <= 0:
+        raise ConfigError(f"{where}.nesterov: Nesterov momentum needs {where}.momentum > 0 in every trial")
     return space
 
 

@@ -3,7 +3,8 @@
 import torch
 
 from layerwise import stack as stacks
-from layerwise.models import build_classifier, init_linear
+from layerwise.models import build_classifier, init_linear, init_options
+from layerwise.optim import layer_lr_scales
 from layerwise.training import train_classifier
 
 DEFAULTS = {
@@ -13,6 +14,14 @@ DEFAULTS = {
     "weight_decay": 0.0,
     "max_epochs": 100,
     "dropout": 0.0,
+    "nesterov": False,
+    "bias_lr_scale": 1.0,
+    "layer_lr_decay": 1.0,
+    "lr_schedule": "constant",
+    "lr_tau": 1000,
+    "init_scale": 1.0,
+    "init_rule": "fan_avg",
+    "init_distribution": "uniform",
 }
 
 
@@ -25,13 +34,15 @@ def architecture(inputs, parent_rank: int | None, dropout: float) -> dict:
 
 def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
     arch = architecture(inputs, trial.parent_rank, trial.params["dropout"])
+    params = trial.params
     model = build_classifier(arch)
-    for module in model:
-        if isinstance(module, torch.nn.Linear):
-            init_linear(module, 1.0)
+    linears = [module for module in model if isinstance(module, torch.nn.Linear)]
+    for linear in linears:  # the pretrained layers are overwritten next; the output layer keeps this
+        init_linear(linear, **init_options(params))
     if trial.parent_rank is not None:
         stacks.copy_into(inputs.stack(trial.parent_rank), model)
-    result = train_classifier(model, inputs.train, inputs.valid, trial.params, spec["patience"], generator)
+    scales = layer_lr_scales(len(linears), params["layer_lr_decay"])
+    result = train_classifier(model, inputs.train, inputs.valid, params, spec["patience"], generator, scales)
     torch.save({"architecture": arch, "state_dict": model.state_dict()}, weights_path)
     best = result["best_epoch"] - 1
     # Named apart from the per-epoch histories (train_loss, valid_loss, valid_error) they summarise.

@@ -8,27 +8,46 @@ from torch import nn
 ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
-    "relu": nn.ReLU,
+    "relu": nn.ReLU,  # the rectifier
+    "hard_tanh": nn.Hardtanh,
+    "softplus": nn.Softplus,
 }
+INIT_RULES = ("fan_avg", "fan_in")
+INIT_DISTRIBUTIONS = ("uniform", "normal")
 
 
-def init_linear(layer: nn.Linear, scale: float) -> None:
-    """Biases 0; weights uniform in +-scale*sqrt(6/(fan_in+fan_out)) (Glorot & Bengio 2010)."""
-    bound = scale * math.sqrt(6.0 / (layer.in_features + layer.out_features))
-    nn.init.uniform_(layer.weight, -bound, bound)
+def init_width(fan_in: int, fan_out: int, scale: float, rule: str) -> float:
+    """c*sqrt(6/(fan_in+fan_out)) (Glorot & Bengio 2010) or c/sqrt(fan_in), with c = `scale`."""
+    if rule == "fan_in":
+        return scale / math.sqrt(fan_in)
+    return scale * math.sqrt(6.0 / (fan_in + fan_out))
+
+
+def init_linear(layer: nn.Linear, scale: float = 1.0, rule: str = "fan_avg", distribution: str = "uniform") -> None:
+    """Biases 0; weights uniform in [-w, w], or normal with standard deviation w, w from `init_width`."""
+    width = init_width(layer.in_features, layer.out_features, scale, rule)
+    if distribution == "normal":
+        nn.init.normal_(layer.weight, 0.0, width)
+    else:
+        nn.init.uniform_(layer.weight, -width, width)
     nn.init.zeros_(layer.bias)
+
+
+def init_options(params: dict) -> dict:
+    """The init_linear keyword arguments a trial's hyper-parameters ask for."""
+    return {"scale": params["init_scale"], "rule": params["init_rule"], "distribution": params["init_distribution"]}
 
 
 class DenoisingAutoencoder(nn.Module):
     """One layer: encoder h = f(Wx + b), tied linear decoder x' = W^T h + c, masking corruption."""
 
-    def __init__(self, n_in: int, n_hidden: int, activation: str, corruption: float, init_scale: float = 1.0):
+    def __init__(self, n_in: int, n_hidden: int, activation: str, corruption: float, init: dict | None = None):
         super().__init__()
         self.encoder = nn.Linear(n_in, n_hidden)
         self.decoder_bias = nn.Parameter(torch.zeros(n_in))
         self.activation = ACTIVATIONS[activation]()
         self.corruption = corruption
-        init_linear(self.encoder, init_scale)
+        init_linear(self.encoder, **(init or {}))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.encoder(x))

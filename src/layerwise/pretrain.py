@@ -3,7 +3,7 @@
 import torch
 
 from layerwise import stack as stacks
-from layerwise.models import DenoisingAutoencoder
+from layerwise.models import DenoisingAutoencoder, init_options
 from layerwise.readout import ridge_readout_error
 from layerwise.training import Diverged, train_autoencoder
 
@@ -17,6 +17,13 @@ DEFAULTS = {
     "activation": "sigmoid",
     "weight_decay": 0.0,
     "init_scale": 1.0,
+    "init_rule": "fan_avg",
+    "init_distribution": "uniform",
+    "nesterov": False,
+    "bias_lr_scale": 1.0,
+    "lr_schedule": "constant",
+    "lr_tau": 1000,
+    "patience": 0,
 }
 
 
@@ -25,9 +32,10 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
     params = trial.params
     h_train, h_valid = inputs.features(trial.parent_rank)
     model = DenoisingAutoencoder(
-        h_train.shape[1], params["hidden_units"], params["activation"], params["corruption"], params["init_scale"]
+        h_train.shape[1], params["hidden_units"], params["activation"], params["corruption"], init_options(params)
     )
-    history = train_autoencoder(model, h_train, h_valid, params, generator)
+    result = train_autoencoder(model, h_train, h_valid, params, generator)
+    history = result["history"]
     with torch.no_grad():
         f_train, f_valid = model.encode(h_train), model.encode(h_valid)
     if not (torch.isfinite(f_train).all() and torch.isfinite(f_valid).all()):
@@ -40,7 +48,9 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
     metrics = {
         "objective": objective,
         "readout_valid_error": objective,
-        "reconstruction_train": history["train_loss"][-1],
-        "reconstruction_valid": history["valid_loss"][-1],
+        "reconstruction_train": history["train_loss"][result["best_epoch"] - 1],
+        "reconstruction_valid": history["valid_loss"][result["best_epoch"] - 1],
+        "best_epoch": result["best_epoch"],
+        "stopped_epoch": result["stopped_epoch"],
     }
     return {"objective": objective, "metrics": metrics, "history": history}

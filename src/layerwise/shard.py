@@ -72,7 +72,7 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     print(f"{trial.trial_id}: {status} objective={result['objective']} ({duration:.1f}s) {reason or ''}", flush=True)
     tracker.finish_run(
         run_id,
-        params=trial.params,
+        params={**trial.params, "seed": trial.seed},
         metrics={**result["metrics"], "duration_s": duration},
         history=result["history"],
         tags={"layerwise.status": status, **({"layerwise.failure_reason": reason} if reason else {})},

@@ -6,21 +6,15 @@ import math
 import torch
 from torch import nn
 
+from layerwise.optim import make_optimizer, make_schedule
+
 
 class Diverged(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-def make_sgd(model: nn.Module, learning_rate: float, momentum: float, weight_decay: float) -> torch.optim.SGD:
-    """SGD whose L2 penalty reaches weights only, never biases (Bengio 2012, section 3.2)."""
-    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
-    others = [p for name, p in model.named_parameters() if not name.endswith("weight")]
-    groups = [{"params": weights, "weight_decay": weight_decay}, {"params": others, "weight_decay": 0.0}]
-    return torch.optim.SGD(groups, lr=learning_rate, momentum=momentum)
-
-
-def train_epoch(model, loss_fn, inputs, targets, batch_size: int, optimizer, generator) -> float:
-    """One pass in a seeded random order; returns the mean training loss."""
+def train_epoch(model, loss_fn, inputs, targets, batch_size: int, optimizer, schedule, generator) -> float:
+    """One pass in a seeded random order (the schedule, if any, steps per update); returns the mean loss."""
     model.train()
     order = torch.randperm(len(inputs), generator=generator)
     total = 0.0
@@ -30,6 +24,8 @@ def train_epoch(model, loss_fn, inputs, targets, batch_size: int, optimizer, gen
         loss = loss_fn(model(inputs[batch]), targets[batch])
         loss.backward()
         optimizer.step()
+        if schedule is not None:
+            schedule.step()
         total += loss.item() * len(batch)
     mean = total / len(inputs)
     if not math.isfinite(mean):
@@ -37,23 +33,57 @@ def train_epoch(model, loss_fn, inputs, targets, batch_size: int, optimizer, gen
     return mean
 
 
-def train_autoencoder(model, x_train, x_valid, params: dict, generator) -> dict:
-    """Fits a denoising auto-encoder for `epochs`; returns per-epoch train/valid reconstruction error."""
-    optimizer = make_sgd(model, params["learning_rate"], params["momentum"], params["weight_decay"])
-    mse = nn.MSELoss()
-    history = {"train_loss": [], "valid_loss": []}
-    for _ in range(params["epochs"]):
+def fit(
+    model,
+    loss_fn,
+    inputs,
+    targets,
+    params: dict,
+    evaluate,
+    stop_on: str,
+    max_epochs: int,
+    patience: int,
+    generator,
+    layer_scales=None,
+) -> dict:
+    """Epochs of SGD; after each, `evaluate(model)` returns validation metrics (lower is better).
+
+    With patience > 0, training stops once `stop_on` has not improved for `patience` epochs and
+    the best epoch's weights are restored; with patience 0 it runs all `max_epochs`.
+    """
+    optimizer = make_optimizer(model, params, layer_scales)
+    schedule = make_schedule(optimizer, params)
+    history = {"train_loss": []}
+    best_score, best_epoch, best_state = math.inf, 0, None
+    for epoch in range(1, max_epochs + 1):
         history["train_loss"].append(
-            train_epoch(model, mse, x_train, x_train, params["batch_size"], optimizer, generator)
+            train_epoch(model, loss_fn, inputs, targets, params["batch_size"], optimizer, schedule, generator)
         )
         model.eval()
         with torch.no_grad():
-            valid_loss = mse(model(x_valid), x_valid).item()
-        if not math.isfinite(valid_loss):
-            raise Diverged(f"validation reconstruction error became {valid_loss}")
-        history["valid_loss"].append(valid_loss)
+            scores = evaluate(model)
+        for name, value in scores.items():
+            if not math.isfinite(value):
+                raise Diverged(f"validation {name} became {value}")
+            history.setdefault(name, []).append(value)
+        if scores[stop_on] < best_score:
+            best_score, best_epoch = scores[stop_on], epoch
+            best_state = copy.deepcopy(model.state_dict()) if patience else None
+        elif patience and epoch - best_epoch >= patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
-    return history
+    return {"history": history, "best_epoch": best_epoch if patience else epoch, "stopped_epoch": epoch}
+
+
+def train_autoencoder(model, x_train, x_valid, params: dict, generator) -> dict:
+    """Fits an auto-encoder layer, early-stopped on validation reconstruction error if patience > 0."""
+    mse = nn.MSELoss()
+    return fit(
+        model, mse, x_train, x_train, params, lambda m: {"valid_loss": mse(m(x_valid), x_valid).item()},
+        "valid_loss", params["epochs"], params["patience"], generator,
+    )  # fmt: skip
 
 
 def classification_error(model, x, y) -> tuple[float, float]:
@@ -64,25 +94,16 @@ def classification_error(model, x, y) -> tuple[float, float]:
         return (logits.argmax(1) != y).float().mean().item(), nn.functional.cross_entropy(logits, y).item()
 
 
-def train_classifier(model, train, valid, params: dict, patience: int, generator) -> dict:
+def train_classifier(model, train, valid, params: dict, patience: int, generator, layer_scales=None) -> dict:
     """Supervised fine-tuning with early stopping on validation error; the best epoch's weights are kept."""
-    optimizer = make_sgd(model, params["learning_rate"], params["momentum"], params["weight_decay"])
-    history = {"train_loss": [], "valid_loss": [], "valid_error": []}
-    best_error, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
-    for epoch in range(1, params["max_epochs"] + 1):
-        history["train_loss"].append(
-            train_epoch(
-                model, nn.functional.cross_entropy, train.x, train.y, params["batch_size"], optimizer, generator
-            )
-        )
-        error, loss = classification_error(model, valid.x, valid.y)
-        if not math.isfinite(loss):
-            raise Diverged(f"validation loss became {loss}")
-        history["valid_error"].append(error)
-        history["valid_loss"].append(loss)
-        if error < best_error:
-            best_error, best_epoch, best_state = error, epoch, copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= patience:
-            break
-    model.load_state_dict(best_state)
-    return {"history": history, "best_epoch": best_epoch, "stopped_epoch": epoch, "valid_error": best_error}
+
+    def evaluate(network):
+        error, loss = classification_error(network, valid.x, valid.y)
+        return {"valid_error": error, "valid_loss": loss}
+
+    result = fit(
+        model, nn.functional.cross_entropy, train.x, train.y, params, evaluate, "valid_error",
+        params["max_epochs"], patience, generator, layer_scales,
+    )  # fmt: skip
+    result["valid_error"] = result["history"]["valid_error"][result["best_epoch"] - 1]
+    return result

@@ -74,6 +74,9 @@ def test_mlflow_holds_the_run_tree(smoke_run):
         assert trial.data.tags["mlflow.parentRunId"] == stages[stage].info.run_id
         assert trial.info.status == "FINISHED"
         assert "objective" in trial.data.metrics and "learning_rate" in trial.data.params
+        assert trial.data.params["seed"] == trial.data.tags["layerwise.seed"]
+        searched = ["nesterov", "layer_lr_decay"] if stage == "finetune" else ["init_rule", "lr_schedule", "activation"]
+        assert all(name in trial.data.params for name in searched)
         assert [a.path for a in client.list_artifacts(trial.info.run_id)] == [f"{trial.info.run_name}.pt"]
         history = client.get_metric_history(trial.info.run_id, "valid_loss")
         assert len(history) >= 2 and [m.step for m in history] == list(range(1, len(history) + 1))

@@ -57,7 +57,11 @@ def test_the_shipped_configs_are_valid(config):
             "must be searched with type: int",
         ),
         (("pretrain", "space", "momentum"), 1.0, "a number in \\[0, 1\\)"),
-        (("finetune", "space", "dropuot"), 0.5, "unknown hyper-parameter 'dropuot'; allowed: batch_size, dropout"),
+        (
+            ("finetune", "space", "dropuot"),
+            0.5,
+            "unknown hyper-parameter 'dropuot'; allowed: batch_size, bias_lr_scale, dropout",
+        ),
         (("pretrain", "top_k"), 9, "pretrain.top_k \\(9\\) exceeds the trials of the first layer"),
         (("data", "source"), "file", "data.path: required"),
     ],
@@ -78,3 +82,32 @@ def test_stage_specs_chain_the_layers(config):
     assert specs["layer1"]["parents"] == 1 and not specs["layer1"]["has_parent_stacks"]
     assert specs["layer2"]["parents"] == config["pretrain"]["top_k"]
     assert specs["finetune"]["no_pretraining_arm"] is True
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("lr_schedule", "cosine", "'cosine' is not allowed; it must be one of constant, inverse_time"),
+        ("lr_tau", 0, "a number of updates >= 1"),
+        (
+            "init_rule",
+            {"type": "categorical", "choices": ["fan_in", "he"]},
+            "'he' is not allowed; it must be one of fan_avg, fan_in",
+        ),
+        ("patience", -1, "an integer >= 0"),
+    ],
+)
+def test_optimization_knobs_are_checked(config, key, value, message):
+    bad = copy.deepcopy(config)
+    bad["pretrain"]["space"][key] = value
+    with pytest.raises(ConfigError, match=f"pretrain.space.{key}: .*{message}"):
+        check_config(bad)
+
+
+def test_nesterov_needs_momentum(config):
+    bad = copy.deepcopy(config)
+    bad["finetune"]["space"].update(nesterov={"type": "categorical", "choices": [True, False]}, momentum=0.0)
+    with pytest.raises(
+        ConfigError, match="finetune.space.nesterov: Nesterov momentum needs finetune.space.momentum > 0"
+    ):
+        check_config(bad)

@@ -1,13 +1,15 @@
 import pytest
 import torch
 
+from layerwise import finetune, pretrain
 from layerwise import stack as stacks
 from layerwise.data import Split
-from layerwise.models import DenoisingAutoencoder, build_classifier
+from layerwise.models import ACTIVATIONS, DenoisingAutoencoder, build_classifier
+from layerwise.optim import make_optimizer, make_schedule
 from layerwise.readout import ridge_readout_error
-from layerwise.training import Diverged, make_sgd, train_autoencoder, train_classifier
+from layerwise.training import Diverged, train_autoencoder, train_classifier
 
-AE_PARAMS = {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32, "epochs": 15}
+AE_PARAMS = {**pretrain.DEFAULTS, "learning_rate": 0.05, "batch_size": 32, "epochs": 15}
 
 
 def low_rank_data(n=400, seed=0):
@@ -16,15 +18,28 @@ def low_rank_data(n=400, seed=0):
     return codes @ torch.randn(3, 12, generator=generator) + 0.05 * torch.randn(n, 12, generator=generator)
 
 
-def test_autoencoder_training_lowers_reconstruction_error():
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_autoencoder_training_lowers_reconstruction_error(activation):
     torch.manual_seed(0)
     x = low_rank_data()
-    model = DenoisingAutoencoder(12, 6, "tanh", corruption=0.1)
+    model = DenoisingAutoencoder(12, 6, activation, corruption=0.1)
     model.eval()
     before = torch.nn.functional.mse_loss(model(x), x).item()
-    history = train_autoencoder(model, x[:300], x[300:], AE_PARAMS, torch.Generator().manual_seed(0))
-    assert history["valid_loss"][-1] < 0.5 * before
+    history = train_autoencoder(model, x[:300], x[300:], AE_PARAMS, torch.Generator().manual_seed(0))["history"]
+    assert history["valid_loss"][-1] < 0.6 * before
     assert history["train_loss"][-1] < history["train_loss"][0]
+
+
+def test_pretraining_stops_early_on_validation_reconstruction_and_keeps_the_best_epoch():
+    torch.manual_seed(0)
+    x = low_rank_data()
+    params = {**AE_PARAMS, "epochs": 200, "patience": 3, "learning_rate": 0.2}
+    model = DenoisingAutoencoder(12, 6, "tanh", corruption=0.3)
+    result = train_autoencoder(model, x[:300], x[300:], params, torch.Generator().manual_seed(0))
+    losses = result["history"]["valid_loss"]
+    assert result["stopped_epoch"] < 200 and result["stopped_epoch"] - result["best_epoch"] == 3
+    restored = torch.nn.functional.mse_loss(model(x[300:]), x[300:]).item()
+    assert restored == pytest.approx(min(losses)) == pytest.approx(losses[result["best_epoch"] - 1])
 
 
 def test_a_huge_learning_rate_is_reported_as_divergence():
@@ -35,9 +50,23 @@ def test_a_huge_learning_rate_is_reported_as_divergence():
         train_autoencoder(model, x, x, {**AE_PARAMS, "learning_rate": 1e4}, torch.Generator().manual_seed(0))
 
 
+def test_tau_schedule_is_constant_then_one_over_t():
+    model = DenoisingAutoencoder(4, 3, "tanh", corruption=0.0)
+    params = {**AE_PARAMS, "learning_rate": 0.1, "lr_schedule": "inverse_time", "lr_tau": 10}
+    optimizer = make_optimizer(model, params)
+    schedule = make_schedule(optimizer, params)
+    rates = []
+    for _ in range(40):  # the rate used by update t = 1..40
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert rates[:10] == pytest.approx([0.1] * 10)  # t <= tau: lr_0
+    assert rates[19] == pytest.approx(0.1 * 10 / 20) and rates[39] == pytest.approx(0.1 * 10 / 40)
+
+
 def test_weight_decay_reaches_weights_but_not_biases():
     model = build_classifier({"n_in": 4, "layers": [{"n_in": 4, "n_hidden": 3, "activation": "relu"}], "n_classes": 2})
-    optimizer = make_sgd(model, 0.1, 0.9, weight_decay=0.01)
+    optimizer = make_optimizer(model, {**finetune.DEFAULTS, "weight_decay": 0.01})
     decayed = {id(p) for group in optimizer.param_groups if group["weight_decay"] > 0 for p in group["params"]}
     for name, parameter in model.named_parameters():
         assert (id(parameter) in decayed) == name.endswith("weight")
@@ -48,7 +77,7 @@ def test_fine_tuning_stops_early_and_keeps_the_best_epoch():
     x = torch.randn(300, 5)
     y = (x[:, 0] > 0).long()
     model = build_classifier({"n_in": 5, "layers": [{"n_in": 5, "n_hidden": 8, "activation": "tanh"}], "n_classes": 2})
-    params = {"learning_rate": 0.1, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 32, "max_epochs": 200}
+    params = {**finetune.DEFAULTS, "learning_rate": 0.1, "batch_size": 32, "max_epochs": 200}
     result = train_classifier(
         model, Split(x[:200], y[:200]), Split(x[200:], y[200:]), params, 5, torch.Generator().manual_seed(0)
     )

@@ -1,0 +1,44 @@
+"""The optimizer and learning-rate schedule of every training loop (Bengio 2012, section 3.1).
+
+SGD with momentum (optionally Nesterov); one parameter group per layer's weights and one per its
+biases, so that layers can learn at different rates (layer-wise learning rates in fine-tuning),
+biases can have a rate of their own, and weight decay reaches weights only.
+"""
+
+import torch
+from torch import nn
+
+SCHEDULES = ("constant", "inverse_time")
+
+
+def layer_lr_scales(n_layers: int, decay: float) -> list[float]:
+    """Learning-rate multipliers from bottom to top: the top layer gets 1, each layer below `decay` times more."""
+    return [decay ** (n_layers - 1 - position) for position in range(n_layers)]
+
+
+def make_optimizer(model: nn.Module, params: dict, layer_scales: list[float] | None = None) -> torch.optim.SGD:
+    """SGD over `model`'s Linear layers (bottom to top) and any other parameter (treated as a bias)."""
+    learning_rate, bias_scale = params["learning_rate"], params["bias_lr_scale"]
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    scales = layer_scales or [1.0] * len(linears)
+    groups, grouped = [], set()
+    for linear, scale in zip(linears, scales, strict=True):
+        groups.append({"params": [linear.weight], "lr": learning_rate * scale, "weight_decay": params["weight_decay"]})
+        groups.append({"params": [linear.bias], "lr": learning_rate * scale * bias_scale, "weight_decay": 0.0})
+        grouped |= {id(linear.weight), id(linear.bias)}
+    others = [parameter for parameter in model.parameters() if id(parameter) not in grouped]
+    if others:  # e.g. an auto-encoder's decoder bias
+        groups.append({"params": others, "lr": learning_rate * bias_scale, "weight_decay": 0.0})
+    return torch.optim.SGD(groups, lr=learning_rate, momentum=params["momentum"], nesterov=params["nesterov"])
+
+
+def inverse_time_factor(tau: float):
+    """lr_t / lr_0 = tau / max(t, tau), with t the 1-based update count: constant for tau updates, then 1/t."""
+    return lambda updates_done: tau / max(updates_done + 1, tau)
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, params: dict):
+    """A scheduler stepped once per update, or None for a constant learning rate."""
+    if params["lr_schedule"] == "constant":
+        return None
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, inverse_time_factor(params["lr_tau"]))
