@@ -5,7 +5,8 @@ here reads files. Every error names the config key and the values it allows.
 """
 
 from layerwise import finetune, pretrain
-from layerwise.models import ACTIVATIONS, INIT_DISTRIBUTIONS, INIT_RULES
+from layerwise.criteria import RECONSTRUCTIONS
+from layerwise.models import ACTIVATIONS, CORRUPTIONS, INIT_DISTRIBUTIONS, INIT_RULES
 from layerwise.optim import SCHEDULES
 from layerwise.space import Categorical, SearchSpace, SpaceError, Uniform
 
@@ -47,6 +48,12 @@ LIMITS = {
     "lr_schedule": (lambda v: v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
     "lr_tau": (lambda v: v >= 1, "a number of updates >= 1"),
     "patience": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (0: no early stopping)"),
+    "corruption_type": (lambda v: v in CORRUPTIONS, f"one of {', '.join(CORRUPTIONS)}"),
+    "reconstruction": (lambda v: v in RECONSTRUCTIONS, f"one of {', '.join(RECONSTRUCTIONS)}"),
+    "sparsity_l1": (lambda v: v >= 0, "a number >= 0"),
+    "sparsity_kl": (lambda v: v >= 0, "a number >= 0"),
+    "sparsity_student_t": (lambda v: v >= 0, "a number >= 0"),
+    "sparsity_target": (lambda v: 0 < v < 1, "a number in (0, 1)"),
 }
 INTEGER_PARAMS = {name for name, (_, text) in LIMITS.items() if text.startswith("an integer")}
 
@@ -78,6 +85,13 @@ def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
                 ok = False
             if not ok:
                 raise ConfigError(f"{where}.{name}: {value!r} is not allowed; it must be {allowed}")
+    if "sparsity_kl" in space.distributions and max(candidate_values(space.distributions["sparsity_kl"])) > 0:
+        others = [a for a in candidate_values(space.distributions["activation"]) if a != "sigmoid"]
+        if others:
+            raise ConfigError(
+                f"{where}.sparsity_kl: the KL penalty needs mean activations in (0, 1), i.e. activation sigmoid; "
+                f"{where}.activation allows {others[0]!r}"
+            )
     nesterov = candidate_values(space.distributions["nesterov"])
     if True in nesterov and min(candidate_values(space.distributions["momentum"])) <= 0:
         raise ConfigError(f"{where}.nesterov: Nesterov momentum needs {where}.momentum > 0 in every trial")

@@ -5,6 +5,8 @@ import math
 import torch
 from torch import nn
 
+from layerwise import criteria
+
 ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
@@ -13,6 +15,8 @@ ACTIVATIONS = {
     "softplus": nn.Softplus,
 }
 INIT_RULES = ("fan_avg", "fan_in")
+CORRUPTIONS = ("masking", "gaussian")
+SPARSITY_WEIGHTS = ("sparsity_l1", "sparsity_kl", "sparsity_target", "sparsity_student_t")
 INIT_DISTRIBUTIONS = ("uniform", "normal")
 
 
@@ -39,14 +43,31 @@ def init_options(params: dict) -> dict:
 
 
 class DenoisingAutoencoder(nn.Module):
-    """One layer: encoder h = f(Wx + b), tied linear decoder x' = W^T h + c, masking corruption."""
+    """One layer: h = f(Wx + b), tied decoder g(W^T h + c), trained to rebuild x from a corrupted copy.
 
-    def __init__(self, n_in: int, n_hidden: int, activation: str, corruption: float, init: dict | None = None):
+    Corruption is masking (each input zeroed with probability `corruption`) or Gaussian (noise of
+    standard deviation `corruption`); the decoder's output units and loss come as a pair
+    (`reconstruction`); `sparsity` holds the coefficients of the penalties on h (criteria.py).
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_hidden: int,
+        activation: str,
+        corruption: float,
+        corruption_type: str = "masking",
+        reconstruction: str = "squared_error",
+        sparsity: dict | None = None,
+        init: dict | None = None,
+    ):
         super().__init__()
         self.encoder = nn.Linear(n_in, n_hidden)
         self.decoder_bias = nn.Parameter(torch.zeros(n_in))
         self.activation = ACTIVATIONS[activation]()
-        self.corruption = corruption
+        self.corruption, self.corruption_type = corruption, corruption_type
+        self.reconstruction = reconstruction
+        self.sparsity = sparsity or {name: 0.0 for name in SPARSITY_WEIGHTS}
         init_linear(self.encoder, **(init or {}))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -55,12 +76,26 @@ class DenoisingAutoencoder(nn.Module):
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         if self.corruption <= 0:
             return x
+        if self.corruption_type == "gaussian":
+            return x + self.corruption * torch.randn_like(x)
         return x * (torch.rand_like(x) >= self.corruption)
 
+    def decode(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The decoder's pre-activation (tied weights)."""
+        return nn.functional.linear(hidden, self.encoder.weight.t(), self.decoder_bias)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruction of x from its corrupted copy (corruption only while training)."""
-        source = self.corrupt(x) if self.training else x
-        return nn.functional.linear(self.encode(source), self.encoder.weight.t(), self.decoder_bias)
+        """The reconstruction of x, in input space (no corruption: for evaluation)."""
+        return criteria.output(self.reconstruction, self.decode(self.encode(x)))
+
+    def reconstruction_error(self, x: torch.Tensor) -> torch.Tensor:
+        return criteria.reconstruction_loss(self.reconstruction, self.decode(self.encode(x)), x)
+
+    def training_loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction of x from its corrupted copy, plus the sparsity penalties on the code."""
+        hidden = self.encode(self.corrupt(x))
+        loss = criteria.reconstruction_loss(self.reconstruction, self.decode(hidden), x)
+        return loss + criteria.sparsity_penalty(hidden, self.sparsity)
 
 
 def layer_spec(n_in: int, n_hidden: int, activation: str) -> dict:

@@ -3,7 +3,7 @@
 import torch
 
 from layerwise import stack as stacks
-from layerwise.models import DenoisingAutoencoder, init_options
+from layerwise.models import SPARSITY_WEIGHTS, DenoisingAutoencoder, init_options
 from layerwise.readout import ridge_readout_error
 from layerwise.training import Diverged, train_autoencoder
 
@@ -24,6 +24,12 @@ DEFAULTS = {
     "lr_schedule": "constant",
     "lr_tau": 1000,
     "patience": 0,
+    "corruption_type": "masking",
+    "reconstruction": "squared_error",
+    "sparsity_l1": 0.0,
+    "sparsity_kl": 0.0,
+    "sparsity_target": 0.05,
+    "sparsity_student_t": 0.0,
 }
 
 
@@ -31,8 +37,20 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
     """Trains the layer, scores it with the ridge read-out, saves it; returns metrics and history."""
     params = trial.params
     h_train, h_valid = inputs.features(trial.parent_rank)
+    if params["reconstruction"] == "cross_entropy" and (h_train.min() < 0 or h_train.max() > 1):
+        raise ValueError(
+            f"cross_entropy reconstruction needs inputs in [0, 1]; this layer's inputs span "
+            f"[{h_train.min().item():.3g}, {h_train.max().item():.3g}] (uniformize them, or use squared_error)"
+        )
     model = DenoisingAutoencoder(
-        h_train.shape[1], params["hidden_units"], params["activation"], params["corruption"], init_options(params)
+        h_train.shape[1],
+        params["hidden_units"],
+        params["activation"],
+        params["corruption"],
+        corruption_type=params["corruption_type"],
+        reconstruction=params["reconstruction"],
+        sparsity={name: params[name] for name in SPARSITY_WEIGHTS},
+        init=init_options(params),
     )
     result = train_autoencoder(model, h_train, h_valid, params, generator)
     history = result["history"]

@@ -13,7 +13,7 @@ class Diverged(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-def train_epoch(model, loss_fn, inputs, targets, batch_size: int, optimizer, schedule, generator) -> float:
+def train_epoch(model, batch_loss, inputs, targets, batch_size: int, optimizer, schedule, generator) -> float:
     """One pass in a seeded random order (the schedule, if any, steps per update); returns the mean loss."""
     model.train()
     order = torch.randperm(len(inputs), generator=generator)
@@ -21,7 +21,7 @@ def train_epoch(model, loss_fn, inputs, targets, batch_size: int, optimizer, sch
     for start in range(0, len(inputs), batch_size):
         batch = order[start : start + batch_size]
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(inputs[batch]), targets[batch])
+        loss = batch_loss(model, inputs[batch], targets[batch])
         loss.backward()
         optimizer.step()
         if schedule is not None:
@@ -35,7 +35,7 @@ def train_epoch(model, loss_fn, inputs, targets, batch_size: int, optimizer, sch
 
 def fit(
     model,
-    loss_fn,
+    batch_loss,
     inputs,
     targets,
     params: dict,
@@ -57,7 +57,7 @@ def fit(
     best_score, best_epoch, best_state = math.inf, 0, None
     for epoch in range(1, max_epochs + 1):
         history["train_loss"].append(
-            train_epoch(model, loss_fn, inputs, targets, params["batch_size"], optimizer, schedule, generator)
+            train_epoch(model, batch_loss, inputs, targets, params["batch_size"], optimizer, schedule, generator)
         )
         model.eval()
         with torch.no_grad():
@@ -79,9 +79,9 @@ def fit(
 
 def train_autoencoder(model, x_train, x_valid, params: dict, generator) -> dict:
     """Fits an auto-encoder layer, early-stopped on validation reconstruction error if patience > 0."""
-    mse = nn.MSELoss()
     return fit(
-        model, mse, x_train, x_train, params, lambda m: {"valid_loss": mse(m(x_valid), x_valid).item()},
+        model, lambda m, x, _: m.training_loss(x), x_train, x_train, params,
+        lambda m: {"valid_loss": m.reconstruction_error(x_valid).item()},
         "valid_loss", params["epochs"], params["patience"], generator,
     )  # fmt: skip
 
@@ -102,7 +102,7 @@ def train_classifier(model, train, valid, params: dict, patience: int, generator
         return {"valid_error": error, "valid_loss": loss}
 
     result = fit(
-        model, nn.functional.cross_entropy, train.x, train.y, params, evaluate, "valid_error",
+        model, lambda m, x, y: nn.functional.cross_entropy(m(x), y), train.x, train.y, params, evaluate, "valid_error",
         params["max_epochs"], patience, generator, layer_scales,
     )  # fmt: skip
     result["valid_error"] = result["history"]["valid_error"][result["best_epoch"] - 1]

@@ -75,7 +75,11 @@ def test_mlflow_holds_the_run_tree(smoke_run):
         assert trial.info.status == "FINISHED"
         assert "objective" in trial.data.metrics and "learning_rate" in trial.data.params
         assert trial.data.params["seed"] == trial.data.tags["layerwise.seed"]
-        searched = ["nesterov", "layer_lr_decay"] if stage == "finetune" else ["init_rule", "lr_schedule", "activation"]
+        searched = (
+            ["nesterov", "layer_lr_decay"]
+            if stage == "finetune"
+            else ["init_rule", "lr_schedule", "activation", "corruption_type", "sparsity_student_t"]
+        )
         assert all(name in trial.data.params for name in searched)
         assert [a.path for a in client.list_artifacts(trial.info.run_id)] == [f"{trial.info.run_name}.pt"]
         history = client.get_metric_history(trial.info.run_id, "valid_loss")

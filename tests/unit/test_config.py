@@ -111,3 +111,28 @@ def test_nesterov_needs_momentum(config):
         ConfigError, match="finetune.space.nesterov: Nesterov momentum needs finetune.space.momentum > 0"
     ):
         check_config(bad)
+
+
+def test_kl_sparsity_needs_sigmoid_units(config):
+    bad = copy.deepcopy(config)
+    bad["pretrain"]["space"]["sparsity_kl"] = 0.1  # smoke.yaml searches tanh, relu, ... too
+    with pytest.raises(ConfigError, match="pretrain.space.sparsity_kl: the KL penalty needs .* activation sigmoid"):
+        check_config(bad)
+    bad["pretrain"]["space"]["activation"] = "sigmoid"
+    check_config(bad)
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("corruption_type", "salt", "one of masking, gaussian"),
+        ("reconstruction", "hinge", "one of squared_error, cross_entropy"),
+        ("sparsity_target", 1.0, "a number in \\(0, 1\\)"),
+        ("sparsity_l1", -0.1, "a number >= 0"),
+    ],
+)
+def test_auto_encoder_criteria_are_checked(config, key, value, message):
+    bad = copy.deepcopy(config)
+    bad["pretrain"]["space"][key] = value
+    with pytest.raises(ConfigError, match=f"pretrain.space.{key}: .*{message}"):
+        check_config(bad)

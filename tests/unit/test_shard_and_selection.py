@@ -110,3 +110,9 @@ def test_same_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
         records = run_stage(spec, data_dir, str(data_dir / "top1.json"))
         by_shards[shards] = {r["trial_id"]: (r["objective"], r["metrics"]["reconstruction_valid"]) for r in records}
     assert len(by_shards[1]) == 8 and by_shards[1] == by_shards[3]
+
+
+def test_cross_entropy_reconstruction_on_inputs_outside_the_unit_interval_fails_with_a_reason(data_dir):
+    records = run_stage(layer_spec(reconstruction="cross_entropy"), data_dir)
+    assert {r["status"] for r in records} == {"FAILED"}
+    assert all("cross_entropy reconstruction needs inputs in [0, 1]" in r["reason"] for r in records)
