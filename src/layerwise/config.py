@@ -8,6 +8,7 @@ from layerwise import finetune, pretrain
 from layerwise.criteria import RECONSTRUCTIONS
 from layerwise.models import ACTIVATIONS, CORRUPTIONS, INIT_DISTRIBUTIONS, INIT_RULES
 from layerwise.optim import SCHEDULES
+from layerwise.regularization import LAYER_GROUPS
 from layerwise.space import Categorical, SearchSpace, SpaceError, Uniform
 
 
@@ -27,13 +28,15 @@ def whole_positive(value):
     return isinstance(value, int) and value >= 1
 
 
+WEIGHT_DECAY = ["l1", "l2"] + [f"{kind}_{group}" for kind in ("l1", "l2") for group in LAYER_GROUPS]
 # What each hyper-parameter may be, whatever the search space says.
 LIMITS = {
     "learning_rate": (positive, "a number > 0"),
     "momentum": (probability, "a number in [0, 1)"),
     "corruption": (probability, "a number in [0, 1)"),
     "dropout": (probability, "a number in [0, 1)"),
-    "weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    **{name: (lambda v: v >= 0, "a number >= 0") for name in WEIGHT_DECAY},
+    "proximal_l1": (lambda v: isinstance(v, bool), "true or false"),
     "init_scale": (positive, "a number > 0"),
     "hidden_units": (whole_positive, "an integer >= 1"),
     "epochs": (whole_positive, "an integer >= 1"),

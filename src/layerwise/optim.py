@@ -2,7 +2,7 @@
 
 SGD with momentum (optionally Nesterov); one parameter group per layer's weights and one per its
 biases, so that layers can learn at different rates (layer-wise learning rates in fine-tuning),
-biases can have a rate of their own, and weight decay reaches weights only.
+biases can have a rate of their own, and each layer's weights carry their own weight decay.
 """
 
 import torch
@@ -16,19 +16,24 @@ def layer_lr_scales(n_layers: int, decay: float) -> list[float]:
     return [decay ** (n_layers - 1 - position) for position in range(n_layers)]
 
 
-def make_optimizer(model: nn.Module, params: dict, layer_scales: list[float] | None = None) -> torch.optim.SGD:
-    """SGD over `model`'s Linear layers (bottom to top) and any other parameter (treated as a bias)."""
+def make_optimizer(
+    model: nn.Module, params: dict, penalties: list[tuple[float, float]], layer_scales: list[float] | None = None
+) -> torch.optim.SGD:
+    """SGD over `model`'s Linear layers (bottom to top) and any other parameter (treated as a bias).
+
+    `penalties` holds each layer's (l1, l2) weight-decay coefficients; regularization.py applies them.
+    """
     learning_rate, bias_scale = params["learning_rate"], params["bias_lr_scale"]
     linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
     scales = layer_scales or [1.0] * len(linears)
     groups, grouped = [], set()
-    for linear, scale in zip(linears, scales, strict=True):
-        groups.append({"params": [linear.weight], "lr": learning_rate * scale, "weight_decay": params["weight_decay"]})
-        groups.append({"params": [linear.bias], "lr": learning_rate * scale * bias_scale, "weight_decay": 0.0})
+    for linear, scale, (l1, l2) in zip(linears, scales, penalties, strict=True):
+        groups.append({"params": [linear.weight], "lr": learning_rate * scale, "l1": l1, "l2": l2})
+        groups.append({"params": [linear.bias], "lr": learning_rate * scale * bias_scale})
         grouped |= {id(linear.weight), id(linear.bias)}
     others = [parameter for parameter in model.parameters() if id(parameter) not in grouped]
     if others:  # e.g. an auto-encoder's decoder bias
-        groups.append({"params": others, "lr": learning_rate * bias_scale, "weight_decay": 0.0})
+        groups.append({"params": others, "lr": learning_rate * bias_scale})
     return torch.optim.SGD(groups, lr=learning_rate, momentum=params["momentum"], nesterov=params["nesterov"])
 
 

@@ -7,27 +7,39 @@ import torch
 from torch import nn
 
 from layerwise.optim import make_optimizer, make_schedule
+from layerwise.regularization import classifier_coefficients, penalized_groups, proximal_l1_step, weight_penalty
 
 
 class Diverged(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-def train_epoch(model, batch_loss, inputs, targets, batch_size: int, optimizer, schedule, generator) -> float:
-    """One pass in a seeded random order (the schedule, if any, steps per update); returns the mean loss."""
+def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, schedule, generator) -> float:
+    """One pass in a seeded random order; returns the mean training criterion per example.
+
+    Each update minimises (1/B) * (sum of the batch's losses + (B'/T) * weight penalty), B the batch
+    size, B' this batch's size and T the training-set size (see regularization.py); the learning-rate
+    schedule, if any, steps once per update.
+    """
     model.train()
-    order = torch.randperm(len(inputs), generator=generator)
+    batch_size, n_train, proximal = params["batch_size"], len(inputs), params["proximal_l1"]
+    penalized = any(group["l1"] > 0 or group["l2"] > 0 for group in penalized_groups(optimizer))
+    order = torch.randperm(n_train, generator=generator)
     total = 0.0
-    for start in range(0, len(inputs), batch_size):
+    for start in range(0, n_train, batch_size):
         batch = order[start : start + batch_size]
         optimizer.zero_grad(set_to_none=True)
-        loss = batch_loss(model, inputs[batch], targets[batch])
+        loss = batch_loss(model, inputs[batch], targets[batch]) * (len(batch) / batch_size)
+        if penalized:
+            loss = loss + weight_penalty(optimizer, len(batch), n_train, proximal) / batch_size
         loss.backward()
         optimizer.step()
+        if proximal:
+            proximal_l1_step(optimizer, len(batch), n_train, batch_size)
         if schedule is not None:
             schedule.step()
-        total += loss.item() * len(batch)
-    mean = total / len(inputs)
+        total += loss.item() * batch_size
+    mean = total / n_train
     if not math.isfinite(mean):
         raise Diverged(f"training loss became {mean}")
     return mean
@@ -44,6 +56,7 @@ def fit(
     max_epochs: int,
     patience: int,
     generator,
+    penalties: list[tuple[float, float]],
     layer_scales=None,
 ) -> dict:
     """Epochs of SGD; after each, `evaluate(model)` returns validation metrics (lower is better).
@@ -51,13 +64,13 @@ def fit(
     With patience > 0, training stops once `stop_on` has not improved for `patience` epochs and
     the best epoch's weights are restored; with patience 0 it runs all `max_epochs`.
     """
-    optimizer = make_optimizer(model, params, layer_scales)
+    optimizer = make_optimizer(model, params, penalties, layer_scales)
     schedule = make_schedule(optimizer, params)
     history = {"train_loss": []}
     best_score, best_epoch, best_state = math.inf, 0, None
     for epoch in range(1, max_epochs + 1):
         history["train_loss"].append(
-            train_epoch(model, batch_loss, inputs, targets, params["batch_size"], optimizer, schedule, generator)
+            train_epoch(model, batch_loss, inputs, targets, params, optimizer, schedule, generator)
         )
         model.eval()
         with torch.no_grad():
@@ -82,7 +95,7 @@ def train_autoencoder(model, x_train, x_valid, params: dict, generator) -> dict:
     return fit(
         model, lambda m, x, _: m.training_loss(x), x_train, x_train, params,
         lambda m: {"valid_loss": m.reconstruction_error(x_valid).item()},
-        "valid_loss", params["epochs"], params["patience"], generator,
+        "valid_loss", params["epochs"], params["patience"], generator, [(params["l1"], params["l2"])],
     )  # fmt: skip
 
 
@@ -94,8 +107,11 @@ def classification_error(model, x, y) -> tuple[float, float]:
         return (logits.argmax(1) != y).float().mean().item(), nn.functional.cross_entropy(logits, y).item()
 
 
-def train_classifier(model, train, valid, params: dict, patience: int, generator, layer_scales=None) -> dict:
-    """Supervised fine-tuning with early stopping on validation error; the best epoch's weights are kept."""
+def train_classifier(model, train, valid, params: dict, patience: int, generator, layer_scales: list[float]) -> dict:
+    """Supervised fine-tuning with early stopping on validation error; the best epoch's weights are kept.
+
+    `layer_scales` holds one learning-rate multiplier per Linear layer, bottom to top.
+    """
 
     def evaluate(network):
         error, loss = classification_error(network, valid.x, valid.y)
@@ -103,7 +119,7 @@ def train_classifier(model, train, valid, params: dict, patience: int, generator
 
     result = fit(
         model, lambda m, x, y: nn.functional.cross_entropy(m(x), y), train.x, train.y, params, evaluate, "valid_error",
-        params["max_epochs"], patience, generator, layer_scales,
+        params["max_epochs"], patience, generator, classifier_coefficients(params, len(layer_scales)), layer_scales,
     )  # fmt: skip
     result["valid_error"] = result["history"]["valid_error"][result["best_epoch"] - 1]
     return result

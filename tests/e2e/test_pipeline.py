@@ -76,9 +76,9 @@ def test_mlflow_holds_the_run_tree(smoke_run):
         assert "objective" in trial.data.metrics and "learning_rate" in trial.data.params
         assert trial.data.params["seed"] == trial.data.tags["layerwise.seed"]
         searched = (
-            ["nesterov", "layer_lr_decay"]
+            ["nesterov", "layer_lr_decay", "l1_input", "l2_output", "proximal_l1"]
             if stage == "finetune"
-            else ["init_rule", "lr_schedule", "activation", "corruption_type", "sparsity_student_t"]
+            else ["init_rule", "lr_schedule", "activation", "corruption_type", "sparsity_student_t", "l1", "l2"]
         )
         assert all(name in trial.data.params for name in searched)
         assert [a.path for a in client.list_artifacts(trial.info.run_id)] == [f"{trial.info.run_name}.pt"]

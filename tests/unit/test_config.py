@@ -40,7 +40,12 @@ def test_the_shipped_configs_are_valid(config):
             "finetune.space.learning_rate: -1.0 is not allowed",
         ),
         (("pretrain", "space", "learning_rate"), {"type": "float", "low": 0.1, "high": 0.01}, "must not exceed high"),
-        (("pretrain", "space", "weight_decay"), {"type": "float", "low": 0, "high": 1, "log": True}, "needs low > 0"),
+        (("pretrain", "space", "l2"), {"type": "float", "low": 0, "high": 1, "log": True}, "needs low > 0"),
+        (
+            ("finetune", "space", "l1_hidden"),
+            -0.5,
+            "finetune.space.l1_hidden: -0.5 is not allowed; it must be a number >= 0",
+        ),
         (
             ("pretrain", "space", "activation"),
             {"type": "categorical", "choices": ["relu", "swish"]},

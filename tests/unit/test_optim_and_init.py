@@ -18,10 +18,10 @@ ARCHITECTURE = {
 
 def test_layer_wise_learning_rates_decay_from_top_to_bottom_and_biases_have_their_own():
     model = build_classifier(ARCHITECTURE)
-    params = {**finetune.DEFAULTS, "learning_rate": 0.1, "bias_lr_scale": 2.0, "nesterov": True, "weight_decay": 1e-3}
-    optimizer = make_optimizer(model, params, layer_lr_scales(3, 0.5))
+    params = {**finetune.DEFAULTS, "learning_rate": 0.1, "bias_lr_scale": 2.0, "nesterov": True}
+    optimizer = make_optimizer(model, params, [(0.0, 0.1)] * 3, layer_lr_scales(3, 0.5))
     rates = [group["lr"] for group in optimizer.param_groups]
-    decayed = [group["weight_decay"] > 0 for group in optimizer.param_groups]
+    decayed = [group.get("l2", 0.0) > 0 for group in optimizer.param_groups]
     # bottom, middle, output layer: weights then biases of each
     assert rates == pytest.approx([0.025, 0.05, 0.05, 0.1, 0.1, 0.2])
     assert decayed == [True, False] * 3
