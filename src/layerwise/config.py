@@ -145,6 +145,7 @@ def stage_specs(config: dict) -> dict:
             "shards": pretraining["shards"],
             "space": pretraining["space"],
             "readout_ridge": pretraining["readout_ridge"],
+            "tie_hidden_units": pretraining["tie_hidden_units"],
         }
     specs["finetune"] = {
         "stage": "finetune",

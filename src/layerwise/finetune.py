@@ -38,6 +38,11 @@ def architecture(inputs, parent_rank: int | None, dropout: float) -> dict:
     return {"n_in": inputs.train.x.shape[1], "layers": layers, "n_classes": inputs.n_classes, "dropout": dropout}
 
 
+def resolve(trial, inputs, spec: dict):
+    """Fine-tuning trials run with the hyper-parameters they were drawn with."""
+    return trial
+
+
 def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
     arch = architecture(inputs, trial.parent_rank, trial.params["dropout"])
     params = trial.params

@@ -1,5 +1,7 @@
 """One pretraining trial: a denoising auto-encoder layer on top of a frozen parent stack."""
 
+from dataclasses import replace
+
 import torch
 
 from layerwise import stack as stacks
@@ -33,6 +35,14 @@ DEFAULTS = {
     "sparsity_target": 0.05,
     "sparsity_student_t": 0.0,
 }
+
+
+def resolve(trial, inputs, spec: dict):
+    """The trial as it will run: with tied sizes, a layer above the first takes its parent's width."""
+    if spec.get("tie_hidden_units") and trial.parent_rank is not None:
+        width = inputs.stack(trial.parent_rank)["layers"][-1]["n_hidden"]
+        return replace(trial, params={**trial.params, "hidden_units": width})
+    return trial
 
 
 def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:

@@ -61,6 +61,7 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     weights = weights_dir / f"{trial.trial_id}.pt"
     started = time.perf_counter()
     try:
+        trial = module.resolve(trial, inputs, spec)
         seed_everything(trial.seed)
         generator = torch.Generator().manual_seed(trial.seed)
         result = module.run_trial(trial, inputs, spec, str(weights), generator)

@@ -2,6 +2,7 @@
 
 A space is given as a mapping from name to either a plain value (fixed) or a distribution:
   {type: float, low, high, log}      uniform, or log-uniform when `log` is true
+  {type: float, low, high, complement: true}  1 - x log-uniform (momentum near 1: 0.9, 0.99, 0.999 alike)
   {type: int, low, high, log}        integers in [low, high], optionally log-scaled
   {type: categorical, choices: [...]} one of the choices, uniformly
 """
@@ -32,8 +33,11 @@ class Uniform:
     high: float
     log: bool = False
     integer: bool = False
+    complement: bool = False  # log-uniform in 1 - x: for values close to 1, such as momentum
 
     def sample(self, rng: np.random.Generator):
+        if self.complement:
+            return 1.0 - math.exp(rng.uniform(math.log(1.0 - self.high), math.log(1.0 - self.low)))
         if self.integer:
             # Widen by half a unit at each end so both bounds are as likely as inner values.
             low, high = self.low - 0.5, self.high + 0.5
@@ -69,6 +73,7 @@ def parse_distribution(key: str, spec):
             raise SpaceError(f"{key}.choices must be a non-empty list")
         return Categorical(tuple(choices))
     low, high, log = spec.get("low"), spec.get("high"), bool(spec.get("log", False))
+    complement = bool(spec.get("complement", False))
     for bound_name, bound in (("low", low), ("high", high)):
         if not isinstance(bound, (int, float)) or isinstance(bound, bool):
             raise SpaceError(f"{key}.{bound_name} must be a number, got {bound!r}")
@@ -78,7 +83,9 @@ def parse_distribution(key: str, spec):
         raise SpaceError(f"{key}: a log-scaled range needs low > 0, got low={low}")
     if kind == "int" and (low != int(low) or high != int(high)):
         raise SpaceError(f"{key}: an int range needs integer bounds, got [{low}, {high}]")
-    return Uniform(float(low), float(high), log=log, integer=kind == "int")
+    if complement and (kind != "float" or high >= 1):
+        raise SpaceError(f"{key}: complement (log-uniform in 1 - x) needs a float range below 1, got high={high}")
+    return Uniform(float(low), float(high), log=log, integer=kind == "int", complement=complement)
 
 
 class SearchSpace:

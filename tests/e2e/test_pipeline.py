@@ -98,6 +98,9 @@ def test_layer_two_grows_only_from_layer_one_survivors(smoke_run):
     assert len(kept) == 2
     table = pd.read_csv(smoke_run.results / "trials.csv")
     assert set(table[table.stage == "layer2"].parent_trial) == kept
+    widths = table.set_index("trial_id").hidden_units  # smoke.yaml ties layer sizes
+    layer2 = table[table.stage == "layer2"]
+    assert list(layer2.hidden_units) == [widths[parent] for parent in layer2.parent_trial]
     runs = [
         r
         for r in runs_of(smoke_run)

@@ -116,3 +116,18 @@ def test_cross_entropy_reconstruction_on_inputs_outside_the_unit_interval_fails_
     records = run_stage(layer_spec(reconstruction="cross_entropy"), data_dir)
     assert {r["status"] for r in records} == {"FAILED"}
     assert all("cross_entropy reconstruction needs inputs in [0, 1]" in r["reason"] for r in records)
+
+
+def test_tied_sizes_give_every_layer_its_parents_width(data_dir):
+    first = layer_spec(hidden_units={"type": "int", "low": 3, "high": 9})
+    top = select_pretrain(first, run_stage(first, data_dir), None, str(data_dir / "t"))
+    write_json(str(data_dir / "top1.json"), top)
+    widths = {entry["trial_id"]: entry["params"]["hidden_units"] for entry in top["entries"]}
+    second = {**layer_spec("layer2", parents=2, hidden_units=50), "tie_hidden_units": True}
+    records = run_stage(second, data_dir, str(data_dir / "top1.json"))
+    assert all(r["status"] == "FINISHED" for r in records)
+    assert all(r["params"]["hidden_units"] == widths[r["parent_trial"]] for r in records)
+    stacks_of_layer2 = select_pretrain(second, records, str(data_dir / "top1.json"), str(data_dir / "t2"))["entries"]
+    for entry in stacks_of_layer2:
+        layers = stacks.load(entry["stack"])["layers"]
+        assert layers[0]["n_hidden"] == layers[1]["n_hidden"]

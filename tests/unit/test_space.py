@@ -28,6 +28,13 @@ def test_log_uniform_is_uniform_in_the_log_domain():
     assert 0.45 < np.mean(values < 1e-2) < 0.55  # 2 of the 4 decades lie below 1e-2
 
 
+def test_complement_range_is_log_uniform_in_one_minus_x():
+    values = np.array(draws({"type": "float", "low": 0.9, "high": 0.9999, "complement": True}))
+    assert values.min() >= 0.9 and values.max() <= 0.9999
+    gaps = np.log10(1 - values)  # uniform on [-4, -1]
+    assert stats.kstest(gaps, "uniform", args=(-4, 3)).pvalue > 0.01
+
+
 def test_integer_log_range_covers_both_ends_and_returns_ints():
     values = draws({"type": "int", "low": 8, "high": 64, "log": True})
     assert all(isinstance(v, int) and 8 <= v <= 64 for v in values)
@@ -55,6 +62,7 @@ def test_same_seed_same_configurations_and_fixed_values_pass_through():
         ({"type": "categorical", "choices": []}, "non-empty list"),
         ({"type": "normalish", "low": 0, "high": 1}, "allowed values: float, int, categorical"),
         ({"type": "int", "low": 1.5, "high": 4}, "integer bounds"),
+        ({"type": "float", "low": 0.5, "high": 1.0, "complement": True}, "needs a float range below 1"),
     ],
 )
 def test_bad_distributions_name_the_key(spec, message):
