@@ -100,9 +100,13 @@ def test_stage_specs_chain_the_layers(config):
             "'he' is not allowed; it must be one of fan_avg, fan_in",
         ),
         ("patience", -1, "an integer >= 0"),
+        ("corruption_type", "salt", "one of masking, gaussian"),
+        ("reconstruction", "hinge", "one of squared_error, cross_entropy"),
+        ("sparsity_target", 1.0, "a number in \\(0, 1\\)"),
+        ("sparsity_l1", -0.1, "a number >= 0"),
     ],
 )
-def test_optimization_knobs_are_checked(config, key, value, message):
+def test_pretraining_knobs_are_checked(config, key, value, message):
     bad = copy.deepcopy(config)
     bad["pretrain"]["space"][key] = value
     with pytest.raises(ConfigError, match=f"pretrain.space.{key}: .*{message}"):
@@ -125,19 +129,3 @@ def test_kl_sparsity_needs_sigmoid_units(config):
         check_config(bad)
     bad["pretrain"]["space"]["activation"] = "sigmoid"
     check_config(bad)
-
-
-@pytest.mark.parametrize(
-    "key, value, message",
-    [
-        ("corruption_type", "salt", "one of masking, gaussian"),
-        ("reconstruction", "hinge", "one of squared_error, cross_entropy"),
-        ("sparsity_target", 1.0, "a number in \\(0, 1\\)"),
-        ("sparsity_l1", -0.1, "a number >= 0"),
-    ],
-)
-def test_auto_encoder_criteria_are_checked(config, key, value, message):
-    bad = copy.deepcopy(config)
-    bad["pretrain"]["space"][key] = value
-    with pytest.raises(ConfigError, match=f"pretrain.space.{key}: .*{message}"):
-        check_config(bad)
