@@ -150,3 +150,18 @@ def test_shard_count_and_cores_do_not_change_the_numbers(smoke_run, single_shard
 def test_a_finished_run_has_nothing_left_to_do(smoke_run):
     process = snakemake(smoke_run.workdir, smoke_run.config, "-n")
     assert process.returncode == 0 and "Nothing to be done" in process.stdout + process.stderr
+
+
+def test_tracking_can_be_switched_off(tmp_path):
+    config = smoke_config(
+        experiment="untracked",
+        tracking={"enabled": False},
+        pretrain={"layers": 1, "top_k": 1, "trials_per_parent": 2},
+        finetune={"trials_per_parent": 1},
+    )
+    process = snakemake(tmp_path, config)
+    assert process.returncode == 0, (process.stdout + process.stderr)[-3000:]
+    summary = json.loads((tmp_path / "results" / "untracked" / "summary.json").read_text())
+    assert summary["mlflow"]["pipeline_run_id"] is None and summary["mlflow"]["evaluation_run_id"] is None
+    assert len(pd.read_csv(tmp_path / "results" / "untracked" / "trials.csv")) == 2 + 2
+    assert not (tmp_path / "results" / "mlflow.db").exists()
