@@ -98,10 +98,6 @@ class DenoisingAutoencoder(nn.Module):
         return loss + criteria.sparsity_penalty(hidden, self.sparsity)
 
 
-def layer_spec(n_in: int, n_hidden: int, activation: str) -> dict:
-    return {"n_in": n_in, "n_hidden": n_hidden, "activation": activation}
-
-
 def build_encoder(layers: list[dict]) -> nn.Sequential:
     """The frozen-or-trainable feature stack: Linear + activation per layer spec."""
     modules = []

@@ -101,12 +101,3 @@ class SearchSpace:
     def sample(self, rng: np.random.Generator) -> dict:
         """One configuration; names are drawn in sorted order so adding a fixed name changes nothing else."""
         return {name: dist.sample(rng) for name, dist in self.distributions.items()}
-
-    def values(self, name: str) -> list:
-        """Every value a categorical (or fixed) hyper-parameter can take, for up-front checks."""
-        dist = self.distributions[name]
-        if isinstance(dist, Categorical):
-            return list(dist.choices)
-        if isinstance(dist, Fixed):
-            return [dist.value]
-        return []
