@@ -28,6 +28,19 @@ def whole_positive(value):
     return isinstance(value, int) and value >= 1
 
 
+def non_negative(value):
+    return value >= 0
+
+
+def boolean(value):
+    return isinstance(value, bool)
+
+
+def one_of(names) -> tuple:
+    """A LIMITS entry for a symbolic hyper-parameter: its check and the allowed names."""
+    return (lambda value: value in names, f"one of {', '.join(names)}")
+
+
 WEIGHT_DECAY = ["l1", "l2"] + [f"{kind}_{group}" for kind in ("l1", "l2") for group in LAYER_GROUPS]
 # What each hyper-parameter may be, whatever the search space says.
 LIMITS = {
@@ -35,27 +48,25 @@ LIMITS = {
     "momentum": (probability, "a number in [0, 1)"),
     "corruption": (probability, "a number in [0, 1)"),
     "dropout": (probability, "a number in [0, 1)"),
-    **{name: (lambda v: v >= 0, "a number >= 0") for name in WEIGHT_DECAY},
-    "proximal_l1": (lambda v: isinstance(v, bool), "true or false"),
+    **{name: (non_negative, "a number >= 0") for name in WEIGHT_DECAY},
+    "proximal_l1": (boolean, "true or false"),
     "init_scale": (positive, "a number > 0"),
     "hidden_units": (whole_positive, "an integer >= 1"),
     "epochs": (whole_positive, "an integer >= 1"),
     "max_epochs": (whole_positive, "an integer >= 1"),
     "batch_size": (whole_positive, "an integer >= 1"),
-    "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
-    "init_rule": (lambda v: v in INIT_RULES, f"one of {', '.join(INIT_RULES)}"),
-    "init_distribution": (lambda v: v in INIT_DISTRIBUTIONS, f"one of {', '.join(INIT_DISTRIBUTIONS)}"),
-    "nesterov": (lambda v: isinstance(v, bool), "true or false"),
+    "activation": one_of(ACTIVATIONS),
+    "init_rule": one_of(INIT_RULES),
+    "init_distribution": one_of(INIT_DISTRIBUTIONS),
+    "nesterov": (boolean, "true or false"),
     "bias_lr_scale": (positive, "a number > 0"),
     "layer_lr_decay": (positive, "a number > 0"),
-    "lr_schedule": (lambda v: v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
+    "lr_schedule": one_of(SCHEDULES),
     "lr_tau": (lambda v: v >= 1, "a number of updates >= 1"),
     "patience": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (0: no early stopping)"),
-    "corruption_type": (lambda v: v in CORRUPTIONS, f"one of {', '.join(CORRUPTIONS)}"),
-    "reconstruction": (lambda v: v in RECONSTRUCTIONS, f"one of {', '.join(RECONSTRUCTIONS)}"),
-    "sparsity_l1": (lambda v: v >= 0, "a number >= 0"),
-    "sparsity_kl": (lambda v: v >= 0, "a number >= 0"),
-    "sparsity_student_t": (lambda v: v >= 0, "a number >= 0"),
+    "corruption_type": one_of(CORRUPTIONS),
+    "reconstruction": one_of(RECONSTRUCTIONS),
+    **{name: (non_negative, "a number >= 0") for name in ("sparsity_l1", "sparsity_kl", "sparsity_student_t")},
     "sparsity_target": (lambda v: 0 < v < 1, "a number in (0, 1)"),
 }
 INTEGER_PARAMS = {name for name, (_, text) in LIMITS.items() if text.startswith("an integer")}

@@ -44,8 +44,8 @@ def resolve(trial, inputs, spec: dict):
 
 
 def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
-    arch = architecture(inputs, trial.parent_rank, trial.params["dropout"])
     params = trial.params
+    arch = architecture(inputs, trial.parent_rank, params["dropout"])
     model = build_classifier(arch)
     linears = [module for module in model if isinstance(module, torch.nn.Linear)]
     for linear in linears:  # the pretrained layers are overwritten next; the output layer keeps this
