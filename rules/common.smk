@@ -35,7 +35,7 @@ CODE = code_digest()  # a param of every rule: editing src/ reruns what it affec
 
 
 wildcard_constraints:
-    stage="layer[0-9]+|finetune",
+    stage="preprocess|layer[0-9]+|finetune",
     shard="[0-9]+",
 
 
@@ -49,10 +49,18 @@ def shard_records(stage):
 
 def previous_stage(stage):
     """The stage whose top-K a stage builds on: layer l-1 for layer l, the last layer for fine-tuning."""
+    if stage == "preprocess":
+        return None
     if stage == "finetune":
         return LAST_LAYER
     layer = int(stage.removeprefix("layer"))
     return f"layer{layer - 1}" if layer > 1 else None
+
+
+def get_stage_data(wildcards):
+    """The preprocessing stage searches on the raw splits; every later stage on the preprocessed ones."""
+    folder = "data/raw" if wildcards.stage == "preprocess" else "data"
+    return {split: f"{RESULTS}/{folder}/{split}.npz" for split in ("train", "valid")}
 
 
 def get_parents(wildcards):

@@ -1,4 +1,4 @@
-# Load and split the data, then fit the preprocessing on the training split.
+# Load and split the data; once the preprocessing stage (search.smk) has chosen a pipeline, apply it.
 
 
 rule prepare_data:
@@ -29,19 +29,19 @@ rule prepare_data:
 
 rule preprocess:
     input:
-        rules.prepare_data.output,
+        selected=f"{RESULTS}/preprocess/selected.json",
+        splits=rules.prepare_data.output,
     output:
         train=f"{RESULTS}/data/train.npz",
         valid=f"{RESULTS}/data/valid.npz",
         test=f"{RESULTS}/data/test.npz",
         preprocessor=f"{RESULTS}/data/preprocessor.joblib",
     params:
-        steps=json.dumps(config["preprocess"]),
         code=CODE,
     conda:
         ENV
     log:
         f"{RESULTS}/logs/preprocess.log",
     shell:
-        "layerwise preprocess --steps {params.steps:q} --splits {input}"
+        "layerwise preprocess --selected {input.selected} --splits {input.splits}"
         " --out {output.train} {output.valid} {output.test} --preprocessor {output.preprocessor} > {log} 2>&1"

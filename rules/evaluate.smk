@@ -4,6 +4,7 @@
 rule evaluate:
     input:
         selected=rules.select_finetune.output,
+        preprocessing=rules.select_preprocess.output,
         test=rules.preprocess.output.test,
         tracking=rules.init_tracking.output,
     output:
@@ -17,7 +18,7 @@ rule evaluate:
     log:
         f"{RESULTS}/logs/evaluate.log",
     shell:
-        "layerwise evaluate --selected {input.selected} --test {input.test}"
+        "layerwise evaluate --selected {input.selected} --preprocessing {input.preprocessing} --test {input.test}"
         " --tracking {input.tracking} --experiment {params.experiment:q}"
         " --summary {output.summary} --model {output.model} > {log} 2>&1"
 

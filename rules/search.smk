@@ -1,10 +1,10 @@
-# The search: every stage's trials run in shards; selection keeps the top K of each layer.
+# The search: every stage's trials run in shards; selection keeps the best preprocessing and the
+# top K of each layer.
 
 
 rule run_shard:
     input:
-        train=rules.preprocess.output.train,
-        valid=rules.preprocess.output.valid,
+        unpack(get_stage_data),
         tracking=f"{RESULTS}/{{stage}}/tracking.json",
         parents=get_parents,
     output:
@@ -45,6 +45,24 @@ rule select_layer:
         "layerwise select --spec {params.spec:q} --records {input.records}"
         " --parents {input.parents} --tracking {input.tracking} --out {output.topk}"
         " --stacks {output.stacks} > {log} 2>&1"
+
+
+rule select_preprocess:
+    input:
+        records=shard_records("preprocess"),
+        tracking=f"{RESULTS}/preprocess/tracking.json",
+    output:
+        f"{RESULTS}/preprocess/selected.json",
+    params:
+        spec=json.dumps(SPECS["preprocess"], sort_keys=True),
+        code=CODE,
+    conda:
+        ENV
+    log:
+        f"{RESULTS}/logs/preprocess/select.log",
+    shell:
+        "layerwise select --spec {params.spec:q} --records {input.records}"
+        " --tracking {input.tracking} --out {output} > {log} 2>&1"
 
 
 rule select_finetune:

@@ -23,17 +23,21 @@ def prepare_data(args) -> None:
 
 
 def preprocess(args) -> None:
+    import shutil
+
     import joblib
 
     from layerwise.data import Split, read_split, save_split
-    from layerwise.preprocess import fit_preprocessor, transform
+    from layerwise.files import read_json
+    from layerwise.transforms import transform
 
-    splits = [read_split(path) for path in args.splits]
-    pipeline = fit_preprocessor(json.loads(args.steps), splits[0].x)  # the training split only
-    for split, path in zip(splits, args.out, strict=True):
-        save_split(Split(transform(pipeline, split.x), split.y), path)
-    joblib.dump(pipeline, args.preprocessor)
-    print(f"preprocessing: {pipeline}")
+    best = read_json(args.selected)["best"]
+    pipeline = joblib.load(best["weights"])  # fitted on the training split by its trial
+    for path, out in zip(args.splits, args.out, strict=True):
+        split = read_split(path)
+        save_split(Split(transform(pipeline, split.x), split.y), out)
+    shutil.copyfile(best["weights"], args.preprocessor)
+    print(f"preprocessing from {best['trial_id']} ({best['params']}): {pipeline}")
 
 
 def init_tracking(args) -> None:
@@ -85,7 +89,9 @@ def select(args) -> None:
 def evaluate(args) -> None:
     from layerwise.evaluate import evaluate as run
 
-    summary = run(args.selected, args.test, args.tracking, args.experiment, args.summary, args.model)
+    summary = run(
+        args.selected, args.preprocessing, args.test, args.tracking, args.experiment, args.summary, args.model
+    )
     print(f"test accuracy {summary['test_accuracy']:.4f}")
 
 
@@ -110,8 +116,8 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--out", nargs=3, required=True, metavar=SPLITS, help="where to write the three splits")
     command.set_defaults(run=prepare_data)
 
-    command = commands.add_parser("preprocess", help="fit the transforms on train, apply to all splits")
-    command.add_argument("--steps", required=True, help="JSON list of transform steps")
+    command = commands.add_parser("preprocess", help="apply the selected preprocessing to all splits")
+    command.add_argument("--selected", required=True, help="the preprocessing stage's selection (JSON)")
     command.add_argument("--splits", nargs=3, required=True, metavar=SPLITS)
     command.add_argument("--out", nargs=3, required=True, metavar=SPLITS)
     command.add_argument("--preprocessor", required=True)
@@ -154,6 +160,7 @@ def parser() -> argparse.ArgumentParser:
 
     command = commands.add_parser("evaluate", help="test the selected network and write the summary")
     command.add_argument("--selected", required=True)
+    command.add_argument("--preprocessing", required=True, help="the preprocessing stage's selection (JSON)")
     command.add_argument("--test", required=True)
     command.add_argument("--tracking", required=True)
     command.add_argument("--experiment", required=True)

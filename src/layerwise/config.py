@@ -4,12 +4,15 @@ The config arrives as a dict (Snakemake has already applied the schema and its d
 here reads files. Every error names the config key and the values it allows.
 """
 
-from layerwise import finetune, pretrain
+from layerwise import finetune, preprocess, pretrain
 from layerwise.criteria import RECONSTRUCTIONS
+from layerwise.learners import ALGORITHMS
 from layerwise.models import ACTIVATIONS, CORRUPTIONS, INIT_DISTRIBUTIONS, INIT_RULES
 from layerwise.optim import SCHEDULES
+from layerwise.rbm import VISIBLE_UNITS
 from layerwise.regularization import LAYER_GROUPS
-from layerwise.space import Categorical, SearchSpace, SpaceError, Uniform
+from layerwise.space import Categorical, Fixed, SearchSpace, SpaceError, Uniform
+from layerwise.transforms import NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
 
 
 class ConfigError(ValueError):
@@ -34,6 +37,22 @@ def non_negative(value):
 
 def boolean(value):
     return isinstance(value, bool)
+
+
+def pipeline(value):
+    if not isinstance(value, str):
+        return False
+    try:
+        pipeline_names(value)
+    except PreprocessError:
+        return False
+    return True
+
+
+def components(value):
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, int) and value >= 1) or (isinstance(value, float) and 0 < value < 1)
 
 
 def one_of(names) -> tuple:
@@ -63,11 +82,17 @@ LIMITS = {
     "layer_lr_decay": (positive, "a number > 0"),
     "lr_schedule": one_of(SCHEDULES),
     "lr_tau": (lambda v: v >= 1, "a number of updates >= 1"),
+    "lr_tau_epochs": (whole_positive, "an integer number of epochs >= 1"),
     "patience": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (0: no early stopping)"),
     "corruption_type": one_of(CORRUPTIONS),
     "reconstruction": one_of(RECONSTRUCTIONS),
     **{name: (non_negative, "a number >= 0") for name in ("sparsity_l1", "sparsity_kl", "sparsity_student_t")},
     "sparsity_target": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+    "algorithm": one_of(ALGORITHMS),
+    "cd_k": (whole_positive, "an integer >= 1"),
+    "rbm_visible": one_of(VISIBLE_UNITS),
+    "pipeline": (pipeline, f"{NO_TRANSFORM}, or transforms joined by '+' from: {', '.join(TRANSFORMS)}"),
+    "pca_components": (components, "a fraction of variance in (0, 1), or an integer number of components >= 1"),
 }
 INTEGER_PARAMS = {name for name, (_, text) in LIMITS.items() if text.startswith("an integer")}
 
@@ -106,7 +131,7 @@ def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
                 f"{where}.sparsity_kl: the KL penalty needs mean activations in (0, 1), i.e. activation sigmoid; "
                 f"{where}.activation allows {others[0]!r}"
             )
-    nesterov = candidate_values(space.distributions["nesterov"])
+    nesterov = candidate_values(space.distributions.get("nesterov", Fixed(False)))
     if True in nesterov and min(candidate_values(space.distributions["momentum"])) <= 0:
         raise ConfigError(f"{where}.nesterov: Nesterov momentum needs {where}.momentum > 0 in every trial")
     return space
@@ -117,6 +142,7 @@ def check_config(config: dict) -> None:
     data = config["data"]
     if data["source"] == "file" and not data.get("path"):
         raise ConfigError("data.path: required when data.source is 'file'")
+    check_space(config["preprocess"]["space"], preprocess.DEFAULTS, "preprocess.space")
     check_space(config["pretrain"]["space"], pretrain.DEFAULTS, "pretrain.space")
     check_space(config["finetune"]["space"], finetune.DEFAULTS, "finetune.space")
     stage = config["pretrain"]
@@ -125,23 +151,31 @@ def check_config(config: dict) -> None:
             f"pretrain.top_k ({stage['top_k']}) exceeds the trials of the first layer "
             f"(pretrain.trials_per_parent = {stage['trials_per_parent']}); allowed: 1..{stage['trials_per_parent']}"
         )
-    for step in config["preprocess"]:
-        components = step.get("n_components")
-        if step["transform"] == "pca" and components is not None:
-            if not (isinstance(components, int) and components >= 1) and not (0 < components < 1):
-                raise ConfigError(
-                    f"preprocess pca.n_components: {components!r}; allowed: an integer >= 1 or a fraction in (0, 1)"
-                )
 
 
 def stage_names(config: dict) -> list[str]:
-    return [f"layer{layer}" for layer in range(1, config["pretrain"]["layers"] + 1)] + ["finetune"]
+    return ["preprocess"] + [f"layer{layer}" for layer in range(1, config["pretrain"]["layers"] + 1)] + ["finetune"]
 
 
 def stage_specs(config: dict) -> dict:
     """One spec per stage: everything a shard or a selection job needs, and nothing from other stages."""
-    pretraining, tuning = config["pretrain"], config["finetune"]
-    specs = {}
+    preprocessing, pretraining, tuning = config["preprocess"], config["pretrain"], config["finetune"]
+    specs = {
+        "preprocess": {
+            "stage": "preprocess",
+            "kind": "preprocess",
+            "config_key": "preprocess",
+            "seed": config["seed"],
+            "round": 0,
+            "parents": 1,
+            "has_parent_stacks": False,
+            "trials_per_parent": preprocessing["trials"],
+            "top_k": 1,
+            "shards": preprocessing["shards"],
+            "space": preprocessing["space"],
+            "readout_ridge": pretraining["readout_ridge"],  # the same read-out that scores a layer
+        }
+    }
     for layer in range(1, pretraining["layers"] + 1):
         specs[f"layer{layer}"] = {
             "stage": f"layer{layer}",

@@ -2,8 +2,8 @@
 
 from layerwise.config import ConfigError
 from layerwise.data import DataError
-from layerwise.preprocess import PreprocessError
 from layerwise.selection import StageFailed
 from layerwise.space import SpaceError
+from layerwise.transforms import PreprocessError
 
 USER_ERRORS = (ConfigError, DataError, PreprocessError, SpaceError, StageFailed)

@@ -7,6 +7,7 @@ import torch
 from layerwise.files import read_json, write_json
 from layerwise.inputs import load_tensors
 from layerwise.models import build_classifier
+from layerwise.selection import lineage_step
 from layerwise.tracking import Tracker
 from layerwise.training import classification_error
 
@@ -37,9 +38,16 @@ def scores(record: dict | None, test) -> dict | None:
 
 
 def evaluate(
-    selected_path: str, test_path: str, tracking: str, experiment: str, summary_path: str, model_path: str
+    selected_path: str,
+    preprocessing_path: str,
+    test_path: str,
+    tracking: str,
+    experiment: str,
+    summary_path: str,
+    model_path: str,
 ) -> dict:
     selected = read_json(selected_path)
+    preprocessing = lineage_step(read_json(preprocessing_path)["best"])
     test = load_tensors(test_path)
     best = selected["best"]
     model, architecture = load_network(best["weights"])
@@ -59,6 +67,7 @@ def evaluate(
         "valid_error": best["objective"],
         "selected_trial": best["trial_id"],
         "selected": {
+            "preprocessing": preprocessing,
             "pretrained": best["parent_rank"] is not None,
             "architecture": architecture,
             "layers": pretrained_layers(best),

@@ -7,6 +7,7 @@ from layerwise.models import build_classifier, init_linear, init_options
 from layerwise.optim import layer_lr_scales
 from layerwise.training import train_classifier
 
+ARTIFACT_SUFFIX = ".pt"
 DEFAULTS = {
     "learning_rate": 0.01,
     "momentum": 0.9,
@@ -25,6 +26,7 @@ DEFAULTS = {
     "layer_lr_decay": 1.0,
     "lr_schedule": "constant",
     "lr_tau": 1000,
+    "lr_tau_epochs": 10,
     "init_scale": 1.0,
     "init_rule": "fan_avg",
     "init_distribution": "uniform",

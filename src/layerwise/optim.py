@@ -8,7 +8,7 @@ biases can have a rate of their own, and each layer's weights carry their own we
 import torch
 from torch import nn
 
-SCHEDULES = ("constant", "inverse_time")
+SCHEDULES = ("constant", "inverse_time", "inverse_time_epochs")
 
 
 def layer_lr_scales(n_layers: int, decay: float) -> list[float]:
@@ -42,8 +42,16 @@ def inverse_time_factor(tau: float):
     return lambda updates_done: tau / max(updates_done + 1, tau)
 
 
-def make_schedule(optimizer: torch.optim.Optimizer, params: dict):
+def inverse_epoch_factor(tau_epochs: int, updates_per_epoch: int):
+    """lr / lr_0 = tau / max(e, tau), with e the 1-based epoch: constant for tau epochs, then 1/e."""
+    return lambda updates_done: tau_epochs / max(updates_done // updates_per_epoch + 1, tau_epochs)
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, params: dict, updates_per_epoch: int):
     """A scheduler stepped once per update, or None for a constant learning rate."""
-    if params["lr_schedule"] == "constant":
-        return None
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, inverse_time_factor(params["lr_tau"]))
+    if params["lr_schedule"] == "inverse_time":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, inverse_time_factor(params["lr_tau"]))
+    if params["lr_schedule"] == "inverse_time_epochs":
+        factor = inverse_epoch_factor(params["lr_tau_epochs"], updates_per_epoch)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return None

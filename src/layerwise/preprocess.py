@@ -1,57 +1,39 @@
-"""Preprocessing: an ordered list of scikit-learn transforms, fitted on the training split only."""
+"""One preprocessing trial: a candidate pipeline of transforms, scored by the ridge read-out.
 
-import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, StandardScaler
+Preprocessing is a hyper-parameter like any other (Bengio 2012, section 3.2): each candidate is
+fitted on the training split and judged by the same cheap read-out that scores a pretrained layer,
+here applied to the transformed input itself. The best candidate preprocesses every later stage.
+"""
 
-TRANSFORMS = ("standardize", "pca", "uniformize", "log1p", "sqrt")
+from dataclasses import replace
 
+import joblib
+import torch
 
-class PreprocessError(ValueError):
-    """A transform that cannot be built or fitted; the message names the step."""
+from layerwise.readout import ridge_readout_error
+from layerwise.transforms import fit_preprocessor, pipeline_names, pipeline_steps, transform
 
-
-def _nonnegative(function):
-    def apply(x):
-        if np.any(x < 0):
-            raise PreprocessError(
-                f"{function.__name__} needs non-negative features; place it before any centering step"
-            )
-        return function(x)
-
-    apply.__name__ = function.__name__
-    return apply
+ARTIFACT_SUFFIX = ".joblib"
+DEFAULTS = {"pipeline": "standardize", "pca_components": 0.99}
 
 
-def build_step(step: dict, n_train: int):
-    name = step.get("transform")
-    if name == "standardize":
-        return StandardScaler()
-    if name == "pca":
-        components = step.get("n_components", 0.99)
-        return PCA(n_components=components, random_state=0)
-    if name == "uniformize":
-        # Per-feature empirical CDF: x -> F(x) in [0, 1].
-        return QuantileTransformer(output_distribution="uniform", n_quantiles=min(1000, n_train), random_state=0)
-    if name == "log1p":
-        return FunctionTransformer(_nonnegative(np.log1p))
-    if name == "sqrt":
-        return FunctionTransformer(_nonnegative(np.sqrt))
-    raise PreprocessError(f"preprocess step transform is {name!r}; allowed values: {', '.join(TRANSFORMS)}")
+def resolve(trial, inputs, spec: dict):
+    """Without a PCA step, the number of components is not a setting of the trial."""
+    if "pca" in pipeline_names(trial.params["pipeline"]):
+        return trial
+    return replace(trial, params={"pipeline": trial.params["pipeline"]})
 
 
-def fit_preprocessor(steps: list[dict], x_train: np.ndarray) -> Pipeline:
-    """A fitted pipeline of the steps in order; an empty list is the identity."""
-    pipeline = Pipeline(
-        [(f"{i}-{step['transform']}", build_step(step, len(x_train))) for i, step in enumerate(steps)]
-        or [("identity", FunctionTransformer())]
+def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
+    params = trial.params
+    pipeline = fit_preprocessor(
+        pipeline_steps(params["pipeline"], params.get("pca_components")), inputs.train.x.numpy()
     )
-    # fit_transform, not fit: the last step's function must also run once on the training data,
-    # so a transform that cannot apply fails here, before any training.
-    pipeline.fit_transform(x_train)
-    return pipeline
-
-
-def transform(pipeline: Pipeline, x: np.ndarray) -> np.ndarray:
-    return pipeline.transform(x).astype(np.float32)
+    x_train = torch.from_numpy(transform(pipeline, inputs.train.x.numpy()))
+    x_valid = torch.from_numpy(transform(pipeline, inputs.valid.x.numpy()))
+    objective = ridge_readout_error(
+        x_train, inputs.train.y, x_valid, inputs.valid.y, spec["readout_ridge"], inputs.n_classes
+    )
+    joblib.dump(pipeline, weights_path)
+    metrics = {"objective": objective, "readout_valid_error": objective, "n_features": x_train.shape[1]}
+    return {"objective": objective, "metrics": metrics, "history": {}}

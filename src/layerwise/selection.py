@@ -84,6 +84,12 @@ def select_finetune(spec: dict, records: list[dict], parents_path: str | None) -
     }
 
 
+def select_preprocess(spec: dict, records: list[dict]) -> dict:
+    """The best pipeline, and every candidate's score for comparison."""
+    order = ranked(records, spec["stage"])
+    return {"stage": spec["stage"], "best": order[0], "ranking": [lineage_step(record) for record in order]}
+
+
 def select_stage(
     spec: dict, record_paths: list[str], parents_path: str | None, tracking: str, out_json: str, out_dir: str | None
 ) -> None:
@@ -91,6 +97,9 @@ def select_stage(
     if spec["kind"] == "pretrain":
         selected = select_pretrain(spec, records, parents_path, out_dir)
         best = selected["entries"][0]["objective"]
+    elif spec["kind"] == "preprocess":
+        selected = select_preprocess(spec, records)
+        best = selected["best"]["objective"]
     else:
         selected = select_finetune(spec, records, parents_path)
         best = selected["best"]["objective"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from layerwise import finetune, pretrain
+from layerwise import finetune, preprocess, pretrain
 from layerwise.files import write_json
 from layerwise.inputs import MissingParent, StageInputs
 from layerwise.seeding import configure_torch, seed_everything
@@ -19,7 +19,7 @@ from layerwise.tracking import PARENT_TRIAL, TRIAL, Tracker
 from layerwise.training import Diverged
 from layerwise.trials import plan_stage, shard_trials
 
-KINDS = {"pretrain": pretrain, "finetune": finetune}
+KINDS = {"preprocess": preprocess, "pretrain": pretrain, "finetune": finetune}
 
 
 def stage_space(spec: dict) -> SearchSpace:
@@ -58,7 +58,7 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     if parent_trial:
         tags[PARENT_TRIAL] = parent_trial
     run_id = tracker.start_trial(trial.stage, trial.trial_id, tags)
-    weights = weights_dir / f"{trial.trial_id}.pt"
+    weights = weights_dir / f"{trial.trial_id}{module.ARTIFACT_SUFFIX}"
     started = time.perf_counter()
     try:
         trial = module.resolve(trial, inputs, spec)

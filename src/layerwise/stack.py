@@ -1,7 +1,7 @@
 """Stacks of pretrained layers: saved as one file per top-K survivor, loaded as a frozen encoder.
 
-A stack file is a dict {"layers": [{"n_in", "n_hidden", "activation", "weight", "bias", "trial_id"}, ...]},
-so it rebuilds its own network with no other input.
+A stack file is a dict {"layers": [{"n_in", "n_hidden", "activation", "weight", "bias", "trial_id"}, ...]}
+(trial_id: the trial that trained the layer), so it rebuilds its own network with no other input.
 """
 
 import torch
@@ -16,15 +16,14 @@ def specs(stack: dict) -> list[dict]:
     return [{key: layer[key] for key in SPEC_KEYS} for layer in stack["layers"]]
 
 
-def layer_of(encoder: torch.nn.Linear, activation: str, trial_id: str) -> dict:
-    """A stack layer from the encoder half of a trained auto-encoder."""
+def layer_of(encoder: torch.nn.Linear, activation: str) -> dict:
+    """A stack layer from the up-pass of a layer learner (an auto-encoder's encoder, an RBM's p(h|v))."""
     return {
         "n_in": encoder.in_features,
         "n_hidden": encoder.out_features,
         "activation": activation,
         "weight": encoder.weight.detach().clone(),
         "bias": encoder.bias.detach().clone(),
-        "trial_id": trial_id,
     }
 
 

@@ -65,7 +65,7 @@ def fit(
     the best epoch's weights are restored; with patience 0 it runs all `max_epochs`.
     """
     optimizer = make_optimizer(model, params, penalties, layer_scales)
-    schedule = make_schedule(optimizer, params)
+    schedule = make_schedule(optimizer, params, math.ceil(len(inputs) / params["batch_size"]))
     history = {"train_loss": []}
     best_score, best_epoch, best_state = math.inf, 0, None
     for epoch in range(1, max_epochs + 1):
@@ -90,8 +90,9 @@ def fit(
     return {"history": history, "best_epoch": best_epoch if patience else epoch, "stopped_epoch": epoch}
 
 
-def train_autoencoder(model, x_train, x_valid, params: dict, generator) -> dict:
-    """Fits an auto-encoder layer, early-stopped on validation reconstruction error if patience > 0."""
+def train_unsupervised(model, x_train, x_valid, params: dict, generator) -> dict:
+    """Fits a layer by its `training_loss` (auto-encoder criterion, or CD-k for an RBM), early-stopped
+    on validation `reconstruction_error` if patience > 0."""
     return fit(
         model, lambda m, x, _: m.training_loss(x), x_train, x_train, params,
         lambda m: {"valid_loss": m.reconstruction_error(x_valid).item()},

@@ -11,10 +11,14 @@ def run_workflow(tmp_path_factory, name: str, config: dict, cores: int = 2) -> R
     return run
 
 
+def sharded_smoke_config(shards: int) -> dict:
+    return smoke_config(**{stage: {"shards": shards} for stage in ("preprocess", "pretrain", "finetune")})
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> Run:
     """The smoke config in 3 shards per stage on 2 cores."""
-    run = run_workflow(tmp_path_factory, "three-shards", smoke_config(pretrain={"shards": 3}, finetune={"shards": 3}))
+    run = run_workflow(tmp_path_factory, "three-shards", sharded_smoke_config(3))
     assert run.process.returncode == 0, run.output[-5000:]
     return run
 
@@ -22,8 +26,6 @@ def smoke_run(tmp_path_factory) -> Run:
 @pytest.fixture(scope="session")
 def single_shard_run(tmp_path_factory) -> Run:
     """The same trials in 1 shard per stage on 1 core."""
-    run = run_workflow(
-        tmp_path_factory, "one-shard", smoke_config(pretrain={"shards": 1}, finetune={"shards": 1}), cores=1
-    )
+    run = run_workflow(tmp_path_factory, "one-shard", sharded_smoke_config(1), cores=1)
     assert run.process.returncode == 0, run.output[-5000:]
     return run

@@ -10,8 +10,8 @@ from runner import Run, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 
-ONE_LAYER = {
-    "pretrain": {"layers": 1, "top_k": 1, "trials_per_parent": 4, "shards": 2},
+ONE_LAYER = {  # trained layers only: a layer left at its random weights ("none") cannot diverge
+    "pretrain": {"layers": 1, "top_k": 1, "trials_per_parent": 4, "shards": 2, "space": {"algorithm": "autoencoder"}},
     "finetune": {"trials_per_parent": 1},
 }
 
@@ -58,6 +58,10 @@ def test_a_stage_where_every_trial_fails_stops_the_run_and_says_why(tmp_path):
             "'gelu' is not allowed; it must be one of sigmoid, tanh, relu",
         ),
         ({"data": {"source": "mnist"}}, "'mnist' is not one of \\['mnist1d', 'digits', 'file'\\]"),
+        (
+            {"preprocess": {"space": {"pipeline": "standardize+whiten"}}},
+            "preprocess.space.pipeline: 'standardize\\+whiten' is not allowed; it must be none, or transforms",
+        ),
     ],
 )
 def test_a_bad_config_is_rejected_before_any_job_runs(tmp_path, change, message):

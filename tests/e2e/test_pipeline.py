@@ -3,10 +3,12 @@
 import json
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from layerwise.learners import ALGORITHMS
 from repo import REPO
 from runner import smoke_config, snakemake
 
@@ -30,8 +32,9 @@ def test_dry_run_shows_the_whole_dag(tmp_path):
         "prepare_data": 1,
         "preprocess": 1,
         "init_tracking": 1,
-        "init_stage": 3,
-        "run_shard": 6,
+        "init_stage": 4,
+        "run_shard": 7,
+        "select_preprocess": 1,
         "select_layer": 2,
         "select_finetune": 1,
         "evaluate": 1,
@@ -62,33 +65,65 @@ def test_mlflow_holds_the_run_tree(smoke_run):
     assert len(by_role["pipeline"]) == 1 and len(by_role["evaluation"]) == 1
     pipeline = by_role["pipeline"][0]
     stages = {run.data.tags["layerwise.stage"]: run for run in by_role["stage"]}
-    assert sorted(stages) == ["finetune", "layer1", "layer2"]
+    assert sorted(stages) == ["finetune", "layer1", "layer2", "preprocess"]
     assert all(
         run.data.tags["mlflow.parentRunId"] == pipeline.info.run_id for run in by_role["stage"] + by_role["evaluation"]
     )
     trials = by_role["trial"]
-    assert len(trials) == 3 + 2 * 3 + 3 * 2  # layer 1, layer 2 on K=2 parents, fine-tuning on K=2 + no-pretraining
+    # preprocessing, layer 1, layer 2 on K=2 parents, fine-tuning on K=2 + no-pretraining
+    assert len(trials) == 3 + 3 + 2 * 3 + 3 * 2
     client = MlflowClient(smoke_run.tracking_uri)
     for trial in trials:
         stage = trial.data.tags["layerwise.stage"]
         assert trial.data.tags["mlflow.parentRunId"] == stages[stage].info.run_id
         assert trial.info.status == "FINISHED"
-        assert "objective" in trial.data.metrics and "learning_rate" in trial.data.params
+        assert "objective" in trial.data.metrics
         assert trial.data.params["seed"] == trial.data.tags["layerwise.seed"]
-        searched = (
-            ["nesterov", "layer_lr_decay", "l1_input", "l2_output", "proximal_l1"]
-            if stage == "finetune"
-            else ["init_rule", "lr_schedule", "activation", "corruption_type", "sparsity_student_t", "l1", "l2"]
-        )
-        assert all(name in trial.data.params for name in searched)
-        assert [a.path for a in client.list_artifacts(trial.info.run_id)] == [f"{trial.info.run_name}.pt"]
-        history = client.get_metric_history(trial.info.run_id, "valid_loss")
-        assert len(history) >= 2 and [m.step for m in history] == list(range(1, len(history) + 1))
+        suffix = ".joblib" if stage == "preprocess" else ".pt"
+        assert [a.path for a in client.list_artifacts(trial.info.run_id)] == [f"{trial.info.run_name}{suffix}"]
+        if stage == "finetune":
+            searched = ["learning_rate", "nesterov", "layer_lr_decay", "l1_input", "l2_output", "proximal_l1"]
+            assert all(name in trial.data.params for name in searched)
+        if stage == "finetune" or trial.data.params.get("algorithm", "none") != "none":
+            history = client.get_metric_history(trial.info.run_id, "valid_loss")
+            assert len(history) >= 2 and [m.step for m in history] == list(range(1, len(history) + 1))
     logged_config = client.download_artifacts(pipeline.info.run_id, "config.json", str(smoke_run.workdir))
     assert json.loads(open(logged_config).read())["pretrain"]["top_k"] == 2
     evaluation = by_role["evaluation"][0]
     models = client.search_logged_models(experiment_ids=[pipeline.info.experiment_id])
     assert [model.source_run_id for model in models] == [evaluation.info.run_id]
+
+
+def test_each_layer_trial_records_the_hyper_parameters_of_its_own_algorithm(smoke_run):
+    layer_trials = [
+        run
+        for run in runs_of(smoke_run)
+        if run.data.tags["layerwise.role"] == "trial" and run.data.tags["layerwise.stage"].startswith("layer")
+    ]
+    algorithms = {run.data.params["algorithm"] for run in layer_trials}
+    assert {"rbm", "none", "denoising_autoencoder", "sparse_autoencoder"} <= algorithms  # smoke.yaml's choices
+    for run in layer_trials:
+        algorithm = run.data.params["algorithm"]
+        assert set(run.data.params) == {"algorithm", "seed", *ALGORITHMS[algorithm].uses}, algorithm
+        if algorithm == "rbm":
+            assert run.data.params["rbm_visible"] in {"bernoulli", "gaussian"}  # "auto" is settled by the input
+        if algorithm == "none":
+            assert run.data.metrics["stopped_epoch"] == 0 and "reconstruction_valid" not in run.data.metrics
+        else:
+            assert run.data.metrics["reconstruction_valid"] > 0
+
+
+def test_the_best_preprocessing_candidate_feeds_the_later_stages(smoke_run):
+    table = pd.read_csv(smoke_run.results / "trials.csv")
+    candidates = table[table.stage == "preprocess"].sort_values(["objective", "index"])
+    assert len(candidates) == 3 and candidates.pipeline.nunique() > 1
+    best = candidates.iloc[0]
+    summary = json.loads((smoke_run.results / "summary.json").read_text())
+    assert summary["selected"]["preprocessing"]["trial_id"] == best.trial_id
+    assert summary["selected"]["preprocessing"]["params"]["pipeline"] == best.pipeline
+    features = np.load(smoke_run.results / "data" / "train.npz")["x"].shape[1]
+    assert features == best.n_features
+    assert summary["selected"]["architecture"]["n_in"] == features
 
 
 def test_layer_two_grows_only_from_layer_one_survivors(smoke_run):
@@ -116,7 +151,7 @@ def test_summary_and_trials_table_agree_with_mlflow(smoke_run):
     assert list(parquet.trial_id) == list(table.trial_id) and list(parquet.columns) == list(table.columns)
     assert parquet.objective.to_numpy() == pytest.approx(table.objective.to_numpy(), nan_ok=True)
     runs = {run.info.run_id: run for run in runs_of(smoke_run)}
-    assert len(table) == 15
+    assert len(table) == 18
     for row in table.itertuples():
         run = runs[row.mlflow_run_id]
         assert run.info.run_name == row.trial_id and run.info.status == row.status
@@ -140,7 +175,7 @@ def test_the_given_config_is_not_merged_with_the_default_one(smoke_run):
 def test_shard_count_and_cores_do_not_change_the_numbers(smoke_run, single_shard_run):
     def numbers(run):
         table = pd.read_csv(run.results / "trials.csv").set_index("trial_id")
-        return table[["objective", "learning_rate", "status", "parent_trial"]]
+        return table[["objective", "learning_rate", "pipeline", "algorithm", "status", "parent_trial"]]
 
     pd.testing.assert_frame_equal(numbers(smoke_run), numbers(single_shard_run))
     first, second = (json.loads((run.results / "summary.json").read_text()) for run in (smoke_run, single_shard_run))
@@ -163,5 +198,6 @@ def test_tracking_can_be_switched_off(tmp_path):
     assert process.returncode == 0, (process.stdout + process.stderr)[-3000:]
     summary = json.loads((tmp_path / "results" / "untracked" / "summary.json").read_text())
     assert summary["mlflow"]["pipeline_run_id"] is None and summary["mlflow"]["evaluation_run_id"] is None
-    assert len(pd.read_csv(tmp_path / "results" / "untracked" / "trials.csv")) == 2 + 2
+    # 3 preprocessing candidates, 2 layer trials, 1 fine-tuning trial on the kept stack and 1 without
+    assert len(pd.read_csv(tmp_path / "results" / "untracked" / "trials.csv")) == 3 + 2 + 2
     assert not (tmp_path / "results" / "mlflow.db").exists()

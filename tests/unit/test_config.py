@@ -83,7 +83,8 @@ def test_bad_values_are_named_with_what_is_allowed(config, path, value, message)
 
 def test_stage_specs_chain_the_layers(config):
     specs = stage_specs(config)
-    assert list(specs) == ["layer1", "layer2", "finetune"]
+    assert list(specs) == ["preprocess", "layer1", "layer2", "finetune"]
+    assert specs["preprocess"]["top_k"] == 1 and not specs["preprocess"]["has_parent_stacks"]
     assert specs["layer1"]["parents"] == 1 and not specs["layer1"]["has_parent_stacks"]
     assert specs["layer2"]["parents"] == config["pretrain"]["top_k"]
     assert specs["finetune"]["no_pretraining_arm"] is True
@@ -92,7 +93,7 @@ def test_stage_specs_chain_the_layers(config):
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("lr_schedule", "cosine", "'cosine' is not allowed; it must be one of constant, inverse_time"),
+        ("lr_schedule", "cosine", "'cosine' is not allowed; it must be one of constant, inverse_time, inverse_time_ep"),
         ("lr_tau", 0, "a number of updates >= 1"),
         (
             "init_rule",
@@ -104,12 +105,37 @@ def test_stage_specs_chain_the_layers(config):
         ("reconstruction", "hinge", "one of squared_error, cross_entropy"),
         ("sparsity_target", 1.0, "a number in \\(0, 1\\)"),
         ("sparsity_l1", -0.1, "a number >= 0"),
+        (
+            "algorithm",
+            {"type": "categorical", "choices": ["rbm", "gmm"]},
+            "'gmm' is not allowed; it must be one of none, autoencoder, denoising_autoencoder, sparse_autoencoder, rbm",
+        ),
+        ("cd_k", 0, "an integer >= 1"),
+        ("cd_k", {"type": "float", "low": 1, "high": 3}, "must be searched with type: int"),
+        ("rbm_visible", "binary", "one of auto, bernoulli, gaussian"),
+        ("lr_tau_epochs", 0, "an integer number of epochs >= 1"),
     ],
 )
 def test_pretraining_knobs_are_checked(config, key, value, message):
     bad = copy.deepcopy(config)
     bad["pretrain"]["space"][key] = value
     with pytest.raises(ConfigError, match=f"pretrain.space.{key}: .*{message}"):
+        check_config(bad)
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("pipeline", "standardize+whiten", "it must be none, or transforms joined by '\\+' from: standardize, pca"),
+        ("pipeline", {"type": "categorical", "choices": ["none", ""]}, "'' is not allowed"),
+        ("pca_components", 1.5, "a fraction of variance in \\(0, 1\\), or an integer number of components >= 1"),
+        ("pca_components", {"type": "float", "low": 0.0, "high": 0.9}, "0.0 is not allowed"),
+    ],
+)
+def test_preprocessing_candidates_are_checked(config, key, value, message):
+    bad = copy.deepcopy(config)
+    bad["preprocess"]["space"][key] = value
+    with pytest.raises(ConfigError, match=f"preprocess.space.{key}: .*{message}"):
         check_config(bad)
 
 

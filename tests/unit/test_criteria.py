@@ -8,7 +8,7 @@ import torch
 from layerwise import pretrain
 from layerwise.criteria import kl_sparsity, l1_activity, reconstruction_loss, student_t_sparsity
 from layerwise.models import DenoisingAutoencoder
-from layerwise.training import train_autoencoder
+from layerwise.training import train_unsupervised
 
 H = torch.tensor([[0.1, 0.5], [0.3, 0.7]])  # two examples, two hidden units
 
@@ -52,7 +52,7 @@ def test_each_output_and_loss_pair_learns(activation, reconstruction):
     x = toy_data()
     model = DenoisingAutoencoder(10, 6, activation, corruption=0.1, reconstruction=reconstruction)
     params = {**pretrain.DEFAULTS, "learning_rate": 0.1, "epochs": 20}
-    result = train_autoencoder(model, x[:200], x[200:], params, torch.Generator().manual_seed(0))
+    result = train_unsupervised(model, x[:200], x[200:], params, torch.Generator().manual_seed(0))
     losses = result["history"]["valid_loss"]
     assert losses[-1] < 0.8 * losses[0]
 
@@ -65,7 +65,7 @@ def test_kl_sparsity_pulls_mean_activations_to_the_target():
         sparsity = {"sparsity_l1": 0.0, "sparsity_student_t": 0.0, "sparsity_kl": weight, "sparsity_target": 0.05}
         model = DenoisingAutoencoder(10, 8, "sigmoid", corruption=0.0, sparsity=sparsity)
         params = {**pretrain.DEFAULTS, "learning_rate": 0.1, "epochs": 30}
-        train_autoencoder(model, x[:200], x[200:], params, torch.Generator().manual_seed(0))
+        train_unsupervised(model, x[:200], x[200:], params, torch.Generator().manual_seed(0))
         means[weight] = model.encode(x).mean().item()
     assert means[1.0] < 0.15 < means[0.0]
 

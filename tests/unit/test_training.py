@@ -7,7 +7,7 @@ from layerwise.data import Split
 from layerwise.models import ACTIVATIONS, DenoisingAutoencoder, build_classifier
 from layerwise.optim import make_optimizer, make_schedule
 from layerwise.readout import ridge_readout_error
-from layerwise.training import Diverged, train_autoencoder, train_classifier
+from layerwise.training import Diverged, train_classifier, train_unsupervised
 
 AE_PARAMS = {**pretrain.DEFAULTS, "learning_rate": 0.05, "batch_size": 32, "epochs": 15}
 
@@ -25,7 +25,7 @@ def test_autoencoder_training_lowers_reconstruction_error(activation):
     model = DenoisingAutoencoder(12, 6, activation, corruption=0.1)
     model.eval()
     before = torch.nn.functional.mse_loss(model(x), x).item()
-    history = train_autoencoder(model, x[:300], x[300:], AE_PARAMS, torch.Generator().manual_seed(0))["history"]
+    history = train_unsupervised(model, x[:300], x[300:], AE_PARAMS, torch.Generator().manual_seed(0))["history"]
     assert history["valid_loss"][-1] < 0.6 * before
     assert history["train_loss"][-1] < history["train_loss"][0]
 
@@ -35,7 +35,7 @@ def test_pretraining_stops_early_on_validation_reconstruction_and_keeps_the_best
     x = low_rank_data()
     params = {**AE_PARAMS, "epochs": 200, "patience": 3, "learning_rate": 0.2}
     model = DenoisingAutoencoder(12, 6, "tanh", corruption=0.3)
-    result = train_autoencoder(model, x[:300], x[300:], params, torch.Generator().manual_seed(0))
+    result = train_unsupervised(model, x[:300], x[300:], params, torch.Generator().manual_seed(0))
     losses = result["history"]["valid_loss"]
     assert result["stopped_epoch"] < 200 and result["stopped_epoch"] - result["best_epoch"] == 3
     restored = torch.nn.functional.mse_loss(model(x[300:]), x[300:]).item()
@@ -47,14 +47,14 @@ def test_a_huge_learning_rate_is_reported_as_divergence():
     x = low_rank_data()
     model = DenoisingAutoencoder(12, 6, "relu", corruption=0.0)
     with pytest.raises(Diverged):
-        train_autoencoder(model, x, x, {**AE_PARAMS, "learning_rate": 1e4}, torch.Generator().manual_seed(0))
+        train_unsupervised(model, x, x, {**AE_PARAMS, "learning_rate": 1e4}, torch.Generator().manual_seed(0))
 
 
 def test_tau_schedule_is_constant_then_one_over_t():
     model = DenoisingAutoencoder(4, 3, "tanh", corruption=0.0)
     params = {**AE_PARAMS, "learning_rate": 0.1, "lr_schedule": "inverse_time", "lr_tau": 10}
     optimizer = make_optimizer(model, params, [(0.0, 0.0)])
-    schedule = make_schedule(optimizer, params)
+    schedule = make_schedule(optimizer, params, 1)
     rates = []
     for _ in range(40):  # the rate used by update t = 1..40
         rates.append(optimizer.param_groups[0]["lr"])
@@ -62,6 +62,21 @@ def test_tau_schedule_is_constant_then_one_over_t():
         schedule.step()
     assert rates[:10] == pytest.approx([0.1] * 10)  # t <= tau: lr_0
     assert rates[19] == pytest.approx(0.1 * 10 / 20) and rates[39] == pytest.approx(0.1 * 10 / 40)
+
+
+def test_epoch_schedule_is_constant_for_tau_epochs_then_one_over_the_epoch():
+    model = DenoisingAutoencoder(4, 3, "tanh", corruption=0.0)
+    params = {**AE_PARAMS, "learning_rate": 0.1, "lr_schedule": "inverse_time_epochs", "lr_tau_epochs": 3}
+    optimizer = make_optimizer(model, params, [(0.0, 0.0)])
+    schedule = make_schedule(optimizer, params, updates_per_epoch=5)
+    rates = []
+    for _ in range(6 * 5):  # six epochs of five updates
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    per_epoch = [rates[epoch * 5 : epoch * 5 + 5] for epoch in range(6)]
+    assert all(len(set(epoch)) == 1 for epoch in per_epoch)  # constant within an epoch
+    assert [epoch[0] for epoch in per_epoch] == pytest.approx([0.1, 0.1, 0.1, 0.1 * 3 / 4, 0.1 * 3 / 5, 0.1 * 3 / 6])
 
 
 def test_fine_tuning_stops_early_and_keeps_the_best_epoch():

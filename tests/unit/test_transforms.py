@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from layerwise.preprocess import PreprocessError, fit_preprocessor, transform
+from layerwise.transforms import PreprocessError, fit_preprocessor, transform
 
 rng = np.random.default_rng(0)
 TRAIN = rng.lognormal(size=(500, 6))

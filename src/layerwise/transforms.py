@@ -1,0 +1,82 @@
+"""Preprocessing: an ordered list of scikit-learn transforms, fitted on the training split only.
+
+A searched pipeline is written as transform names joined by "+" (e.g. "standardize+pca"), or "none".
+"""
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, StandardScaler
+
+TRANSFORMS = ("standardize", "pca", "uniformize", "log1p", "sqrt")
+NO_TRANSFORM = "none"
+
+
+class PreprocessError(ValueError):
+    """A transform that cannot be built or fitted; the message names the step."""
+
+
+def _nonnegative(function):
+    def apply(x):
+        if np.any(x < 0):
+            raise PreprocessError(
+                f"{function.__name__} needs non-negative features; place it before any centering step"
+            )
+        return function(x)
+
+    apply.__name__ = function.__name__
+    return apply
+
+
+def build_step(step: dict, n_train: int):
+    name = step.get("transform")
+    if name == "standardize":
+        return StandardScaler()
+    if name == "pca":
+        components = step.get("n_components", 0.99)
+        return PCA(n_components=components, random_state=0)
+    if name == "uniformize":
+        # Per-feature empirical CDF: x -> F(x) in [0, 1].
+        return QuantileTransformer(output_distribution="uniform", n_quantiles=min(1000, n_train), random_state=0)
+    if name == "log1p":
+        return FunctionTransformer(_nonnegative(np.log1p))
+    if name == "sqrt":
+        return FunctionTransformer(_nonnegative(np.sqrt))
+    raise PreprocessError(f"preprocess step transform is {name!r}; allowed values: {', '.join(TRANSFORMS)}")
+
+
+def pipeline_names(pipeline: str) -> list[str]:
+    """The transform names of a pipeline string, in order; [] for "none"."""
+    if pipeline == NO_TRANSFORM:
+        return []
+    names = pipeline.split("+")
+    unknown = [name for name in names if name not in TRANSFORMS]
+    if unknown:
+        raise PreprocessError(
+            f"pipeline {pipeline!r}: unknown transform {unknown[0]!r}; allowed: "
+            f"{NO_TRANSFORM}, or transforms joined by '+' from {', '.join(TRANSFORMS)}"
+        )
+    return names
+
+
+def pipeline_steps(pipeline: str, pca_components: float | int) -> list[dict]:
+    return [
+        {"transform": name, **({"n_components": pca_components} if name == "pca" else {})}
+        for name in pipeline_names(pipeline)
+    ]
+
+
+def fit_preprocessor(steps: list[dict], x_train: np.ndarray) -> Pipeline:
+    """A fitted pipeline of the steps in order; an empty list is the identity."""
+    pipeline = Pipeline(
+        [(f"{i}-{step['transform']}", build_step(step, len(x_train))) for i, step in enumerate(steps)]
+        or [("identity", FunctionTransformer())]
+    )
+    # fit_transform, not fit: the last step's function must also run once on the training data,
+    # so a transform that cannot apply fails here, before any training.
+    pipeline.fit_transform(x_train)
+    return pipeline
+
+
+def transform(pipeline: Pipeline, x: np.ndarray) -> np.ndarray:
+    return pipeline.transform(x).astype(np.float32)

@@ -1,0 +1,66 @@
+"""The RBM: its free-energy gradient is the CD statistic, CD-k lowers reconstruction error, units fit the data."""
+
+import pytest
+import torch
+
+from layerwise import pretrain
+from layerwise.rbm import RBM, visible_units_for
+from layerwise.training import train_unsupervised
+
+PARAMS = {**pretrain.DEFAULTS, "learning_rate": 0.05, "momentum": 0.5, "batch_size": 20, "epochs": 30}
+
+
+def binary_patterns(n=400, seed=0):
+    """Noisy copies of 4 binary prototypes over 16 visible units."""
+    generator = torch.Generator().manual_seed(seed)
+    prototypes = (torch.rand(4, 16, generator=generator) > 0.5).float()
+    x = prototypes[torch.randint(0, 4, (n,), generator=generator)]
+    flips = torch.rand(x.shape, generator=generator) < 0.05
+    return torch.where(flips, 1 - x, x)
+
+
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_the_loss_gradient_is_the_contrastive_divergence_statistic(visible):
+    torch.manual_seed(0)
+    rbm = RBM(6, 4, visible, cd_steps=1)
+    data, chain_end = torch.rand(5, 6), torch.rand(5, 6)
+    loss = (rbm.free_energy(data) - rbm.free_energy(chain_end)).mean()
+    loss.backward()
+    positive = rbm.hidden_probability(data).T @ data / 5
+    negative = rbm.hidden_probability(chain_end).T @ chain_end / 5
+    # descending this gradient moves W by <h v>_data - <h v>_model, as CD prescribes
+    assert torch.allclose(-rbm.encoder.weight.grad, (positive - negative).detach(), atol=1e-6)
+    hidden_stat = (rbm.hidden_probability(data) - rbm.hidden_probability(chain_end)).mean(0)
+    assert torch.allclose(-rbm.encoder.bias.grad, hidden_stat.detach(), atol=1e-6)
+    # dF/dc is -v (Bernoulli) or c - v (Gaussian): either way the difference is data - chain end
+    assert torch.allclose(-rbm.visible_bias.grad, (data - chain_end).mean(0), atol=1e-6)
+
+
+@pytest.mark.parametrize("cd_steps", [1, 3])
+def test_cd_lowers_the_reconstruction_error_of_binary_data(cd_steps):
+    torch.manual_seed(0)
+    x = binary_patterns()
+    rbm = RBM(16, 8, "bernoulli", cd_steps)
+    before = rbm.reconstruction_error(x[300:]).item()
+    result = train_unsupervised(rbm, x[:300], x[300:], PARAMS, torch.Generator().manual_seed(0))
+    after = result["history"]["valid_loss"][-1]
+    assert after < 0.5 * before
+
+
+def test_gaussian_visible_units_learn_real_valued_data():
+    torch.manual_seed(0)
+    codes = torch.randn(400, 3)
+    x = codes @ torch.randn(3, 10) * 0.5 + 0.1 * torch.randn(400, 10)
+    rbm = RBM(10, 12, "gaussian", cd_steps=1)
+    before = rbm.reconstruction_error(x[300:]).item()
+    params = {**PARAMS, "learning_rate": 0.005}
+    train_unsupervised(rbm, x[:300], x[300:], params, torch.Generator().manual_seed(0))
+    assert rbm.reconstruction_error(x[300:]).item() < 0.7 * before
+
+
+def test_visible_units_follow_the_input_range():
+    assert visible_units_for(torch.rand(10, 3), "auto") == "bernoulli"
+    assert visible_units_for(torch.randn(10, 3), "auto") == "gaussian"
+    assert visible_units_for(torch.rand(10, 3), "gaussian") == "gaussian"
+    with pytest.raises(ValueError, match=r"rbm_visible: bernoulli needs inputs in \[0, 1\]"):
+        visible_units_for(torch.randn(10, 3), "bernoulli")
