@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from layerwise.models import init_linear
+from layerwise.training import Diverged
 
 VISIBLE_UNITS = ("auto", "bernoulli", "gaussian")
 
@@ -60,7 +61,10 @@ class RBM(nn.Module):
         """The end of a k-step Gibbs chain started at the data; its last visible state is the mean
         rather than a sample, which lowers the variance of the gradient (Hinton's practical guide)."""
         with torch.no_grad():
-            h = torch.bernoulli(self.hidden_probability(v))
+            probability = self.hidden_probability(v)
+            if not torch.isfinite(probability).all():  # torch.bernoulli would fail with a cryptic message
+                raise Diverged("the RBM's hidden probabilities are not finite")
+            h = torch.bernoulli(probability)
             for _ in range(self.cd_steps - 1):
                 h = torch.bernoulli(self.hidden_probability(self.sample_visible(h)))
             return self.visible_mean(h)

@@ -5,7 +5,7 @@ import torch
 
 from layerwise import pretrain
 from layerwise.rbm import RBM, visible_units_for
-from layerwise.training import train_unsupervised
+from layerwise.training import Diverged, train_unsupervised
 
 PARAMS = {**pretrain.DEFAULTS, "learning_rate": 0.05, "momentum": 0.5, "batch_size": 20, "epochs": 30}
 
@@ -56,6 +56,13 @@ def test_gaussian_visible_units_learn_real_valued_data():
     params = {**PARAMS, "learning_rate": 0.005}
     train_unsupervised(rbm, x[:300], x[300:], params, torch.Generator().manual_seed(0))
     assert rbm.reconstruction_error(x[300:]).item() < 0.7 * before
+
+
+def test_a_diverging_rbm_is_reported_as_divergence():
+    torch.manual_seed(0)
+    x = binary_patterns()
+    with pytest.raises(Diverged, match="hidden probabilities are not finite"):
+        train_unsupervised(RBM(16, 8, "gaussian", 1), x, x, {**PARAMS, "learning_rate": 1e3}, torch.Generator())
 
 
 def test_visible_units_follow_the_input_range():
