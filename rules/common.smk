@@ -36,15 +36,22 @@ CODE = code_digest()  # a param of every rule: editing src/ reruns what it affec
 
 wildcard_constraints:
     stage="preprocess|layer[0-9]+|finetune",
+    round="[0-9]+",
     shard="[0-9]+",
 
 
-def shard_count(stage):
-    return SPECS[stage]["shards"]
+def round_records(stage, round_):
+    return [f"{RESULTS}/{stage}/shards/r{round_}-{shard}.json" for shard in range(SPECS[stage]["shards"])]
 
 
 def shard_records(stage):
-    return [f"{RESULTS}/{stage}/shards/{shard}.json" for shard in range(shard_count(stage))]
+    """Every round's shard records of a stage."""
+    return [path for round_ in range(SPECS[stage]["rounds"]) for path in round_records(stage, round_)]
+
+
+def get_history(wildcards):
+    """The records of a stage's earlier rounds, from which its strategy proposes the next round."""
+    return [path for round_ in range(int(wildcards.round)) for path in round_records(wildcards.stage, round_)]
 
 
 def previous_stage(stage):
@@ -74,6 +81,13 @@ def get_stage_spec(wildcards):
 
 def get_stage_records(wildcards):
     return shard_records(wildcards.stage)
+
+
+def stage_selections():
+    """What each stage's selection wrote, in stage order."""
+    return [
+        f"{RESULTS}/{stage}/{'topk' if stage.startswith('layer') else 'selected'}.json" for stage in STAGES
+    ]
 
 
 def all_records():

@@ -5,6 +5,7 @@ rule evaluate:
     input:
         selected=rules.select_finetune.output,
         preprocessing=rules.select_preprocess.output,
+        selections=stage_selections(),
         test=rules.preprocess.output.test,
         tracking=rules.init_tracking.output,
     output:
@@ -18,7 +19,8 @@ rule evaluate:
     log:
         f"{RESULTS}/logs/evaluate.log",
     shell:
-        "layerwise evaluate --selected {input.selected} --preprocessing {input.preprocessing} --test {input.test}"
+        "layerwise evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
+        " --selections {input.selections} --test {input.test}"
         " --tracking {input.tracking} --experiment {params.experiment:q}"
         " --summary {output.summary} --model {output.model} > {log} 2>&1"
 

@@ -7,9 +7,10 @@ rule run_shard:
         unpack(get_stage_data),
         tracking=f"{RESULTS}/{{stage}}/tracking.json",
         parents=get_parents,
+        history=get_history,
     output:
-        records=f"{RESULTS}/{{stage}}/shards/{{shard}}.json",
-        weights=directory(f"{RESULTS}/{{stage}}/shards/{{shard}}.weights"),
+        records=f"{RESULTS}/{{stage}}/shards/r{{round}}-{{shard}}.json",
+        weights=directory(f"{RESULTS}/{{stage}}/shards/r{{round}}-{{shard}}.weights"),
     params:
         spec=get_stage_spec,
         code=CODE,
@@ -17,10 +18,11 @@ rule run_shard:
     conda:
         ENV
     log:
-        f"{RESULTS}/logs/{{stage}}/shard-{{shard}}.log",
+        f"{RESULTS}/logs/{{stage}}/r{{round}}-shard-{{shard}}.log",
     shell:
-        "layerwise shard --spec {params.spec:q} --shard {wildcards.shard}"
-        " --train {input.train} --valid {input.valid} --parents {input.parents} --tracking {input.tracking}"
+        "layerwise shard --spec {params.spec:q} --round {wildcards.round} --shard {wildcards.shard}"
+        " --train {input.train} --valid {input.valid} --parents {input.parents} --history {input.history}"
+        " --tracking {input.tracking}"
         " --records {output.records} --weights {output.weights} --threads {threads} > {log} 2>&1"
 
 

@@ -69,10 +69,12 @@ def shard(args) -> None:
 
     run_shard(
         json.loads(args.spec),
+        args.round,
         args.shard,
         args.train,
         args.valid,
         optional_path(args.parents),
+        args.history,
         args.tracking,
         args.records,
         args.weights,
@@ -90,7 +92,14 @@ def evaluate(args) -> None:
     from layerwise.evaluate import evaluate as run
 
     summary = run(
-        args.selected, args.preprocessing, args.test, args.tracking, args.experiment, args.summary, args.model
+        args.selected,
+        args.preprocessing,
+        args.selections,
+        args.test,
+        args.tracking,
+        args.experiment,
+        args.summary,
+        args.model,
     )
     print(f"test accuracy {summary['test_accuracy']:.4f}")
 
@@ -139,10 +148,12 @@ def parser() -> argparse.ArgumentParser:
 
     command = commands.add_parser("shard", help="run one shard of a stage's trials")
     command.add_argument("--spec", required=True, help="the stage spec, as JSON")
+    command.add_argument("--round", type=int, required=True)
     command.add_argument("--shard", type=int, required=True)
     command.add_argument("--train", required=True)
     command.add_argument("--valid", required=True)
     command.add_argument("--parents", nargs="*", help="top-K file of the previous stage")
+    command.add_argument("--history", nargs="*", default=[], help="shard records of the stage's earlier rounds")
     command.add_argument("--tracking", required=True)
     command.add_argument("--records", required=True)
     command.add_argument("--weights", required=True)
@@ -161,6 +172,7 @@ def parser() -> argparse.ArgumentParser:
     command = commands.add_parser("evaluate", help="test the selected network and write the summary")
     command.add_argument("--selected", required=True)
     command.add_argument("--preprocessing", required=True, help="the preprocessing stage's selection (JSON)")
+    command.add_argument("--selections", nargs="+", required=True, help="every stage's selection, in stage order")
     command.add_argument("--test", required=True)
     command.add_argument("--tracking", required=True)
     command.add_argument("--experiment", required=True)

@@ -12,6 +12,7 @@ from layerwise.optim import SCHEDULES
 from layerwise.rbm import VISIBLE_UNITS
 from layerwise.regularization import LAYER_GROUPS
 from layerwise.space import Categorical, Fixed, SearchSpace, SpaceError, Uniform
+from layerwise.strategies import make_strategy
 from layerwise.transforms import NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
 
 
@@ -106,6 +107,48 @@ def candidate_values(distribution) -> list:
     return [distribution.value]
 
 
+def check_value(name: str, value, where: str) -> None:
+    """Raises ConfigError unless `value` is one that hyper-parameter `name` may take."""
+    if name in INTEGER_PARAMS and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    accepts, allowed = LIMITS[name]
+    try:
+        ok = accepts(value)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"{where}: {value!r} is not allowed; it must be {allowed}")
+
+
+def check_strategy(settings: dict, space: SearchSpace, where: str) -> None:
+    """The strategy's settings must name hyper-parameters the stage searches, with allowed values."""
+    searched = [name for name, dist in space.distributions.items() if not isinstance(dist, Fixed)]
+    allowed = ", ".join(searched) or "(none: the space fixes every hyper-parameter)"
+    if settings["name"] == "grid" and settings["rounds"] > 1:
+        raise ConfigError(
+            f"{where}.rounds: a grid search has one round, got {settings['rounds']}; allowed: 1 "
+            "(name: multires narrows the grid round after round)"
+        )
+    for name, points in settings["grid"].items():
+        if name not in space.distributions:
+            raise ConfigError(f"{where}.grid.{name}: not a hyper-parameter of this stage; allowed: {allowed}")
+        for value in points if isinstance(points, list) else []:
+            check_value(name, value, f"{where}.grid.{name}")
+    for names in settings["coordinates"]:
+        for name in names:
+            if name not in searched:
+                raise ConfigError(f"{where}.coordinates: {name!r} is not searched in this stage; allowed: {allowed}")
+    if settings["name"] == "coordinate" and settings["sensitive"] not in space.distributions:
+        raise ConfigError(f"{where}.sensitive: {settings['sensitive']!r} is not a hyper-parameter; allowed: {allowed}")
+
+
+def first_stage_trials(config_key: str, stage: dict, space: SearchSpace, seed: int) -> int:
+    """How many trials a stage's first round holds per arm (a grid brings its own size)."""
+    strategy = make_strategy(space, seed, config_key, stage["strategy"])
+    budget = stage.get("trials_per_parent", stage.get("trials"))
+    return len(strategy.propose(0, 0, budget, []))
+
+
 def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
     try:
         space = SearchSpace(space_spec, defaults, where)
@@ -114,16 +157,8 @@ def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
     for name, distribution in space.distributions.items():
         if name in INTEGER_PARAMS and isinstance(distribution, Uniform) and not distribution.integer:
             raise ConfigError(f"{where}.{name}: must be searched with type: int")
-        accepts, allowed = LIMITS[name]
         for value in candidate_values(distribution):
-            if name in INTEGER_PARAMS and isinstance(value, float) and value.is_integer():
-                value = int(value)
-            try:
-                ok = accepts(value)
-            except TypeError:
-                ok = False
-            if not ok:
-                raise ConfigError(f"{where}.{name}: {value!r} is not allowed; it must be {allowed}")
+            check_value(name, value, f"{where}.{name}")
     if "sparsity_kl" in space.distributions and max(candidate_values(space.distributions["sparsity_kl"])) > 0:
         others = [a for a in candidate_values(space.distributions["activation"]) if a != "sigmoid"]
         if others:
@@ -142,14 +177,16 @@ def check_config(config: dict) -> None:
     data = config["data"]
     if data["source"] == "file" and not data.get("path"):
         raise ConfigError("data.path: required when data.source is 'file'")
-    check_space(config["preprocess"]["space"], preprocess.DEFAULTS, "preprocess.space")
-    check_space(config["pretrain"]["space"], pretrain.DEFAULTS, "pretrain.space")
-    check_space(config["finetune"]["space"], finetune.DEFAULTS, "finetune.space")
+    spaces = {}
+    for key, module in (("preprocess", preprocess), ("pretrain", pretrain), ("finetune", finetune)):
+        spaces[key] = check_space(config[key]["space"], module.DEFAULTS, f"{key}.space")
+        check_strategy(config[key]["strategy"], spaces[key], f"{key}.strategy")
     stage = config["pretrain"]
-    if stage["top_k"] > stage["trials_per_parent"]:
+    trials = first_stage_trials("layer1", stage, spaces["pretrain"], config["seed"]) * stage["strategy"]["rounds"]
+    if stage["top_k"] > trials:
         raise ConfigError(
-            f"pretrain.top_k ({stage['top_k']}) exceeds the trials of the first layer "
-            f"(pretrain.trials_per_parent = {stage['trials_per_parent']}); allowed: 1..{stage['trials_per_parent']}"
+            f"pretrain.top_k ({stage['top_k']}) exceeds the {trials} trials of the first layer "
+            f"(trials_per_parent, or the grid's size, times rounds); allowed: 1..{trials}"
         )
 
 
@@ -166,7 +203,8 @@ def stage_specs(config: dict) -> dict:
             "kind": "preprocess",
             "config_key": "preprocess",
             "seed": config["seed"],
-            "round": 0,
+            "strategy": preprocessing["strategy"],
+            "rounds": preprocessing["strategy"]["rounds"],
             "parents": 1,
             "has_parent_stacks": False,
             "trials_per_parent": preprocessing["trials"],
@@ -182,7 +220,8 @@ def stage_specs(config: dict) -> dict:
             "kind": "pretrain",
             "config_key": "pretrain",
             "seed": config["seed"],
-            "round": 0,
+            "strategy": pretraining["strategy"],
+            "rounds": pretraining["strategy"]["rounds"],
             "parents": 1 if layer == 1 else pretraining["top_k"],
             "has_parent_stacks": layer > 1,
             "trials_per_parent": pretraining["trials_per_parent"],
@@ -197,7 +236,8 @@ def stage_specs(config: dict) -> dict:
         "kind": "finetune",
         "config_key": "finetune",
         "seed": config["seed"],
-        "round": 0,
+        "strategy": tuning["strategy"],
+        "rounds": tuning["strategy"]["rounds"],
         "parents": pretraining["top_k"],
         "has_parent_stacks": True,
         "no_pretraining_arm": tuning["no_pretraining_arm"],

@@ -37,9 +37,19 @@ def scores(record: dict | None, test) -> dict | None:
     }
 
 
+def stage_overview(selection_paths: list[str]) -> dict:
+    """Per stage: trials, failures and the best values found on the border of their interval."""
+    overview = {}
+    for path in selection_paths:
+        selection = read_json(path)
+        overview[selection["stage"]] = {key: selection[key] for key in ("n_trials", "n_failed", "border")}
+    return overview
+
+
 def evaluate(
     selected_path: str,
     preprocessing_path: str,
+    selection_paths: list[str],
     test_path: str,
     tracking: str,
     experiment: str,
@@ -74,6 +84,7 @@ def evaluate(
             "finetune": best["lineage"][-1],
         },
         "pretraining_comparison": comparison,
+        "stages": stage_overview(selection_paths),
         "model": model_path,
         "mlflow": {
             "tracking_uri": tracker.info.get("tracking_uri"),

@@ -2,7 +2,10 @@
 
 import pandas as pd
 
+from layerwise.border import on_border
+from layerwise.config import stage_specs
 from layerwise.files import read_json
+from layerwise.kinds import stage_space
 from layerwise.tracking import Tracker
 
 COLUMNS = (
@@ -21,15 +24,17 @@ COLUMNS = (
 )
 
 
-def trials_table(record_paths: list[str]) -> pd.DataFrame:
-    """Rows ordered by stage (in the order the paths name them), round and index."""
+def trials_table(record_paths: list[str], spaces: dict) -> pd.DataFrame:
+    """Rows ordered by stage (in the order the paths name them), round and index. `spaces` maps each
+    stage to its search space, for the `on_border` column (numeric values in the outer 10%)."""
     records = [record for path in record_paths for record in read_json(path)["records"]]
     stage_order = {stage: position for position, stage in enumerate(dict.fromkeys(r["stage"] for r in records))}
     records.sort(key=lambda record: (stage_order[record["stage"]], record["round"], record["index"]))
     rows = []
     for record in records:
         metrics = {key: value for key, value in record["metrics"].items() if key != "objective"}
-        rows.append({**{key: record[key] for key in COLUMNS}, **record["params"], **metrics})
+        border = on_border(spaces[record["stage"]], record["params"])
+        rows.append({**{key: record[key] for key in COLUMNS}, "on_border": border, **record["params"], **metrics})
     # Nullable dtypes: an integer hyper-parameter stays an integer in rows of stages that lack it.
     return pd.DataFrame(rows).convert_dtypes()
 
@@ -37,7 +42,8 @@ def trials_table(record_paths: list[str]) -> pd.DataFrame:
 def write_report(
     record_paths: list[str], summary_path: str, tracking: str, config: dict, csv_path: str, parquet_path: str
 ) -> None:
-    table = trials_table(record_paths)
+    spaces = {stage: stage_space(spec) for stage, spec in stage_specs(config).items()}
+    table = trials_table(record_paths, spaces)
     table.to_csv(csv_path, index=False)
     table.to_parquet(parquet_path, index=False)
     summary = read_json(summary_path)

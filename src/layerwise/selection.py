@@ -1,14 +1,20 @@
 """Selection after a stage: drop failed trials, rank by objective, keep the top K with their lineage.
 
-Ties are broken by trial index, so the ranking never depends on which shard finished first.
+Every round of the stage competes; ties are broken by round, then trial index, so the ranking never
+depends on which shard finished first.
 """
 
+import tempfile
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from layerwise import stack as stacks
+from layerwise.border import COLUMNS as BORDER_COLUMNS
+from layerwise.border import border_warnings, describe
 from layerwise.files import read_json, write_json
+from layerwise.kinds import stage_space
 from layerwise.tracking import Tracker
 
 
@@ -18,7 +24,7 @@ class StageFailed(RuntimeError):
 
 def load_records(paths: list[str]) -> list[dict]:
     records = [record for path in paths for record in read_json(path)["records"]]
-    return sorted(records, key=lambda record: record["index"])
+    return sorted(records, key=lambda record: (record["round"], record["index"]))
 
 
 def ranked(records: list[dict], stage: str) -> list[dict]:
@@ -26,7 +32,7 @@ def ranked(records: list[dict], stage: str) -> list[dict]:
     if not finished:
         reasons = sorted({record["reason"] for record in records})
         raise StageFailed(f"every trial of stage {stage} failed ({len(records)} trials); reasons: {'; '.join(reasons)}")
-    return sorted(finished, key=lambda record: (record["objective"], record["index"]))
+    return sorted(finished, key=lambda record: (record["objective"], record["round"], record["index"]))
 
 
 def lineage_step(record: dict) -> dict:
@@ -103,13 +109,26 @@ def select_stage(
     else:
         selected = select_finetune(spec, records, parents_path)
         best = selected["best"]["objective"]
-    failed = sum(record["status"] != "FINISHED" for record in records)
-    selected.update({"n_trials": len(records), "n_failed": failed})
+    failed = [
+        {key: record[key] for key in ("trial_id", "reason", "params")}  # a grid's missing points
+        for record in records
+        if record["status"] != "FINISHED"
+    ]
+    warnings = border_warnings(stage_space(spec), ranked(records, spec["stage"]), spec.get("top_k", 1))
+    selected.update({"n_trials": len(records), "n_failed": len(failed), "failed": failed, "border": warnings})
     write_json(out_json, selected)
     tracker = Tracker.from_file(tracking)
-    tracker.finish_run(
-        tracker.run_id,
-        metrics={"best_objective": best, "n_trials": len(records), "n_failed": failed},
-        artifacts=[out_json],
+    with tempfile.TemporaryDirectory() as folder:
+        table = Path(folder) / "border.csv"
+        pd.DataFrame(warnings, columns=BORDER_COLUMNS).to_csv(table, index=False)
+        tracker.finish_run(
+            tracker.run_id,
+            metrics={"best_objective": best, "n_trials": len(records), "n_failed": len(failed)},
+            tags={"layerwise.border": describe(warnings)},
+            artifacts=[out_json, str(table)],
+        )
+    print(
+        f"{spec['stage']}: best objective {best:.4f}; {len(failed)} of {len(records)} trials failed; "
+        f"best values on the border: {describe(warnings)}",
+        flush=True,
     )
-    print(f"{spec['stage']}: best objective {best:.4f}; {failed} of {len(records)} trials failed", flush=True)

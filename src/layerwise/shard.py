@@ -10,24 +10,21 @@ from pathlib import Path
 
 import torch
 
-from layerwise import finetune, preprocess, pretrain
 from layerwise.files import write_json
 from layerwise.inputs import MissingParent, StageInputs
+from layerwise.kinds import KINDS, stage_space
 from layerwise.seeding import configure_torch, seed_everything
-from layerwise.space import SearchSpace
+from layerwise.selection import load_records
+from layerwise.strategies import make_strategy
 from layerwise.tracking import PARENT_TRIAL, TRIAL, Tracker
 from layerwise.training import Diverged
-from layerwise.trials import plan_stage, shard_trials
-
-KINDS = {"preprocess": preprocess, "pretrain": pretrain, "finetune": finetune}
+from layerwise.trials import plan_round, shard_trials
 
 
-def stage_space(spec: dict) -> SearchSpace:
-    return SearchSpace(spec["space"], KINDS[spec["kind"]].DEFAULTS, where=f"{spec['config_key']}.space")
-
-
-def stage_trials(spec: dict):
-    return plan_stage(spec, stage_space(spec))
+def round_trials(spec: dict, round_: int, history: list[dict]):
+    """Every trial of a round, as the stage's strategy proposes it from the earlier rounds' records."""
+    strategy = make_strategy(stage_space(spec), spec["seed"], spec["stage"], spec["strategy"])
+    return plan_round(spec, strategy, round_, history)
 
 
 def failure_reason(error: Exception) -> str:
@@ -58,6 +55,7 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     if parent_trial:
         tags[PARENT_TRIAL] = parent_trial
     run_id = tracker.start_trial(trial.stage, trial.trial_id, tags)
+    proposed = trial.params  # before resolve(): what the strategy chose, for later rounds to build on
     weights = weights_dir / f"{trial.trial_id}{module.ARTIFACT_SUFFIX}"
     started = time.perf_counter()
     try:
@@ -90,6 +88,7 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
         "parent_trial": parent_trial,
         "seed": trial.seed,
         "params": trial.params,
+        "proposed": proposed,
         "status": status,
         "reason": reason,
         "objective": result["objective"],
@@ -102,20 +101,23 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
 
 def run_shard(
     spec: dict,
+    round_: int,
     shard: int,
     train: str,
     valid: str,
     parents: str | None,
+    history: list[str],
     tracking: str,
     records: str,
     weights_dir: str,
     threads: int,
 ) -> None:
+    """Runs the shard's trials of one round; `history` holds the shard records of the earlier rounds."""
     configure_torch(threads)
-    trials = shard_trials(stage_trials(spec), shard, spec["shards"])
+    trials = shard_trials(round_trials(spec, round_, load_records(history)), shard, spec["shards"])
     inputs = StageInputs(train, valid, parents)
     tracker = Tracker.from_file(tracking)
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
     results = [run_one(trial, spec, inputs, directory, tracker) for trial in trials]
-    write_json(records, {"stage": spec["stage"], "shard": shard, "records": results})
+    write_json(records, {"stage": spec["stage"], "round": round_, "shard": shard, "records": results})

@@ -1,17 +1,15 @@
 """Trials: (stage, round, index) and everything that is a pure function of it.
 
-A stage's trials are laid out arm by arm: arm a holds indices a*T .. a*T+T-1, where T is
-`trials_per_parent` and the arm names the parent stack (its rank in the previous stage's top-K).
-Fine-tuning may add one more arm with no pretrained parent. A shard takes the indices equal to
-its number modulo the shard count, so sharding never changes what a trial is.
+A round's trials are laid out arm by arm: with random search, arm a holds indices a*T .. a*T+T-1,
+where T is `trials_per_parent` and the arm names the parent stack (its rank in the previous stage's
+top-K); a grid brings its own size. Fine-tuning may add one more arm with no pretrained parent. A
+shard takes the indices equal to its number modulo the shard count, so sharding never changes what
+a trial is; the strategy (strategies.py) decides the hyper-parameters from the earlier rounds.
 """
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from layerwise.seeding import derive_seed
-from layerwise.space import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -33,25 +31,29 @@ def arm_count(spec: dict) -> int:
     return spec["parents"] + (1 if spec.get("no_pretraining_arm") else 0)
 
 
-def plan_stage(spec: dict, space: SearchSpace) -> list[Trial]:
-    """Every trial of a stage's round, in index order."""
+def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[Trial]:
+    """Every trial of a stage's round, in index order: each arm's proposals, arm after arm.
+
+    `history` holds the records of the stage's earlier rounds; each arm sees only its own.
+    """
     trials = []
-    per_arm, stage, round_ = spec["trials_per_parent"], spec["stage"], spec.get("round", 0)
+    stage, per_arm = spec["stage"], spec["trials_per_parent"]
     pretrained_arms = spec["parents"] if spec.get("has_parent_stacks", True) else 0
-    for index in range(arm_count(spec) * per_arm):
-        arm = index // per_arm
-        rng = np.random.default_rng(derive_seed(spec["seed"], stage, round_, index, "params"))
-        trials.append(
-            Trial(
-                stage=stage,
-                round=round_,
-                index=index,
-                arm=arm,
-                parent_rank=arm if arm < pretrained_arms else None,
-                seed=derive_seed(spec["seed"], stage, round_, index, "train"),
-                params=space.sample(rng),
+    for arm in range(arm_count(spec)):
+        arm_history = [record for record in history if record["arm"] == arm]
+        for params in strategy.propose(round_, len(trials), per_arm, arm_history):
+            index = len(trials)
+            trials.append(
+                Trial(
+                    stage=stage,
+                    round=round_,
+                    index=index,
+                    arm=arm,
+                    parent_rank=arm if arm < pretrained_arms else None,
+                    seed=derive_seed(spec["seed"], stage, round_, index, "train"),
+                    params=params,
+                )
             )
-        )
     return trials
 
 

@@ -69,10 +69,13 @@ def test_mlflow_holds_the_run_tree(smoke_run):
     assert all(
         run.data.tags["mlflow.parentRunId"] == pipeline.info.run_id for run in by_role["stage"] + by_role["evaluation"]
     )
+    client = MlflowClient(smoke_run.tracking_uri)
+    for stage in by_role["stage"]:
+        assert "layerwise.border" in stage.data.tags  # "none", or what lies on the border
+        assert {"border.csv"} <= {a.path for a in client.list_artifacts(stage.info.run_id)}
     trials = by_role["trial"]
     # preprocessing, layer 1, layer 2 on K=2 parents, fine-tuning on K=2 + no-pretraining
     assert len(trials) == 3 + 3 + 2 * 3 + 3 * 2
-    client = MlflowClient(smoke_run.tracking_uri)
     for trial in trials:
         stage = trial.data.tags["layerwise.stage"]
         assert trial.data.tags["mlflow.parentRunId"] == stages[stage].info.run_id
@@ -163,6 +166,15 @@ def test_summary_and_trials_table_agree_with_mlflow(smoke_run):
     best = table[table.stage == "finetune"].sort_values(["objective", "index"]).iloc[0]
     assert summary["selected_trial"] == best.trial_id and summary["valid_error"] == pytest.approx(best.objective)
     assert set(summary["pretraining_comparison"]) == {"pretrained", "no_pretraining"}
+    assert sorted(summary["stages"]) == ["finetune", "layer1", "layer2", "preprocess"]
+    for stage, overview in summary["stages"].items():
+        rows = table[table.stage == stage]
+        assert overview["n_trials"] == len(rows) and overview["n_failed"] == (rows.status == "FAILED").sum()
+        flagged = {w["hyper_parameter"] for w in overview["border"]}
+        best = rows.sort_values(["objective", "round", "index"]).iloc[0]
+        listed = best.on_border if isinstance(best.on_border, str) else ""  # an empty cell reads as NaN
+        on_border = {item.split(":")[0] for item in listed.split(", ") if item}
+        assert flagged == on_border, stage
     assert f"test accuracy {summary['test_accuracy']:.4f}" in smoke_run.output
 
 

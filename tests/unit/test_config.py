@@ -67,7 +67,7 @@ def test_the_shipped_configs_are_valid(config):
             0.5,
             "unknown hyper-parameter 'dropuot'; allowed: batch_size, bias_lr_scale, dropout",
         ),
-        (("pretrain", "top_k"), 9, "pretrain.top_k \\(9\\) exceeds the trials of the first layer"),
+        (("pretrain", "top_k"), 9, "pretrain.top_k \\(9\\) exceeds the 3 trials of the first layer"),
         (("data", "source"), "file", "data.path: required"),
     ],
 )

@@ -24,29 +24,39 @@ def data_dir(tmp_path):
 
 def layer_spec(stage="layer1", parents=1, shards=2, **space):
     return {
-        "stage": stage, "kind": "pretrain", "config_key": "pretrain", "seed": 0, "round": 0,
+        "stage": stage, "kind": "pretrain", "config_key": "pretrain", "seed": 0,
         "parents": parents, "has_parent_stacks": stage != "layer1", "trials_per_parent": 4, "top_k": 2,
+        "strategy": {"name": "random", "rounds": 1}, "rounds": 1,
         "shards": shards, "readout_ridge": 1e-3,
         "space": {"hidden_units": 5, "epochs": 3, "batch_size": 16, "activation": "tanh", **space},
     }  # fmt: skip
 
 
-def run_stage(spec, data_dir, parents=None):
+def run_round(spec, data_dir, round_=0, parents=None, history=()):
     paths = []
     for shard in range(spec["shards"]):
-        path = data_dir / spec["stage"] / f"{shard}.json"
+        path = data_dir / spec["stage"] / f"r{round_}-{shard}.json"
         run_shard(
             spec,
+            round_,
             shard,
             str(data_dir / "train.npz"),
             str(data_dir / "valid.npz"),
             parents,
+            list(history),
             str(data_dir / "tracking.json"),
             str(path),
-            str(data_dir / spec["stage"] / f"w{shard}"),
+            str(data_dir / spec["stage"] / f"r{round_}-w{shard}"),
             1,
         )
         paths.append(str(path))
+    return paths
+
+
+def run_stage(spec, data_dir, parents=None):
+    paths = []
+    for round_ in range(spec["rounds"]):
+        paths += run_round(spec, data_dir, round_, parents, history=paths)
     return load_records(paths)
 
 
@@ -88,14 +98,15 @@ def test_top_k_stacks_grow_from_their_parents(data_dir):
         assert torch.equal(stacks.load(parent_entry["stack"])["layers"][0]["weight"], stack["layers"][0]["weight"])
 
 
-def test_ranking_breaks_ties_by_index_and_drops_failures():
+def test_ranking_breaks_ties_by_round_then_index_and_drops_failures():
     records = [
-        {"index": 2, "status": "FINISHED", "objective": 0.1},
-        {"index": 0, "status": "FAILED", "objective": None, "reason": "x"},
-        {"index": 1, "status": "FINISHED", "objective": 0.1},
-        {"index": 3, "status": "FINISHED", "objective": 0.05},
+        {"round": 0, "index": 2, "status": "FINISHED", "objective": 0.1},
+        {"round": 0, "index": 0, "status": "FAILED", "objective": None, "reason": "x"},
+        {"round": 1, "index": 0, "status": "FINISHED", "objective": 0.1},
+        {"round": 0, "index": 1, "status": "FINISHED", "objective": 0.1},
+        {"round": 0, "index": 3, "status": "FINISHED", "objective": 0.05},
     ]
-    assert [r["index"] for r in ranked(records, "s")] == [3, 1, 2]
+    assert [(r["round"], r["index"]) for r in ranked(records, "s")] == [(0, 3), (0, 1), (0, 2), (1, 0)]
 
 
 def test_same_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):

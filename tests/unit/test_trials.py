@@ -1,12 +1,17 @@
 from layerwise import pretrain
 from layerwise.space import SearchSpace
-from layerwise.trials import plan_stage, shard_trials
+from layerwise.strategies import RandomSearch
+from layerwise.trials import plan_round, shard_trials
 
 SPACE = SearchSpace({"learning_rate": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}, pretrain.DEFAULTS)
 
 
 def spec(**overrides):
     return {"stage": "layer2", "seed": 0, "parents": 3, "trials_per_parent": 4, "shards": 2, **overrides}
+
+
+def plan_stage(spec, space):
+    return plan_round(spec, RandomSearch(space, spec["seed"], spec["stage"], {}), 0, [])
 
 
 def test_trials_are_laid_out_arm_by_arm():

@@ -1,0 +1,242 @@
+"""Search strategies (Bengio 2012, sections 3.3-3.4): what each round of a stage tries.
+
+A strategy is a small object, seeded in its constructor, with no hidden state: `propose` rebuilds
+whatever it needs from the records of earlier rounds, so a trial's hyper-parameters depend only on
+(seed, stage, round, index, earlier results), never on sharding or job order. Proposals are made per
+arm (per parent stack), from that arm's own history. Failed trials are tolerated: they count as
+tried but never as best, and an arm with no finished trial starts over as in round 0.
+
+- random: independent draws per hyper-parameter, one seeded generator per trial index.
+- grid: every combination of `grid` points per numeric hyper-parameter (evenly spaced, in the log
+  domain for log-scaled ones) and every choice of a categorical one; one round.
+- multires: a grid per round, centred on the best configuration so far, its span multiplied by
+  `shrink` each round; `coordinates` may restrict each round to some hyper-parameters (cycled).
+- coordinate: round 0 is random; each later round varies one hyper-parameter from the best so far,
+  revisiting the `sensitive` one (the learning rate by default) every other round.
+- tpe: Optuna's TPE sampler through ask/tell, refit on all earlier rounds at each round.
+"""
+
+import itertools
+import math
+
+import numpy as np
+
+from layerwise.seeding import derive_seed
+from layerwise.space import Categorical, Fixed, SearchSpace, Uniform
+
+STRATEGIES = ("random", "grid", "multires", "coordinate", "tpe")
+DEFAULT_POINTS = 3
+
+
+def domain(distribution: Uniform):
+    """The interval in the domain a hyper-parameter is searched in, with the maps into and out of it.
+
+    Log-scaled: log x. Complement: -log(1 - x), which grows with x (momentum 0.9, 0.99, 0.999 evenly).
+    """
+    if distribution.complement:
+        into, out = (lambda v: -math.log(1 - v)), (lambda u: 1 - math.exp(-u))
+    elif distribution.log:
+        into, out = math.log, math.exp
+    else:
+        into, out = float, float
+    return into(distribution.low), into(distribution.high), into, out
+
+
+def to_unit(distribution: Uniform, value: float) -> float:
+    """The position of `value` in its interval (0: low, 1: high), in its search domain."""
+    low, high, into, _ = domain(distribution)
+    return (into(value) - low) / (high - low) if high > low else 0.5
+
+
+def from_unit(distribution: Uniform, position: float):
+    """The value at a position of the interval, rounded for integers and kept inside the interval."""
+    low, high, _, out = domain(distribution)
+    value = out(low + min(max(position, 0.0), 1.0) * (high - low))
+    if distribution.integer:
+        return int(min(max(round(value), distribution.low), distribution.high))
+    return float(min(max(value, distribution.low), distribution.high))
+
+
+def axis(distribution, points: int, centre: float = 0.5, span: float = 1.0) -> list:
+    """Values along one hyper-parameter: `points` evenly spaced positions over `span` (a fraction of
+    the interval) around `centre`, shifted to stay inside; all choices of a categorical."""
+    if isinstance(distribution, Fixed):
+        return [distribution.value]
+    if isinstance(distribution, Categorical):
+        return list(distribution.choices)
+    low = min(max(centre - span / 2, 0.0), 1.0 - span)
+    positions = [low + span / 2] if points == 1 else np.linspace(low, low + span, points)
+    return list(dict.fromkeys(from_unit(distribution, float(p)) for p in positions))  # integers may coincide
+
+
+def finished(history: list[dict]) -> list[dict]:
+    return [record for record in history if record["status"] == "FINISHED"]
+
+
+def best_params(history: list[dict]) -> dict | None:
+    """The proposal of the best finished trial (ties: the earlier round, then the lower index)."""
+    done = finished(history)
+    if not done:
+        return None
+    best = min(done, key=lambda record: (record["objective"], record["round"], record["index"]))
+    return best.get("proposed", best["params"])
+
+
+class Strategy:
+    """Proposes one round of an arm's configurations.
+
+    `propose(round_, first_index, budget, history)` returns the arm's configurations for the round,
+    to be numbered from `first_index`; `budget` is the stage's trials_per_parent (a grid brings its
+    own size), `history` the arm's records of earlier rounds.
+    """
+
+    adaptive = False
+
+    def __init__(self, space: SearchSpace, seed: int, stage: str, settings: dict):
+        self.space, self.seed, self.stage, self.settings = space, seed, stage, settings
+
+    def searched(self) -> list[str]:
+        return [name for name, dist in self.space.distributions.items() if not isinstance(dist, Fixed)]
+
+    def propose(self, round_: int, first_index: int, budget: int, history: list[dict]) -> list[dict]:
+        raise NotImplementedError
+
+    def random(self, round_: int, index: int) -> dict:
+        rng = np.random.default_rng(derive_seed(self.seed, self.stage, round_, index, "params"))
+        return self.space.sample(rng)
+
+
+class RandomSearch(Strategy):
+    def propose(self, round_, first_index, budget, history):
+        return [self.random(round_, index) for index in range(first_index, first_index + budget)]
+
+
+class GridSearch(Strategy):
+    def points(self, name: str):
+        """The configured points of a hyper-parameter: a count, or explicit values."""
+        return self.settings.get("grid", {}).get(name, DEFAULT_POINTS)
+
+    def axes(self, centre: dict | None = None, span: float = 1.0, varied=None) -> dict:
+        """Values per hyper-parameter: around `centre` (whole intervals without one); names not in
+        `varied` stay at the centre."""
+        axes = {}
+        for name, distribution in self.space.distributions.items():
+            given = self.points(name)
+            if centre is not None and name in centre and name not in (varied or ()):
+                axes[name] = [centre[name]]
+            elif isinstance(given, list):
+                axes[name] = list(given)
+            elif centre is not None and name in centre and isinstance(distribution, Uniform):
+                axes[name] = axis(distribution, given, to_unit(distribution, centre[name]), span)
+            else:
+                axes[name] = axis(distribution, given)
+        return axes
+
+    def product(self, axes: dict) -> list[dict]:
+        names = list(axes)
+        return [dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values())]
+
+    def propose(self, round_, first_index, budget, history):
+        return self.product(self.axes())
+
+
+class MultiResolutionGrid(GridSearch):
+    adaptive = True
+
+    def coordinates(self, round_: int) -> list[str]:
+        cycle = self.settings.get("coordinates") or [self.searched()]
+        return list(cycle[(round_ - 1) % len(cycle)])
+
+    def propose(self, round_, first_index, budget, history):
+        centre = best_params(history) if round_ > 0 else None
+        if centre is None:
+            return self.product(self.axes())
+        span = self.settings.get("shrink", 0.5) ** round_
+        return self.product(self.axes(centre, span, self.coordinates(round_)))
+
+
+class CoordinateDescent(Strategy):
+    adaptive = True
+
+    def coordinate(self, round_: int) -> str:
+        """Round 1, 3, 5, ...: the sensitive hyper-parameter; rounds 2, 4, ...: the others in turn."""
+        searched = self.searched()
+        sensitive = self.settings.get("sensitive", "learning_rate")
+        others = [name for name in searched if name != sensitive] or searched
+        if sensitive in searched and round_ % 2 == 1:
+            return sensitive
+        return others[(round_ // 2 - (1 if sensitive in searched else 0)) % len(others)]
+
+    def propose(self, round_, first_index, budget, history):
+        centre = best_params(history) if round_ > 0 else None
+        if centre is None or not self.searched():
+            return [self.random(round_, index) for index in range(first_index, first_index + budget)]
+        name = self.coordinate(round_)
+        return [{**centre, name: value} for value in axis(self.space.distributions[name], budget)]
+
+
+class TPE(Strategy):
+    """Optuna's TPE sampler, rebuilt from the arm's history each round; `constant_liar` spreads the
+    trials of one round (asked before any of them is told)."""
+
+    adaptive = True
+
+    def distributions(self) -> dict:
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+        result = {}
+        for name, dist in self.space.distributions.items():
+            if isinstance(dist, Categorical):
+                result[name] = CategoricalDistribution(dist.choices)
+            elif isinstance(dist, Uniform) and dist.complement:  # searched as 1 - x, log-uniform
+                result[name] = FloatDistribution(1 - dist.high, 1 - dist.low, log=True)
+            elif isinstance(dist, Uniform) and dist.integer:
+                result[name] = IntDistribution(int(dist.low), int(dist.high), log=dist.log)
+            elif isinstance(dist, Uniform):
+                result[name] = FloatDistribution(dist.low, dist.high, log=dist.log)
+        return result
+
+    def internal(self, name: str, value):
+        dist = self.space.distributions[name]
+        return 1 - value if isinstance(dist, Uniform) and dist.complement else value
+
+    def propose(self, round_, first_index, budget, history):
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        distributions = self.distributions()
+        sampler = optuna.samplers.TPESampler(
+            seed=derive_seed(self.seed, self.stage, round_, first_index, "tpe"), constant_liar=True
+        )
+        study = optuna.create_study(direction="minimize", sampler=sampler)
+        for record in history:
+            proposed = record.get("proposed", record["params"])
+            params = {name: self.internal(name, proposed[name]) for name in distributions if name in proposed}
+            state = optuna.trial.TrialState.COMPLETE if record["status"] == "FINISHED" else optuna.trial.TrialState.FAIL
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params=params,
+                    distributions={name: distributions[name] for name in params},
+                    value=record["objective"] if state == optuna.trial.TrialState.COMPLETE else None,
+                    state=state,
+                )
+            )
+        fixed = {name: dist.value for name, dist in self.space.distributions.items() if isinstance(dist, Fixed)}
+        proposals = []
+        for _ in range(budget):
+            trial = study.ask(distributions)
+            proposals.append({**fixed, **{name: self.internal(name, v) for name, v in trial.params.items()}})
+        return proposals
+
+
+STRATEGY_CLASSES = {
+    "random": RandomSearch,
+    "grid": GridSearch,
+    "multires": MultiResolutionGrid,
+    "coordinate": CoordinateDescent,
+    "tpe": TPE,
+}
+
+
+def make_strategy(space: SearchSpace, seed: int, stage: str, settings: dict) -> Strategy:
+    return STRATEGY_CLASSES[settings.get("name", "random")](space, seed, stage, settings)

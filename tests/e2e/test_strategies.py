@@ -1,0 +1,68 @@
+"""Adaptive strategies through `snakemake`: rounds in the static DAG, each built on the rounds before."""
+
+import json
+import math
+
+import mlflow
+import pandas as pd
+import pytest
+
+from runner import Run, smoke_config, snakemake
+
+pytestmark = pytest.mark.e2e
+
+
+def rounds_config() -> dict:
+    config = smoke_config(
+        experiment="rounds",
+        preprocess={"strategy": {"name": "random"}, "trials": 1, "space": {"pipeline": "standardize"}},
+        pretrain={
+            "layers": 1, "top_k": 1, "trials_per_parent": 3, "shards": 2,
+            "strategy": {"name": "multires", "rounds": 2, "grid": {"learning_rate": 3}},
+        },
+        finetune={"trials_per_parent": 2, "strategy": {"name": "tpe", "rounds": 2}},
+    )  # fmt: skip
+    config["pretrain"]["space"] = {
+        "learning_rate": {"type": "float", "low": 0.001, "high": 0.1, "log": True},
+        "hidden_units": 16, "epochs": 1, "batch_size": 64,
+    }  # fmt: skip
+    return config
+
+
+@pytest.fixture(scope="module")
+def rounds_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("rounds")
+    run = Run(workdir, rounds_config(), snakemake(workdir, rounds_config()))
+    assert run.process.returncode == 0, run.output[-5000:]
+    return run
+
+
+def test_each_round_is_a_set_of_shard_jobs_in_the_static_dag(tmp_path):
+    process = snakemake(tmp_path, rounds_config(), "-n")
+    assert process.returncode == 0, process.stderr
+    jobs = [line.split() for line in process.stdout.splitlines()]
+    assert ["run_shard", str(1 + 2 * 2 + 2 * 2)] in jobs  # preprocess, layer1 and finetune: 2 rounds of 2 shards
+
+
+def test_the_second_round_narrows_the_grid_around_the_first_rounds_best(rounds_run):
+    table = pd.read_csv(rounds_run.results / "trials.csv")
+    layer = table[table.stage == "layer1"]
+    first, second = layer[layer["round"] == 0], layer[layer["round"] == 1]
+    assert sorted(first.learning_rate) == pytest.approx([0.001, 0.01, 0.1])
+    best = first.sort_values(["objective", "index"]).learning_rate.iloc[0]
+    exponents = sorted(math.log10(rate) for rate in second.learning_rate)
+    assert exponents[-1] - exponents[0] == pytest.approx(1.0)  # half the span of [1e-3, 1e-1]
+    assert exponents[0] - 1e-9 <= math.log10(best) <= exponents[-1] + 1e-9
+
+
+def test_selection_ranks_every_round_and_mlflow_tags_each_trial_with_its_round(rounds_run):
+    table = pd.read_csv(rounds_run.results / "trials.csv")
+    tuning = table[table.stage == "finetune"]
+    assert sorted(set(tuning["round"])) == [0, 1] and len(tuning) == 2 * 2 * 2
+    summary = json.loads((rounds_run.results / "summary.json").read_text())
+    best = tuning.sort_values(["objective", "round", "index"]).iloc[0]
+    assert summary["selected_trial"] == best.trial_id
+    mlflow.set_tracking_uri(rounds_run.tracking_uri)
+    runs = mlflow.search_runs(experiment_names=["rounds"], filter_string="tags.`layerwise.role` = 'trial'")
+    logged = sorted(zip(runs["tags.mlflow.runName"], runs["tags.layerwise.round"], strict=True))
+    assert logged == sorted(zip(table.trial_id, table["round"].astype(str), strict=True))
