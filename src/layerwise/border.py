@@ -5,8 +5,7 @@ lie beyond it: the interval should be widened. "Near" is the outer 10% of the in
 the domain it is searched in (log for log-scaled ones).
 """
 
-from layerwise.space import SearchSpace, Uniform
-from layerwise.strategies import to_unit
+from layerwise.space import SearchSpace, Uniform, to_unit
 
 MARGIN = 0.1
 COLUMNS = ("hyper_parameter", "side", "bound", "best_value", "top_k_on_border", "top_k")

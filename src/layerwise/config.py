@@ -12,7 +12,7 @@ from layerwise.optim import SCHEDULES
 from layerwise.rbm import VISIBLE_UNITS
 from layerwise.regularization import LAYER_GROUPS
 from layerwise.space import Categorical, Fixed, SearchSpace, SpaceError, Uniform
-from layerwise.strategies import make_strategy
+from layerwise.strategies import STRATEGY_CLASSES, make_strategy
 from layerwise.transforms import NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
 
 
@@ -138,6 +138,11 @@ def check_strategy(settings: dict, space: SearchSpace, where: str) -> None:
         for name in names:
             if name not in searched:
                 raise ConfigError(f"{where}.coordinates: {name!r} is not searched in this stage; allowed: {allowed}")
+    if settings["extend_on_border"] and not STRATEGY_CLASSES[settings["name"]].adaptive:
+        raise ConfigError(
+            f"{where}.extend_on_border: {settings['name']} search does not adapt between rounds; "
+            f"allowed with: {', '.join(name for name, kind in STRATEGY_CLASSES.items() if kind.adaptive)}"
+        )
     if settings["name"] == "coordinate" and settings["sensitive"] not in space.distributions:
         raise ConfigError(f"{where}.sensitive: {settings['sensitive']!r} is not a hyper-parameter; allowed: {allowed}")
 

@@ -15,7 +15,7 @@ from layerwise.border import COLUMNS as BORDER_COLUMNS
 from layerwise.border import border_warnings, describe
 from layerwise.files import read_json, write_json
 from layerwise.kinds import stage_space
-from layerwise.tracking import Tracker
+from layerwise.tracking import EXTENDED, Tracker
 
 
 class StageFailed(RuntimeError):
@@ -115,7 +115,10 @@ def select_stage(
         if record["status"] != "FINISHED"
     ]
     warnings = border_warnings(stage_space(spec), ranked(records, spec["stage"]), spec.get("top_k", 1))
-    selected.update({"n_trials": len(records), "n_failed": len(failed), "failed": failed, "border": warnings})
+    extended = sorted({step for record in records for step in record.get("extended", [])})
+    selected.update(
+        {"n_trials": len(records), "n_failed": len(failed), "failed": failed, "border": warnings, "extended": extended}
+    )
     write_json(out_json, selected)
     tracker = Tracker.from_file(tracking)
     with tempfile.TemporaryDirectory() as folder:
@@ -124,7 +127,7 @@ def select_stage(
         tracker.finish_run(
             tracker.run_id,
             metrics={"best_objective": best, "n_trials": len(records), "n_failed": len(failed)},
-            tags={"layerwise.border": describe(warnings)},
+            tags={"layerwise.border": describe(warnings), **({EXTENDED: "; ".join(extended)} if extended else {})},
             artifacts=[out_json, str(table)],
         )
     print(

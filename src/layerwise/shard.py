@@ -16,7 +16,7 @@ from layerwise.kinds import KINDS, stage_space
 from layerwise.seeding import configure_torch, seed_everything
 from layerwise.selection import load_records
 from layerwise.strategies import make_strategy
-from layerwise.tracking import PARENT_TRIAL, TRIAL, Tracker
+from layerwise.tracking import EXTENDED, PARENT_TRIAL, TRIAL, Tracker
 from layerwise.training import Diverged
 from layerwise.trials import plan_round, shard_trials
 
@@ -54,6 +54,8 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     }
     if parent_trial:
         tags[PARENT_TRIAL] = parent_trial
+    if trial.extended:
+        tags[EXTENDED] = "; ".join(trial.extended)
     run_id = tracker.start_trial(trial.stage, trial.trial_id, tags)
     proposed = trial.params  # before resolve(): what the strategy chose, for later rounds to build on
     weights = weights_dir / f"{trial.trial_id}{module.ARTIFACT_SUFFIX}"
@@ -89,6 +91,7 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
         "seed": trial.seed,
         "params": trial.params,
         "proposed": proposed,
+        "extended": list(trial.extended),
         "status": status,
         "reason": reason,
         "objective": result["objective"],

@@ -60,6 +60,35 @@ class Categorical:
         return self.choices[int(rng.integers(len(self.choices)))]
 
 
+def domain(distribution: Uniform):
+    """The interval in the domain a hyper-parameter is searched in, with the maps into and out of it.
+
+    Log-scaled: log x. Complement: -log(1 - x), which grows with x (momentum 0.9, 0.99, 0.999 evenly).
+    """
+    if distribution.complement:
+        into, out = (lambda v: -math.log(1 - v)), (lambda u: 1 - math.exp(-u))
+    elif distribution.log:
+        into, out = math.log, math.exp
+    else:
+        into, out = float, float
+    return into(distribution.low), into(distribution.high), into, out
+
+
+def to_unit(distribution: Uniform, value: float) -> float:
+    """The position of `value` in its interval (0: low, 1: high), in its search domain."""
+    low, high, into, _ = domain(distribution)
+    return (into(value) - low) / (high - low) if high > low else 0.5
+
+
+def from_unit(distribution: Uniform, position: float):
+    """The value at a position of the interval, rounded for integers and kept inside the interval."""
+    low, high, _, out = domain(distribution)
+    value = out(low + min(max(position, 0.0), 1.0) * (high - low))
+    if distribution.integer:
+        return int(min(max(round(value), distribution.low), distribution.high))
+    return float(min(max(value, distribution.low), distribution.high))
+
+
 def parse_distribution(key: str, spec):
     """Turn one config entry into a distribution, or raise SpaceError naming `key`."""
     if not isinstance(spec, dict):

@@ -14,47 +14,42 @@ tried but never as best, and an arm with no finished trial starts over as in rou
 - coordinate: round 0 is random; each later round varies one hyper-parameter from the best so far,
   revisiting the `sensitive` one (the learning rate by default) every other round.
 - tpe: Optuna's TPE sampler through ask/tell, refit on all earlier rounds at each round.
+
+With `extend_on_border`, the adaptive strategies widen an interval past the end on which an earlier
+round's best configuration lay (by `extend_factor`, within HARD_LIMITS), and say so in `extensions`.
 """
 
+import dataclasses
 import itertools
-import math
 
 import numpy as np
 
+from layerwise.border import side_of
 from layerwise.seeding import derive_seed
-from layerwise.space import Categorical, Fixed, SearchSpace, Uniform
+from layerwise.space import Categorical, Fixed, SearchSpace, Uniform, domain, from_unit, to_unit
 
 STRATEGIES = ("random", "grid", "multires", "coordinate", "tpe")
 DEFAULT_POINTS = 3
-
-
-def domain(distribution: Uniform):
-    """The interval in the domain a hyper-parameter is searched in, with the maps into and out of it.
-
-    Log-scaled: log x. Complement: -log(1 - x), which grows with x (momentum 0.9, 0.99, 0.999 evenly).
-    """
-    if distribution.complement:
-        into, out = (lambda v: -math.log(1 - v)), (lambda u: 1 - math.exp(-u))
-    elif distribution.log:
-        into, out = math.log, math.exp
-    else:
-        into, out = float, float
-    return into(distribution.low), into(distribution.high), into, out
-
-
-def to_unit(distribution: Uniform, value: float) -> float:
-    """The position of `value` in its interval (0: low, 1: high), in its search domain."""
-    low, high, into, _ = domain(distribution)
-    return (into(value) - low) / (high - low) if high > low else 0.5
-
-
-def from_unit(distribution: Uniform, position: float):
-    """The value at a position of the interval, rounded for integers and kept inside the interval."""
-    low, high, _, out = domain(distribution)
-    value = out(low + min(max(position, 0.0), 1.0) * (high - low))
-    if distribution.integer:
-        return int(min(max(round(value), distribution.low), distribution.high))
-    return float(min(max(value, distribution.low), distribution.high))
+# How far extend_on_border may widen an interval: what each hyper-parameter can take and still train.
+HARD_LIMITS = {
+    "learning_rate": (1e-8, 10.0),
+    "momentum": (0.0, 0.9999),
+    "corruption": (0.0, 0.95),
+    "dropout": (0.0, 0.95),
+    "init_scale": (1e-3, 100.0),
+    "bias_lr_scale": (1e-3, 100.0),
+    "layer_lr_decay": (1e-3, 10.0),
+    "sparsity_target": (1e-4, 0.5),
+    "hidden_units": (1, 100_000),
+    "batch_size": (1, 100_000),
+    "epochs": (1, 10_000),
+    "max_epochs": (1, 10_000),
+    "cd_k": (1, 100),
+    "lr_tau": (1, 1e9),
+    "lr_tau_epochs": (1, 10_000),
+    **{name: (0.0, 1e4) for name in ("l1", "l2", "sparsity_l1", "sparsity_kl", "sparsity_student_t")},
+    **{f"{kind}_{group}": (0.0, 1e4) for kind in ("l1", "l2") for group in ("input", "hidden", "output")},
+}
 
 
 def axis(distribution, points: int, centre: float = 0.5, span: float = 1.0) -> list:
@@ -67,6 +62,18 @@ def axis(distribution, points: int, centre: float = 0.5, span: float = 1.0) -> l
     low = min(max(centre - span / 2, 0.0), 1.0 - span)
     positions = [low + span / 2] if points == 1 else np.linspace(low, low + span, points)
     return list(dict.fromkeys(from_unit(distribution, float(p)) for p in positions))  # integers may coincide
+
+
+def widen(distribution: Uniform, side: str, factor: float, limits: tuple[float, float]) -> Uniform:
+    """The interval stretched past its `side` end to `factor` times its length (in the search
+    domain), within `limits`; integers are rounded outwards."""
+    low, high, _, out = domain(distribution)
+    stretch = (high - low) * (factor - 1)
+    if side == "low":
+        bound = max(out(low - stretch), limits[0])
+        return dataclasses.replace(distribution, low=float(np.floor(bound)) if distribution.integer else bound)
+    bound = min(out(high + stretch), limits[1])
+    return dataclasses.replace(distribution, high=float(np.ceil(bound)) if distribution.integer else bound)
 
 
 def finished(history: list[dict]) -> list[dict]:
@@ -105,6 +112,28 @@ class Strategy:
         rng = np.random.default_rng(derive_seed(self.seed, self.stage, round_, index, "params"))
         return self.space.sample(rng)
 
+    def intervals(self, round_: int, history: list[dict]) -> tuple[dict, list[str]]:
+        """This round's distributions, and how they were widened: with extend_on_border, before each
+        round r >= 1, every interval whose border holds the best of rounds < r grows past that border."""
+        distributions, extensions = dict(self.space.distributions), []
+        if not (self.adaptive and self.settings.get("extend_on_border")):
+            return distributions, extensions
+        factor = self.settings.get("extend_factor", 2.0)
+        for earlier in range(1, round_ + 1):
+            best = best_params([record for record in history if record["round"] < earlier])
+            for name, dist in distributions.items():
+                if best is None or name not in best or name not in HARD_LIMITS or not isinstance(dist, Uniform):
+                    continue
+                side = side_of(dist, best[name])
+                wider = widen(dist, side, factor, HARD_LIMITS[name]) if side else dist
+                if wider != dist:
+                    distributions[name] = wider
+                    extensions.append(f"round {earlier}: {name} to [{wider.low:g}, {wider.high:g}]")
+        return distributions, extensions
+
+    def extensions(self, round_: int, history: list[dict]) -> list[str]:
+        return self.intervals(round_, history)[1]
+
 
 class RandomSearch(Strategy):
     def propose(self, round_, first_index, budget, history):
@@ -116,13 +145,13 @@ class GridSearch(Strategy):
         """The configured points of a hyper-parameter: a count, or explicit values."""
         return self.settings.get("grid", {}).get(name, DEFAULT_POINTS)
 
-    def axes(self, centre: dict | None = None, span: float = 1.0, varied=None) -> dict:
+    def axes(self, distributions: dict, centre: dict | None = None, span: float = 1.0, varied=()) -> dict:
         """Values per hyper-parameter: around `centre` (whole intervals without one); names not in
         `varied` stay at the centre."""
         axes = {}
-        for name, distribution in self.space.distributions.items():
+        for name, distribution in distributions.items():
             given = self.points(name)
-            if centre is not None and name in centre and name not in (varied or ()):
+            if centre is not None and name in centre and name not in varied:
                 axes[name] = [centre[name]]
             elif isinstance(given, list):
                 axes[name] = list(given)
@@ -137,7 +166,7 @@ class GridSearch(Strategy):
         return [dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values())]
 
     def propose(self, round_, first_index, budget, history):
-        return self.product(self.axes())
+        return self.product(self.axes(self.space.distributions))
 
 
 class MultiResolutionGrid(GridSearch):
@@ -150,9 +179,10 @@ class MultiResolutionGrid(GridSearch):
     def propose(self, round_, first_index, budget, history):
         centre = best_params(history) if round_ > 0 else None
         if centre is None:
-            return self.product(self.axes())
+            return self.product(self.axes(self.space.distributions))
+        distributions, _ = self.intervals(round_, history)
         span = self.settings.get("shrink", 0.5) ** round_
-        return self.product(self.axes(centre, span, self.coordinates(round_)))
+        return self.product(self.axes(distributions, centre, span, self.coordinates(round_)))
 
 
 class CoordinateDescent(Strategy):
@@ -172,7 +202,8 @@ class CoordinateDescent(Strategy):
         if centre is None or not self.searched():
             return [self.random(round_, index) for index in range(first_index, first_index + budget)]
         name = self.coordinate(round_)
-        return [{**centre, name: value} for value in axis(self.space.distributions[name], budget)]
+        distributions, _ = self.intervals(round_, history)
+        return [{**centre, name: value} for value in axis(distributions[name], budget)]
 
 
 class TPE(Strategy):
@@ -181,11 +212,12 @@ class TPE(Strategy):
 
     adaptive = True
 
-    def distributions(self) -> dict:
+    @staticmethod
+    def optuna_distributions(distributions: dict) -> dict:
         from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
         result = {}
-        for name, dist in self.space.distributions.items():
+        for name, dist in distributions.items():
             if isinstance(dist, Categorical):
                 result[name] = CategoricalDistribution(dist.choices)
             elif isinstance(dist, Uniform) and dist.complement:  # searched as 1 - x, log-uniform
@@ -197,6 +229,7 @@ class TPE(Strategy):
         return result
 
     def internal(self, name: str, value):
+        """Optuna's value of a hyper-parameter (1 - x for a complement one), and back: its own inverse."""
         dist = self.space.distributions[name]
         return 1 - value if isinstance(dist, Uniform) and dist.complement else value
 
@@ -204,7 +237,7 @@ class TPE(Strategy):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        distributions = self.distributions()
+        distributions = self.optuna_distributions(self.intervals(round_, history)[0])
         sampler = optuna.samplers.TPESampler(
             seed=derive_seed(self.seed, self.stage, round_, first_index, "tpe"), constant_liar=True
         )

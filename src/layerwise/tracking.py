@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 ROLE, STAGE, TRIAL, PARENT_TRIAL = "layerwise.role", "layerwise.stage", "layerwise.trial", "layerwise.parent_trial"
+EXTENDED = "layerwise.extended"  # intervals an adaptive strategy widened (extend_on_border)
 PARENT_RUN = "mlflow.parentRunId"
 METRICS_PER_BATCH = 1000  # log_batch's limit on metrics per request
 

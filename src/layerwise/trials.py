@@ -21,6 +21,7 @@ class Trial:
     parent_rank: int | None  # None: trained on the raw (preprocessed) input, no pretrained stack
     seed: int
     params: dict
+    extended: tuple[str, ...] = ()  # how the strategy widened intervals for this round (extend_on_border)
 
     @property
     def trial_id(self) -> str:
@@ -41,6 +42,7 @@ def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[T
     pretrained_arms = spec["parents"] if spec.get("has_parent_stacks", True) else 0
     for arm in range(arm_count(spec)):
         arm_history = [record for record in history if record["arm"] == arm]
+        extended = tuple(strategy.extensions(round_, arm_history))
         for params in strategy.propose(round_, len(trials), per_arm, arm_history):
             index = len(trials)
             trials.append(
@@ -52,6 +54,7 @@ def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[T
                     parent_rank=arm if arm < pretrained_arms else None,
                     seed=derive_seed(spec["seed"], stage, round_, index, "train"),
                     params=params,
+                    extended=extended,
                 )
             )
     return trials

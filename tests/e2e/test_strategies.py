@@ -20,7 +20,7 @@ def rounds_config() -> dict:
             "layers": 1, "top_k": 1, "trials_per_parent": 3, "shards": 2,
             "strategy": {"name": "multires", "rounds": 2, "grid": {"learning_rate": 3}},
         },
-        finetune={"trials_per_parent": 2, "strategy": {"name": "tpe", "rounds": 2}},
+        finetune={"trials_per_parent": 2, "strategy": {"name": "tpe", "rounds": 2, "extend_on_border": True}},
     )  # fmt: skip
     config["pretrain"]["space"] = {
         "learning_rate": {"type": "float", "low": 0.001, "high": 0.1, "log": True},
@@ -66,3 +66,20 @@ def test_selection_ranks_every_round_and_mlflow_tags_each_trial_with_its_round(r
     runs = mlflow.search_runs(experiment_names=["rounds"], filter_string="tags.`layerwise.role` = 'trial'")
     logged = sorted(zip(runs["tags.mlflow.runName"], runs["tags.layerwise.round"], strict=True))
     assert logged == sorted(zip(table.trial_id, table["round"].astype(str), strict=True))
+
+
+def test_widened_intervals_are_recorded_on_the_trials_and_the_stage(rounds_run):
+    records = [
+        record
+        for path in sorted((rounds_run.results / "finetune" / "shards").glob("r*.json"))
+        for record in json.loads(path.read_text())["records"]
+    ]
+    selection = json.loads((rounds_run.results / "finetune" / "selected.json").read_text())
+    assert selection["extended"] == sorted({step for record in records for step in record["extended"]})
+    assert all(not record["extended"] for record in records if record["round"] == 0)
+    mlflow.set_tracking_uri(rounds_run.tracking_uri)
+    runs = mlflow.search_runs(experiment_names=["rounds"], filter_string="tags.`layerwise.stage` = 'finetune'")
+    tags = dict(zip(runs["tags.mlflow.runName"], runs.get("tags.layerwise.extended", [None] * len(runs)), strict=True))
+    for record in records:
+        expected = "; ".join(record["extended"]) or None
+        assert (tags[record["trial_id"]] if isinstance(tags[record["trial_id"]], str) else None) == expected

@@ -155,3 +155,33 @@ def test_kl_sparsity_needs_sigmoid_units(config):
         check_config(bad)
     bad["pretrain"]["space"]["activation"] = "sigmoid"
     check_config(bad)
+
+
+@pytest.mark.parametrize(
+    "strategy, message",
+    [
+        ({"name": "grid", "rounds": 2}, "pretrain.strategy.rounds: a grid search has one round, got 2; allowed: 1"),
+        ({"name": "grid", "grid": {"lerning_rate": 3}}, "pretrain.strategy.grid.lerning_rate: not a hyper-parameter"),
+        ({"name": "grid", "grid": {"learning_rate": [0.1, -1.0]}}, "pretrain.strategy.grid.learning_rate: -1.0 is not"),
+        ({"name": "multires", "coordinates": [["epochs"]]}, "'epochs' is not searched in this stage; allowed: .*activ"),
+        ({"name": "random", "extend_on_border": True}, "random search does not adapt .* allowed with: multires"),
+        ({"name": "coordinate", "sensitive": "speed"}, "pretrain.strategy.sensitive: 'speed' is not a hyper-parameter"),
+    ],
+)
+def test_strategy_settings_are_checked(config, strategy, message):
+    bad = copy.deepcopy(config)
+    defaults = {"rounds": 1, "grid": {}, "shrink": 0.5, "coordinates": [], "sensitive": "learning_rate"}
+    bad["pretrain"]["strategy"] = {**defaults, "extend_on_border": False, "extend_factor": 2.0, **strategy}
+    with pytest.raises(ConfigError, match=message):
+        check_config(bad)
+
+
+def test_top_k_is_checked_against_the_grid_size(config):
+    bad = copy.deepcopy(config)
+    bad["pretrain"]["strategy"] = {**config["pretrain"]["strategy"], "name": "grid", "grid": {}}
+    bad["pretrain"]["space"] = {"learning_rate": {"type": "float", "low": 0.01, "high": 0.1}}
+    bad["pretrain"]["top_k"] = 4  # the grid has 3 points
+    with pytest.raises(ConfigError, match="pretrain.top_k \\(4\\) exceeds the 3 trials of the first layer"):
+        check_config(bad)
+    bad["pretrain"]["top_k"] = 3
+    check_config(bad)

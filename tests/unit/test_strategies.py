@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 from layerwise import pretrain
-from layerwise.space import SearchSpace
-from layerwise.strategies import STRATEGY_CLASSES, make_strategy, to_unit
+from layerwise.space import SearchSpace, to_unit
+from layerwise.strategies import HARD_LIMITS, STRATEGY_CLASSES, make_strategy
 from layerwise.trials import plan_round, shard_trials
 
 SPACE = SearchSpace(
@@ -155,3 +155,42 @@ def test_tpe_concentrates_on_the_good_region_more_than_random_search():
         return np.median([abs(math.log10(t.params["learning_rate"]) + 2) for t in last])
 
     assert distance("tpe") < 0.6 * distance("random")
+
+
+NARROW = SearchSpace(
+    {
+        "learning_rate": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
+        "corruption": {"type": "float", "low": 0.0, "high": 0.5},
+    },
+    pretrain.DEFAULTS,
+)
+
+
+def run_rounds(strategy, rounds=3):
+    """The lower the learning rate and the corruption, the better: both optima lie past the low border."""
+    history, per_round = [], []
+    for round_ in range(rounds):
+        trials = plan_round(spec(parents=1), strategy, round_, history)
+        per_round.append(trials)
+        history += [
+            {"round": t.round, "index": t.index, "arm": t.arm, "params": t.params, "status": "FINISHED",
+             "objective": math.log10(t.params["learning_rate"]) + t.params["corruption"]}
+            for t in trials
+        ]  # fmt: skip
+    return per_round
+
+
+@pytest.mark.parametrize("name", ["multires", "coordinate", "tpe"])
+def test_extend_on_border_widens_past_the_best_border_within_hard_limits_and_says_so(name):
+    settings = {"name": name, "extend_on_border": True, "extend_factor": 2.0}
+    rounds = run_rounds(make_strategy(NARROW, 0, "layer1", settings))
+    later = [t for trials in rounds[1:] for t in trials]
+    assert min(t.params["learning_rate"] for t in later) < 1e-3  # past the configured low end
+    assert min(t.params["learning_rate"] for t in later) >= HARD_LIMITS["learning_rate"][0]
+    assert all(t.params["corruption"] >= 0.0 for t in later)  # a hard limit: never below 0
+    steps = [step for trials in rounds for step in trials[0].extended]
+    assert rounds[0][0].extended == () and any(step.startswith("round ") and "learning_rate" in step for step in steps)
+    assert not any("corruption" in step for step in steps)  # already at its hard limit
+    plain = run_rounds(make_strategy(NARROW, 0, "layer1", {"name": name}))
+    assert min(t.params["learning_rate"] for trials in plain for t in trials) >= 1e-3
+    assert all(t.extended == () for trials in plain for t in trials)
