@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 from layerwise.codeversion import code_digest
-from layerwise.config import ConfigError, check_config, stage_names, stage_specs
+from layerwise.config import ConfigError, check_config, stage_names, stage_rounds, stage_specs
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -28,6 +28,7 @@ RESULTS = f"results/{config['experiment']}"
 LAYERS = config["pretrain"]["layers"]
 LAST_LAYER = f"layer{LAYERS}"
 SPECS = stage_specs(config)
+ROUNDS = stage_rounds(config)
 STAGES = stage_names(config)
 TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI") or config["tracking"]["uri"]
 CODE = code_digest()  # a param of every rule: editing src/ reruns what it affects
@@ -46,7 +47,7 @@ def round_records(stage, round_):
 
 def shard_records(stage):
     """Every round's shard records of a stage."""
-    return [path for round_ in range(SPECS[stage]["rounds"]) for path in round_records(stage, round_)]
+    return [path for round_ in range(ROUNDS[stage]) for path in round_records(stage, round_)]
 
 
 def get_history(wildcards):

@@ -199,6 +199,17 @@ def stage_names(config: dict) -> list[str]:
     return ["preprocess"] + [f"layer{layer}" for layer in range(1, config["pretrain"]["layers"] + 1)] + ["finetune"]
 
 
+def stage_rounds(config: dict) -> dict:
+    """How many rounds each stage runs: the DAG's concern only, so it stays out of the stage specs."""
+    return {stage: config[spec["config_key"]]["strategy"]["rounds"] for stage, spec in stage_specs(config).items()}
+
+
+def strategy_settings(stage: dict) -> dict:
+    """The strategy's settings without the number of rounds: raising `rounds` later leaves the
+    earlier rounds' jobs (their params) untouched, so Snakemake runs only the new rounds."""
+    return {key: value for key, value in stage["strategy"].items() if key != "rounds"}
+
+
 def stage_specs(config: dict) -> dict:
     """One spec per stage: everything a shard or a selection job needs, and nothing from other stages."""
     preprocessing, pretraining, tuning = config["preprocess"], config["pretrain"], config["finetune"]
@@ -208,8 +219,7 @@ def stage_specs(config: dict) -> dict:
             "kind": "preprocess",
             "config_key": "preprocess",
             "seed": config["seed"],
-            "strategy": preprocessing["strategy"],
-            "rounds": preprocessing["strategy"]["rounds"],
+            "strategy": strategy_settings(preprocessing),
             "parents": 1,
             "has_parent_stacks": False,
             "trials_per_parent": preprocessing["trials"],
@@ -225,8 +235,7 @@ def stage_specs(config: dict) -> dict:
             "kind": "pretrain",
             "config_key": "pretrain",
             "seed": config["seed"],
-            "strategy": pretraining["strategy"],
-            "rounds": pretraining["strategy"]["rounds"],
+            "strategy": strategy_settings(pretraining),
             "parents": 1 if layer == 1 else pretraining["top_k"],
             "has_parent_stacks": layer > 1,
             "trials_per_parent": pretraining["trials_per_parent"],
@@ -241,8 +250,7 @@ def stage_specs(config: dict) -> dict:
         "kind": "finetune",
         "config_key": "finetune",
         "seed": config["seed"],
-        "strategy": tuning["strategy"],
-        "rounds": tuning["strategy"]["rounds"],
+        "strategy": strategy_settings(tuning),
         "parents": pretraining["top_k"],
         "has_parent_stacks": True,
         "no_pretraining_arm": tuning["no_pretraining_arm"],

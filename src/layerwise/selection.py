@@ -117,7 +117,14 @@ def select_stage(
     warnings = border_warnings(stage_space(spec), ranked(records, spec["stage"]), spec.get("top_k", 1))
     extended = sorted({step for record in records for step in record.get("extended", [])})
     selected.update(
-        {"n_trials": len(records), "n_failed": len(failed), "failed": failed, "border": warnings, "extended": extended}
+        {
+            "rounds": len({record["round"] for record in records}),
+            "n_trials": len(records),
+            "n_failed": len(failed),
+            "failed": failed,
+            "border": warnings,
+            "extended": extended,
+        }
     )
     write_json(out_json, selected)
     tracker = Tracker.from_file(tracking)

@@ -1,7 +1,9 @@
 """Adaptive strategies through `snakemake`: rounds in the static DAG, each built on the rounds before."""
 
+import copy
 import json
 import math
+import re
 
 import mlflow
 import pandas as pd
@@ -83,3 +85,14 @@ def test_widened_intervals_are_recorded_on_the_trials_and_the_stage(rounds_run):
     for record in records:
         expected = "; ".join(record["extended"]) or None
         assert (tags[record["trial_id"]] if isinstance(tags[record["trial_id"]], str) else None) == expected
+
+
+def test_raising_the_rounds_later_runs_only_the_new_round(rounds_run):
+    more = copy.deepcopy(rounds_run.config)
+    more["pretrain"]["strategy"]["rounds"] = 3
+    process = snakemake(rounds_run.workdir, more, "-n")
+    assert process.returncode == 0, process.stderr
+    outputs = "\n".join(line for line in process.stdout.splitlines() if line.strip().startswith("output:"))
+    planned = set(re.findall(r"layer1/shards/(r\d+-\d+)\.json", outputs))
+    assert planned == {"r2-0", "r2-1"}  # rounds 0 and 1 are reused
+    snakemake(rounds_run.workdir, rounds_run.config, "-n")  # leave the folder's config as it was

@@ -26,7 +26,7 @@ def layer_spec(stage="layer1", parents=1, shards=2, **space):
     return {
         "stage": stage, "kind": "pretrain", "config_key": "pretrain", "seed": 0,
         "parents": parents, "has_parent_stacks": stage != "layer1", "trials_per_parent": 4, "top_k": 2,
-        "strategy": {"name": "random", "rounds": 1}, "rounds": 1,
+        "strategy": {"name": "random"},
         "shards": shards, "readout_ridge": 1e-3,
         "space": {"hidden_units": 5, "epochs": 3, "batch_size": 16, "activation": "tanh", **space},
     }  # fmt: skip
@@ -53,9 +53,9 @@ def run_round(spec, data_dir, round_=0, parents=None, history=()):
     return paths
 
 
-def run_stage(spec, data_dir, parents=None):
+def run_stage(spec, data_dir, parents=None, rounds=1):
     paths = []
-    for round_ in range(spec["rounds"]):
+    for round_ in range(rounds):
         paths += run_round(spec, data_dir, round_, parents, history=paths)
     return load_records(paths)
 
