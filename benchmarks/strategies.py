@@ -3,12 +3,13 @@
 Two searches, each run by every strategy with several seeds of the search itself:
 - layer 1: one pretrained layer, scored by the ridge read-out (the cheap layer objective);
 - fine-tuning: a one-hidden-layer network from random weights, scored by validation error.
-Each space has two hyper-parameters that matter and one that matters little, the case where random
-search beats a grid. The trials run through the pipeline's own code (strategies, shards' trial loop),
-in this process, without Snakemake or MLflow. Output: a trial-level CSV, the best validation error
+Each space has two hyper-parameters expected to matter and a third expected to matter less, the
+case where random search should beat a grid (benchmarks/README.md says what happened). The trials
+run through the pipeline's own code (strategies, the shards' trial loop), in this process, without
+Snakemake or MLflow. Output: a trial-level CSV, the best validation error
 after n trials per strategy (mean over seeds) as a Markdown table, and a plot.
 
-    .venv/bin/python benchmarks/strategies.py [--seeds 3] [--out benchmarks/results]
+    .venv/bin/python benchmarks/strategies.py [--seeds 3] [--out benchmarks/figures]
 """
 
 import argparse
@@ -127,7 +128,7 @@ def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--out", default="benchmarks/figures")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -151,10 +152,16 @@ def main() -> None:
                         )  # fmt: skip
     trials = pd.DataFrame(rows)
     trials.to_csv(out / "strategies.csv", index=False)
-    curves = trials.groupby(["search", "strategy", "seed"], group_keys=False).apply(best_so_far)
+    summarize(trials, out)
+
+
+def summarize(trials: pd.DataFrame, out: Path) -> None:
+    """The best-so-far table (mean and spread over seeds at 6, 12 and 18 trials) and plot."""
+    groups = trials.groupby(["search", "strategy", "seed"], sort=False)
+    curves = pd.concat(best_so_far(group).assign(search=s, strategy=g, seed=d) for (s, g, d), group in groups)
     table = (
         curves[curves.n.isin([6, 12, 18])]
-        .groupby(["search", "strategy", "n"])
+        .groupby(["search", "strategy", "n"], sort=False)
         .best.agg(["mean", "std"])
         .unstack("n")
         .round(4)
