@@ -5,13 +5,13 @@ lie beyond it: the interval should be widened. "Near" is the outer 10% of the in
 the domain it is searched in (log for log-scaled ones).
 """
 
-from layerwise.space import SearchSpace, Uniform, to_unit
+from layerwise.space import Interval, SearchSpace, to_unit
 
 MARGIN = 0.1
 COLUMNS = ("hyper_parameter", "side", "bound", "best_value", "top_k_on_border", "top_k")
 
 
-def side_of(distribution: Uniform, value) -> str | None:
+def side_of(distribution: Interval, value) -> str | None:
     """ "low" or "high" when `value` lies in the outer MARGIN of the interval, else None."""
     if distribution.low == distribution.high:
         return None
@@ -20,7 +20,7 @@ def side_of(distribution: Uniform, value) -> str | None:
 
 
 def numeric(space: SearchSpace) -> dict:
-    return {name: dist for name, dist in space.distributions.items() if isinstance(dist, Uniform)}
+    return {name: dist for name, dist in space.distributions.items() if isinstance(dist, Interval)}
 
 
 def border_warnings(space: SearchSpace, ranked: list[dict], top_k: int) -> list[dict]:

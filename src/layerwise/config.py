@@ -11,7 +11,7 @@ from layerwise.models import ACTIVATIONS, CORRUPTIONS, INIT_DISTRIBUTIONS, INIT_
 from layerwise.optim import SCHEDULES
 from layerwise.rbm import VISIBLE_UNITS
 from layerwise.regularization import LAYER_GROUPS
-from layerwise.space import Categorical, Fixed, SearchSpace, SpaceError, Uniform
+from layerwise.space import Categorical, Fixed, Interval, SearchSpace, SpaceError
 from layerwise.strategies import STRATEGY_CLASSES, make_strategy
 from layerwise.transforms import NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
 
@@ -100,7 +100,7 @@ INTEGER_PARAMS = {name for name, (_, text) in LIMITS.items() if text.startswith(
 
 def candidate_values(distribution) -> list:
     """The values that bound what a distribution can produce: its ends, choices or fixed value."""
-    if isinstance(distribution, Uniform):
+    if isinstance(distribution, Interval):
         return [distribution.low, distribution.high]
     if isinstance(distribution, Categorical):
         return list(distribution.choices)
@@ -160,7 +160,7 @@ def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
     except SpaceError as error:
         raise ConfigError(str(error)) from error
     for name, distribution in space.distributions.items():
-        if name in INTEGER_PARAMS and isinstance(distribution, Uniform) and not distribution.integer:
+        if name in INTEGER_PARAMS and isinstance(distribution, Interval) and not distribution.integer:
             raise ConfigError(f"{where}.{name}: must be searched with type: int")
         for value in candidate_values(distribution):
             check_value(name, value, f"{where}.{name}")

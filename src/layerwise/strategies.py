@@ -26,7 +26,7 @@ import numpy as np
 
 from layerwise.border import side_of
 from layerwise.seeding import derive_seed
-from layerwise.space import Categorical, Fixed, SearchSpace, Uniform, domain, from_unit, to_unit
+from layerwise.space import Categorical, Fixed, Interval, SearchSpace, domain, from_unit, to_unit
 
 STRATEGIES = ("random", "grid", "multires", "coordinate", "tpe")
 DEFAULT_POINTS = 3
@@ -64,7 +64,7 @@ def axis(distribution, points: int, centre: float = 0.5, span: float = 1.0) -> l
     return list(dict.fromkeys(from_unit(distribution, float(p)) for p in positions))  # integers may coincide
 
 
-def widen(distribution: Uniform, side: str, factor: float, limits: tuple[float, float]) -> Uniform:
+def widen(distribution: Interval, side: str, factor: float, limits: tuple[float, float]) -> Interval:
     """The interval stretched past its `side` end to `factor` times its length (in the search
     domain), within `limits`; integers are rounded outwards."""
     low, high, _, out = domain(distribution)
@@ -122,7 +122,7 @@ class Strategy:
         for earlier in range(1, round_ + 1):
             best = best_params([record for record in history if record["round"] < earlier])
             for name, dist in distributions.items():
-                if best is None or name not in best or name not in HARD_LIMITS or not isinstance(dist, Uniform):
+                if best is None or name not in best or name not in HARD_LIMITS or not isinstance(dist, Interval):
                     continue
                 side = side_of(dist, best[name])
                 wider = widen(dist, side, factor, HARD_LIMITS[name]) if side else dist
@@ -155,7 +155,7 @@ class GridSearch(Strategy):
                 axes[name] = [centre[name]]
             elif isinstance(given, list):
                 axes[name] = list(given)
-            elif centre is not None and name in centre and isinstance(distribution, Uniform):
+            elif centre is not None and name in centre and isinstance(distribution, Interval):
                 axes[name] = axis(distribution, given, to_unit(distribution, centre[name]), span)
             else:
                 axes[name] = axis(distribution, given)
@@ -220,18 +220,18 @@ class TPE(Strategy):
         for name, dist in distributions.items():
             if isinstance(dist, Categorical):
                 result[name] = CategoricalDistribution(dist.choices)
-            elif isinstance(dist, Uniform) and dist.complement:  # searched as 1 - x, log-uniform
+            elif isinstance(dist, Interval) and dist.complement:  # searched as 1 - x, log-uniform
                 result[name] = FloatDistribution(1 - dist.high, 1 - dist.low, log=True)
-            elif isinstance(dist, Uniform) and dist.integer:
+            elif isinstance(dist, Interval) and dist.integer:
                 result[name] = IntDistribution(int(dist.low), int(dist.high), log=dist.log)
-            elif isinstance(dist, Uniform):
+            elif isinstance(dist, Interval):
                 result[name] = FloatDistribution(dist.low, dist.high, log=dist.log)
         return result
 
     def internal(self, name: str, value):
         """Optuna's value of a hyper-parameter (1 - x for a complement one), and back: its own inverse."""
         dist = self.space.distributions[name]
-        return 1 - value if isinstance(dist, Uniform) and dist.complement else value
+        return 1 - value if isinstance(dist, Interval) and dist.complement else value
 
     def propose(self, round_, first_index, budget, history):
         import optuna

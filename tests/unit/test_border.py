@@ -2,7 +2,7 @@
 
 from layerwise import pretrain
 from layerwise.border import border_warnings, describe, on_border, side_of
-from layerwise.space import SearchSpace, Uniform
+from layerwise.space import Interval, SearchSpace
 
 SPACE = SearchSpace(
     {
@@ -25,7 +25,7 @@ def test_the_outer_tenth_is_measured_in_the_log_domain_for_log_scaled_ranges():
     assert side_of(rate, 0.05) is None  # 0.05 is 5% of the interval in x, but 67% of it in log x
     corruption = SPACE.distributions["corruption"]
     assert side_of(corruption, 0.04) == "low" and side_of(corruption, 0.06) is None
-    assert side_of(Uniform(0.3, 0.3), 0.3) is None
+    assert side_of(Interval(0.3, 0.3), 0.3) is None
 
 
 def test_warnings_name_the_hyper_parameter_its_side_and_how_many_of_the_top_k_agree():

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from layerwise.space import Categorical, SearchSpace, SpaceError, Uniform, parse_distribution
+from layerwise import pretrain
+from layerwise.space import Categorical, Interval, SearchSpace, SpaceError, parse_distribution
 
 DEFAULTS = {"learning_rate": 0.01, "hidden_units": 100, "activation": "tanh", "corruption": 0.1}
 
@@ -78,4 +79,53 @@ def test_unknown_hyper_parameter_lists_the_allowed_ones():
 
 def test_parsed_types():
     assert isinstance(parse_distribution("x", {"type": "categorical", "choices": [1]}), Categorical)
-    assert parse_distribution("x", {"type": "int", "low": 1, "high": 3}) == Uniform(1.0, 3.0, integer=True)
+    assert parse_distribution("x", {"type": "int", "low": 1, "high": 3}) == Interval(1.0, 3.0, integer=True)
+
+
+def test_categorical_prior_weights_set_the_frequencies():
+    space = SearchSpace(
+        {"activation": {"type": "categorical", "choices": ["tanh", "relu", "sigmoid"], "weights": [6, 3, 1]}},
+        pretrain.DEFAULTS,
+    )
+    rng = np.random.default_rng(0)
+    draws = [space.sample(rng)["activation"] for _ in range(3000)]
+    counts = [draws.count(choice) for choice in ("tanh", "relu", "sigmoid")]
+    assert stats.chisquare(counts, [1800, 900, 300]).pvalue > 0.01
+    assert stats.chisquare(counts, [1000, 1000, 1000]).pvalue < 1e-6
+
+
+def test_a_normal_prior_in_the_log_domain_is_centred_on_its_mean_and_stays_in_range():
+    space = SearchSpace(
+        {
+            "learning_rate": {
+                "type": "float",
+                "low": 1e-4,
+                "high": 1.0,
+                "log": True,
+                "prior": {"mean": 1e-2, "std": 0.1},
+            }
+        },
+        pretrain.DEFAULTS,
+    )
+    rng = np.random.default_rng(0)
+    exponents = np.log10([space.sample(rng)["learning_rate"] for _ in range(3000)])
+    assert exponents.min() >= -4 and exponents.max() <= 0
+    assert np.median(exponents) == pytest.approx(-2, abs=0.05)
+    assert np.std(exponents) == pytest.approx(0.1 * 4, rel=0.1)  # std: a tenth of 4 decades
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"type": "categorical", "choices": ["a", "b"], "weights": [1]}, "weights: one weight >= 0 per choice"),
+        ({"type": "categorical", "choices": ["a", "b"], "weights": [0, 0]}, "weights: at least one weight must be > 0"),
+        ({"type": "float", "low": 0.1, "high": 0.5, "prior": {"mean": 0.9}}, "prior.mean must be a number in"),
+        (
+            {"type": "float", "low": 0.1, "high": 0.5, "prior": {"mean": 0.2, "std": 0}},
+            "prior.std must be a number > 0",
+        ),
+    ],
+)
+def test_bad_priors_are_named(spec, message):
+    with pytest.raises(SpaceError, match=f"space.corruption.{message}"):
+        SearchSpace({"corruption": spec}, pretrain.DEFAULTS)
