@@ -15,7 +15,7 @@ from layerwise.border import COLUMNS as BORDER_COLUMNS
 from layerwise.border import border_warnings, describe
 from layerwise.files import read_json, write_json
 from layerwise.kinds import stage_space
-from layerwise.tracking import EXTENDED, Tracker
+from layerwise.tracking import BORDER, EXTENDED, Tracker
 
 
 class StageFailed(RuntimeError):
@@ -134,7 +134,7 @@ def select_stage(
         tracker.finish_run(
             tracker.run_id,
             metrics={"best_objective": best, "n_trials": len(records), "n_failed": len(failed)},
-            tags={"layerwise.border": describe(warnings), **({EXTENDED: "; ".join(extended)} if extended else {})},
+            tags={BORDER: describe(warnings), **({EXTENDED: "; ".join(extended)} if extended else {})},
             artifacts=[out_json, str(table)],
         )
     print(

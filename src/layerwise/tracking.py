@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROLE, STAGE, TRIAL, PARENT_TRIAL = "layerwise.role", "layerwise.stage", "layerwise.trial", "layerwise.parent_trial"
 EXTENDED = "layerwise.extended"  # intervals an adaptive strategy widened (extend_on_border)
+BORDER = "layerwise.border"  # numeric hyper-parameters whose best value lies on a border of the interval
 PARENT_RUN = "mlflow.parentRunId"
 METRICS_PER_BATCH = 1000  # log_batch's limit on metrics per request
 
