@@ -1,4 +1,30 @@
-# Test the selected network (the only rule that reads the test split), then write the trials table.
+# Train the selected configuration again with other seeds (and refit it on train + valid), test the
+# selected network and the seed study (the only rule that reads the test split), write the trials table.
+
+
+rule retrain:
+    input:
+        selected=rules.select_finetune.output,
+        train=rules.preprocess.output.train,
+        valid=rules.preprocess.output.valid,
+        parents=f"{RESULTS}/{LAST_LAYER}/topk.json",
+    output:
+        record=f"{RESULTS}/seed_study/{{member}}.json",
+        weights=f"{RESULTS}/seed_study/{{member}}.pt",
+    wildcard_constraints:
+        member="seed[0-9]+|refit",
+    params:
+        spec=json.dumps(SPECS["finetune"], sort_keys=True),
+        code=CODE,
+    threads: config["threads"]
+    conda:
+        ENV
+    log:
+        f"{RESULTS}/logs/seed_study/{{member}}.log",
+    shell:
+        "layerwise retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
+        " --parents {input.parents} --spec {params.spec:q} --member {wildcards.member}"
+        " --weights {output.weights} --out {output.record} --threads {threads} > {log} 2>&1"
 
 
 rule evaluate:
@@ -6,11 +32,13 @@ rule evaluate:
         selected=rules.select_finetune.output,
         preprocessing=rules.select_preprocess.output,
         selections=stage_selections(),
+        members=seed_study_members(),
         test=rules.preprocess.output.test,
         tracking=rules.init_tracking.output,
     output:
         summary=f"{RESULTS}/summary.json",
         model=f"{RESULTS}/model.pt",
+        histogram=f"{RESULTS}/seed_study.png",
     params:
         experiment=config["experiment"],
         code=CODE,
@@ -20,7 +48,8 @@ rule evaluate:
         f"{RESULTS}/logs/evaluate.log",
     shell:
         "layerwise evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
-        " --selections {input.selections} --test {input.test}"
+        " --selections {input.selections} --members {input.members} --histogram {output.histogram}"
+        " --test {input.test}"
         " --tracking {input.tracking} --experiment {params.experiment:q}"
         " --summary {output.summary} --model {output.model} > {log} 2>&1"
 

@@ -88,6 +88,15 @@ def select(args) -> None:
     select_stage(json.loads(args.spec), args.records, optional_path(args.parents), args.tracking, args.out, args.stacks)
 
 
+def retrain(args) -> None:
+    from layerwise.seedstudy import retrain as run
+
+    run(
+        args.selected, args.train, args.valid, args.parents, json.loads(args.spec), args.member,
+        args.weights, args.out, args.threads,
+    )  # fmt: skip
+
+
 def evaluate(args) -> None:
     from layerwise.evaluate import evaluate as run
 
@@ -95,6 +104,8 @@ def evaluate(args) -> None:
         args.selected,
         args.preprocessing,
         args.selections,
+        args.members,
+        args.histogram,
         args.test,
         args.tracking,
         args.experiment,
@@ -169,10 +180,24 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--stacks", help="folder for the top-K stacks (pretraining stages)")
     command.set_defaults(run=select)
 
+    command = commands.add_parser("retrain", help="train the selected configuration again (seed study, refit)")
+    command.add_argument("--selected", required=True, help="the fine-tuning selection (JSON)")
+    command.add_argument("--train", required=True)
+    command.add_argument("--valid", required=True)
+    command.add_argument("--parents", required=True, help="top-K file of the last pretrained layer")
+    command.add_argument("--spec", required=True, help="the fine-tuning stage spec, as JSON")
+    command.add_argument("--member", required=True, help="seed<i>, or refit")
+    command.add_argument("--weights", required=True)
+    command.add_argument("--out", required=True)
+    command.add_argument("--threads", type=int, default=1)
+    command.set_defaults(run=retrain)
+
     command = commands.add_parser("evaluate", help="test the selected network and write the summary")
     command.add_argument("--selected", required=True)
     command.add_argument("--preprocessing", required=True, help="the preprocessing stage's selection (JSON)")
     command.add_argument("--selections", nargs="+", required=True, help="every stage's selection, in stage order")
+    command.add_argument("--members", nargs="+", required=True, help="the seed study's member records")
+    command.add_argument("--histogram", required=True, help="where to draw the seed study's histogram (PNG)")
     command.add_argument("--test", required=True)
     command.add_argument("--tracking", required=True)
     command.add_argument("--experiment", required=True)

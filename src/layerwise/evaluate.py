@@ -1,12 +1,15 @@
 """Evaluation: the only code that opens the test split. Scores the selected network and writes the summary."""
 
 import shutil
+import statistics
 
 import torch
 
+from layerwise import plots
 from layerwise.files import read_json, write_json
 from layerwise.inputs import load_tensors
 from layerwise.models import build_classifier
+from layerwise.seedstudy import REFIT
 from layerwise.selection import lineage_step
 from layerwise.tracking import Tracker
 from layerwise.training import classification_error
@@ -37,6 +40,34 @@ def scores(record: dict | None, test) -> dict | None:
     }
 
 
+def seed_study(member_paths: list[str], test, histogram_path: str) -> dict:
+    """Test error of every member, their mean and spread, the ensemble (averaged class probabilities)
+    of the seed members, and the refit's test error when there is one."""
+    members = [read_json(path) for path in member_paths]
+    seeds = [member for member in members if member["member"] != REFIT]
+    networks = [load_network(member["weights"])[0] for member in seeds]
+    errors = [classification_error(network, test.x, test.y)[0] for network in networks]
+    with torch.no_grad():
+        probabilities = torch.stack([torch.softmax(network(test.x), dim=1) for network in networks]).mean(0)
+    ensemble_error = (probabilities.argmax(1) != test.y).double().mean().item()
+    plots.seed_histogram(errors, ensemble_error, histogram_path)
+    study = {
+        "seeds": [
+            {"member": m["member"], "seed": m["seed"], "valid_error": m["valid_error"], "test_error": error}
+            for m, error in zip(seeds, errors, strict=True)
+        ],
+        "test_error_mean": statistics.fmean(errors),
+        "test_error_std": statistics.stdev(errors) if len(errors) > 1 else 0.0,
+        "ensemble_test_error": ensemble_error,
+        "histogram": histogram_path,
+    }
+    refit = [member for member in members if member["member"] == REFIT]
+    if refit:
+        test_error = classification_error(load_network(refit[0]["weights"])[0], test.x, test.y)[0]
+        study["refit"] = {"epochs": refit[0]["best_epoch"], "test_error": test_error}
+    return study
+
+
 def stage_overview(selection_paths: list[str]) -> dict:
     """Per stage: trials, failures and the best values found on the border of their interval."""
     overview = {}
@@ -50,6 +81,8 @@ def evaluate(
     selected_path: str,
     preprocessing_path: str,
     selection_paths: list[str],
+    member_paths: list[str],
+    histogram_path: str,
     test_path: str,
     tracking: str,
     experiment: str,
@@ -85,6 +118,7 @@ def evaluate(
         },
         "pretraining_comparison": comparison,
         "stages": stage_overview(selection_paths),
+        "seed_study": seed_study(member_paths, test, histogram_path),
         "model": model_path,
         "mlflow": {
             "tracking_uri": tracker.info.get("tracking_uri"),
@@ -104,10 +138,15 @@ def evaluate(
         for arm, result in comparison.items():
             if result:
                 metrics.update({f"{arm}_test_error": result["test_error"], f"{arm}_valid_error": result["valid_error"]})
+        study = summary["seed_study"]
+        summarised = ("test_error_mean", "test_error_std", "ensemble_test_error")
+        metrics |= {f"seed_study_{key}": study[key] for key in summarised}
+        if "refit" in study:
+            metrics["refit_test_error"] = study["refit"]["test_error"]
         evaluation.finish_run(
             evaluation.run_id,
-            params={"selected_trial": best["trial_id"]},
+            params={"selected_trial": best["trial_id"], "seed_study_seeds": len(study["seeds"])},
             metrics=metrics,
-            artifacts=[summary_path, model_path],
+            artifacts=[summary_path, model_path, histogram_path],
         )
     return summary

@@ -1,13 +1,16 @@
 """The default pipeline on the smoke config: DAG, MLflow tree, lineage, tables, determinism."""
 
 import json
+import statistics
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
+from layerwise.evaluate import load_network
 from layerwise.learners import ALGORITHMS
 from repo import REPO
 from runner import smoke_config, snakemake
@@ -37,6 +40,7 @@ def test_dry_run_shows_the_whole_dag(tmp_path):
         "select_preprocess": 1,
         "select_layer": 2,
         "select_finetune": 1,
+        "retrain": 3 + 1,  # the seed study's 3 seeds and the refit on train + valid
         "evaluate": 1,
         "report": 1,
     }
@@ -176,6 +180,33 @@ def test_summary_and_trials_table_agree_with_mlflow(smoke_run):
         on_border = {item.split(":")[0] for item in listed.split(", ") if item}
         assert flagged == on_border, stage
     assert f"test accuracy {summary['test_accuracy']:.4f}" in smoke_run.output
+
+
+def test_the_seed_study_retrains_the_selected_configuration_and_scores_its_ensemble(smoke_run):
+    summary = json.loads((smoke_run.results / "summary.json").read_text())
+    study = summary["seed_study"]
+    assert [member["member"] for member in study["seeds"]] == ["seed0", "seed1", "seed2"]
+    assert len({member["seed"] for member in study["seeds"]}) == 3
+    errors = [member["test_error"] for member in study["seeds"]]
+    assert study["test_error_mean"] == pytest.approx(statistics.fmean(errors))
+    assert study["test_error_std"] == pytest.approx(statistics.stdev(errors))
+    test = np.load(smoke_run.results / "data" / "test.npz")
+    x, y = torch.from_numpy(test["x"]), torch.from_numpy(test["y"])
+    networks = [load_network(str(smoke_run.results / "seed_study" / f"seed{i}.pt"))[0] for i in range(3)]
+    with torch.no_grad():
+        probabilities = sum(torch.softmax(network(x), dim=1) for network in networks) / 3
+        assert not any(torch.equal(network(x), networks[0](x)) for network in networks[1:])  # other seeds
+    assert study["ensemble_test_error"] == pytest.approx((probabilities.argmax(1) != y).double().mean().item())
+    architecture = load_network(str(smoke_run.results / "model.pt"))[1]
+    assert all(
+        load_network(str(smoke_run.results / "seed_study" / f"{m}.pt"))[1] == architecture for m in ("seed0", "refit")
+    )
+    table = pd.read_csv(smoke_run.results / "trials.csv").set_index("trial_id")
+    assert study["refit"]["epochs"] == table.loc[summary["selected_trial"], "best_epoch"]
+    evaluation = MlflowClient(smoke_run.tracking_uri).get_run(summary["mlflow"]["evaluation_run_id"])
+    assert evaluation.data.metrics["seed_study_ensemble_test_error"] == pytest.approx(study["ensemble_test_error"])
+    artifacts = {a.path for a in MlflowClient(smoke_run.tracking_uri).list_artifacts(evaluation.info.run_id)}
+    assert "seed_study.png" in artifacts and (smoke_run.results / "seed_study.png").stat().st_size > 1000
 
 
 def test_the_given_config_is_not_merged_with_the_default_one(smoke_run):

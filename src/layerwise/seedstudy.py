@@ -1,0 +1,67 @@
+"""The seed study (Bengio 2012, "Random seeds"): the selected configuration trained again with other seeds.
+
+Each member is a fine-tuning trial with the selected trial's hyper-parameters and parent stack and a
+seed of its own (`seed<i>`), or the refit (`refit`): the same configuration trained on training +
+validation data for the number of epochs early stopping chose, with no early stopping. Members are
+written as the selected network is (weights + record); only evaluate.py scores them on the test split.
+"""
+
+from dataclasses import replace
+
+import torch
+
+from layerwise import finetune
+from layerwise.files import read_json, write_json
+from layerwise.inputs import StageInputs, Tensors
+from layerwise.seeding import configure_torch, derive_seed, seed_everything
+from layerwise.trials import Trial
+
+REFIT = "refit"
+
+
+def member_trial(selected: dict, seed: int, member: str) -> Trial:
+    best = selected["best"]
+    return Trial(
+        stage="seed-study",
+        round=0,
+        index=0,
+        arm=best["arm"],
+        parent_rank=best["parent_rank"],
+        seed=derive_seed(seed, "seed-study", member),
+        params=best["params"],
+    )
+
+
+def retrain(
+    selected_path: str,
+    train: str,
+    valid: str,
+    parents: str,
+    spec: dict,
+    member: str,
+    weights: str,
+    out: str,
+    threads: int,
+) -> dict:
+    """Trains one member and writes its record: member, seed, valid_error (None for the refit),
+    best_epoch and weights."""
+    configure_torch(threads)
+    selected = read_json(selected_path)
+    trial = member_trial(selected, spec["seed"], member)
+    inputs = StageInputs(train, valid, parents)
+    if member == REFIT:
+        inputs.train = Tensors(torch.cat([inputs.train.x, inputs.valid.x]), torch.cat([inputs.train.y, inputs.valid.y]))
+        trial = replace(trial, params={**trial.params, "max_epochs": selected["best"]["metrics"]["best_epoch"]})
+        spec = {**spec, "patience": 0}  # the epoch count is chosen already; validation data is now training data
+    seed_everything(trial.seed)
+    result = finetune.run_trial(trial, inputs, spec, weights, torch.Generator().manual_seed(trial.seed))
+    record = {
+        "member": member,
+        "seed": trial.seed,
+        "valid_error": None if member == REFIT else result["objective"],
+        "best_epoch": result["metrics"]["best_epoch"],
+        "weights": weights,
+    }
+    write_json(out, record)
+    print(f"{member}: {record}", flush=True)
+    return record

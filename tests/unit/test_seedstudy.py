@@ -1,0 +1,57 @@
+"""The seed study's members: the selected configuration with seeds of their own, and the refit."""
+
+import numpy as np
+import pytest
+import torch
+
+from layerwise import finetune
+from layerwise import stack as stacks
+from layerwise.data import Split, save_split
+from layerwise.files import read_json, write_json
+from layerwise.seedstudy import REFIT, member_trial, retrain
+
+
+@pytest.fixture()
+def study(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, rows in (("train", 120), ("valid", 40)):
+        y = np.arange(rows) % 3
+        save_split(
+            Split((rng.normal(size=(rows, 5)) + y[:, None]).astype(np.float32), y), str(tmp_path / f"{name}.npz")
+        )
+    layer = {"n_in": 5, "n_hidden": 4, "activation": "tanh", "weight": torch.zeros(4, 5), "bias": torch.zeros(4)}
+    stacks.save({"layers": [{**layer, "trial_id": "layer1-r0-t0000"}]}, str(tmp_path / "stack.pt"))
+    write_json(
+        str(tmp_path / "topk.json"), {"entries": [{"trial_id": "layer1-r0-t0000", "stack": str(tmp_path / "stack.pt")}]}
+    )
+    params = {**finetune.DEFAULTS, "learning_rate": 0.05, "max_epochs": 30, "batch_size": 16}
+    best = {"arm": 1, "parent_rank": None, "params": params, "metrics": {"best_epoch": 4}}
+    write_json(str(tmp_path / "selected.json"), {"best": best})
+    return tmp_path
+
+
+def run(folder, member):
+    spec = {"seed": 0, "patience": 3}
+    return retrain(
+        str(folder / "selected.json"), str(folder / "train.npz"), str(folder / "valid.npz"), str(folder / "topk.json"),
+        spec, member, str(folder / f"{member}.pt"), str(folder / f"{member}.json"), 1,
+    )  # fmt: skip
+
+
+def test_members_keep_the_selected_configuration_with_seeds_of_their_own(study):
+    selected = read_json(str(study / "selected.json"))
+    trials = [member_trial(selected, 0, member) for member in ("seed0", "seed1", REFIT)]
+    assert len({trial.seed for trial in trials}) == 3
+    assert all(trial.params == selected["best"]["params"] and trial.parent_rank is None for trial in trials)
+    first, second = run(study, "seed0"), run(study, "seed1")
+    assert first["valid_error"] is not None and first["best_epoch"] <= 30
+    assert not torch.equal(
+        torch.load(first["weights"])["state_dict"]["0.weight"], torch.load(second["weights"])["state_dict"]["0.weight"]
+    )
+
+
+def test_the_refit_trains_on_train_and_valid_for_the_chosen_epochs(study):
+    record = run(study, REFIT)
+    assert record["valid_error"] is None  # validation data was training data
+    assert record["best_epoch"] == 4  # no early stopping: exactly the epochs the selected trial chose
+    assert read_json(str(study / "refit.json")) == record
