@@ -13,6 +13,10 @@ def seed_histogram(test_errors: list[float], ensemble_error: float, path: str) -
     mean = sum(test_errors) / len(test_errors)
     axis.axvline(mean, color="tab:blue", linestyle="--", label=f"mean {mean:.4f}")
     axis.axvline(ensemble_error, color="tab:red", label=f"ensemble {ensemble_error:.4f}")
+    low, high = min(*test_errors, ensemble_error), max(*test_errors, ensemble_error)
+    margin = 0.1 * (high - low) or 0.01
+    axis.set_xlim(low - margin, high + margin)
+    axis.yaxis.get_major_locator().set_params(integer=True)
     axis.set(xlabel="test error", ylabel="seeds", title=f"Seed study ({len(test_errors)} seeds)")
     axis.legend(fontsize="small")
     figure.tight_layout()

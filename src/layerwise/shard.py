@@ -70,7 +70,6 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
         traceback.print_exc(file=sys.stderr)
         result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(error)
     duration = time.perf_counter() - started
-    print(f"{trial.trial_id}: {status} objective={result['objective']} ({duration:.1f}s) {reason or ''}", flush=True)
     tracker.finish_run(
         run_id,
         params={**trial.params, "seed": trial.seed},
@@ -102,6 +101,16 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     }
 
 
+def progress_line(record: dict, position: int, total: int, elapsed: float) -> str:
+    """One line per finished trial, with the time the shard's remaining trials will take at this pace."""
+    objective = "-" if record["objective"] is None else f"{record['objective']:.4f}"
+    left = elapsed / position * (total - position)
+    return (
+        f"[{position}/{total}] {record['stage']} {record['trial_id']}: {record['status']} objective {objective} "
+        f"({record['duration_s']:.1f}s){' ' + record['reason'] if record['reason'] else ''}; about {left:.0f}s left"
+    )
+
+
 def run_shard(
     spec: dict,
     round_: int,
@@ -122,5 +131,9 @@ def run_shard(
     tracker = Tracker.from_file(tracking)
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    results = [run_one(trial, spec, inputs, directory, tracker) for trial in trials]
+    results, started = [], time.perf_counter()
+    for position, trial in enumerate(trials, start=1):
+        record = run_one(trial, spec, inputs, directory, tracker)
+        results.append(record)
+        print(progress_line(record, position, len(trials), time.perf_counter() - started), flush=True)
     write_json(records, {"stage": spec["stage"], "round": round_, "shard": shard, "records": results})

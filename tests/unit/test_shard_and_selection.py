@@ -8,7 +8,7 @@ from layerwise import stack as stacks
 from layerwise.data import Split, save_split
 from layerwise.files import write_json
 from layerwise.selection import StageFailed, load_records, ranked, select_pretrain
-from layerwise.shard import run_shard
+from layerwise.shard import progress_line, run_shard
 
 
 @pytest.fixture()
@@ -142,3 +142,13 @@ def test_tied_sizes_give_every_layer_its_parents_width(data_dir):
     for entry in stacks_of_layer2:
         layers = stacks.load(entry["stack"])["layers"]
         assert layers[0]["n_hidden"] == layers[1]["n_hidden"]
+
+
+def test_each_finished_trial_prints_its_progress_and_the_time_left_in_the_shard(data_dir, capsys):
+    run_stage(layer_spec(shards=1), data_dir)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert [line.split("]")[0] for line in lines] == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert lines[0].startswith("[1/4] layer1 layer1-r0-t0000: FINISHED objective 0.")
+    assert lines[-1].endswith("about 0s left")
+    record = {"stage": "s", "trial_id": "t", "status": "FINISHED", "objective": 0.5, "duration_s": 2.0, "reason": None}
+    assert progress_line(record, 2, 5, 10.0).endswith("about 15s left")  # 5 s a trial so far, 3 to go
