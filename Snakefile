@@ -26,6 +26,7 @@ rule all:
         f"{RESULTS}/summary.json",
         f"{RESULTS}/trials.csv",
         f"{RESULTS}/trials.parquet",
+        f"{RESULTS}/summary.md",
     default_target: True
 
 

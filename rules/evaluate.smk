@@ -62,6 +62,7 @@ rule report:
     output:
         csv=f"{RESULTS}/trials.csv",
         parquet=f"{RESULTS}/trials.parquet",
+        markdown=f"{RESULTS}/summary.md",
     params:
         config=json.dumps(config, sort_keys=True),
         code=CODE,
@@ -71,4 +72,5 @@ rule report:
         f"{RESULTS}/logs/report.log",
     shell:
         "layerwise report --records {input.records} --summary {input.summary}"
-        " --tracking {input.tracking} --config {params.config:q} --csv {output.csv} --parquet {output.parquet} > {log} 2>&1"
+        " --tracking {input.tracking} --config {params.config:q} --csv {output.csv} --parquet {output.parquet}"
+        " --markdown {output.markdown} > {log} 2>&1"

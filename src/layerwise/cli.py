@@ -118,7 +118,9 @@ def evaluate(args) -> None:
 def report(args) -> None:
     from layerwise.report import write_report
 
-    write_report(args.records, args.summary, args.tracking, json.loads(args.config), args.csv, args.parquet)
+    write_report(
+        args.records, args.summary, args.tracking, json.loads(args.config), args.csv, args.parquet, args.markdown
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -212,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--config", required=True, help="the resolved config, as JSON, logged on the pipeline run")
     command.add_argument("--csv", required=True)
     command.add_argument("--parquet", required=True)
+    command.add_argument("--markdown", required=True, help="where to write summary.md")
     command.set_defaults(run=report)
     return main_parser
 

@@ -1,9 +1,12 @@
 """The trials table: one row per trial of every stage, as CSV and Parquet."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from layerwise.border import on_border
 from layerwise.config import stage_specs
+from layerwise.digest import render
 from layerwise.files import read_json
 from layerwise.kinds import stage_space
 from layerwise.tracking import Tracker
@@ -40,18 +43,25 @@ def trials_table(record_paths: list[str], spaces: dict) -> pd.DataFrame:
 
 
 def write_report(
-    record_paths: list[str], summary_path: str, tracking: str, config: dict, csv_path: str, parquet_path: str
+    record_paths: list[str],
+    summary_path: str,
+    tracking: str,
+    config: dict,
+    csv_path: str,
+    parquet_path: str,
+    markdown_path: str,
 ) -> None:
     spaces = {stage: stage_space(spec) for stage, spec in stage_specs(config).items()}
     table = trials_table(record_paths, spaces)
     table.to_csv(csv_path, index=False)
     table.to_parquet(parquet_path, index=False)
     summary = read_json(summary_path)
+    Path(markdown_path).write_text(render(summary, table))
     tracker = Tracker.from_file(tracking)
     tracker.log_config(config)
     tracker.finish_run(
         tracker.pipeline_run_id,
         metrics={"test_accuracy": summary["test_accuracy"], "valid_error": summary["valid_error"]},
-        artifacts=[csv_path, summary_path],
+        artifacts=[csv_path, summary_path, markdown_path],
     )
     print(f"test accuracy {summary['test_accuracy']:.4f} (test error {summary['test_error']:.4f})", flush=True)

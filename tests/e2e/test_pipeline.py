@@ -180,6 +180,12 @@ def test_summary_and_trials_table_agree_with_mlflow(smoke_run):
         on_border = {item.split(":")[0] for item in listed.split(", ") if item}
         assert flagged == on_border, stage
     assert f"test accuracy {summary['test_accuracy']:.4f}" in smoke_run.output
+    markdown = (smoke_run.results / "summary.md").read_text()
+    assert f"Test accuracy **{summary['test_accuracy']:.2%}**" in markdown and summary["selected_trial"] in markdown
+    for stage, overview in summary["stages"].items():
+        assert f"| {stage} | 1 | {overview['n_trials']} | {overview['n_failed']} |" in markdown
+    assert f"{len(summary['seed_study']['seeds'])} seeds, test error" in markdown
+    assert markdown.rstrip().endswith("none") == (table.status == "FINISHED").all()  # the failures section
 
 
 def test_the_seed_study_retrains_the_selected_configuration_and_scores_its_ensemble(smoke_run):
