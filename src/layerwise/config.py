@@ -122,7 +122,7 @@ def check_value(name: str, value, where: str) -> None:
 
 def check_strategy(settings: dict, space: SearchSpace, where: str) -> None:
     """The strategy's settings must name hyper-parameters the stage searches, with allowed values."""
-    searched = [name for name, dist in space.distributions.items() if not isinstance(dist, Fixed)]
+    searched = space.searched()
     allowed = ", ".join(searched) or "(none: the space fixes every hyper-parameter)"
     if settings["name"] == "grid" and settings["rounds"] > 1:
         raise ConfigError(
@@ -147,11 +147,9 @@ def check_strategy(settings: dict, space: SearchSpace, where: str) -> None:
         raise ConfigError(f"{where}.sensitive: {settings['sensitive']!r} is not a hyper-parameter; allowed: {allowed}")
 
 
-def first_stage_trials(config_key: str, stage: dict, space: SearchSpace, seed: int) -> int:
-    """How many trials a stage's first round holds per arm (a grid brings its own size)."""
-    strategy = make_strategy(space, seed, config_key, stage["strategy"])
-    budget = stage.get("trials_per_parent", stage.get("trials"))
-    return len(strategy.propose(0, 0, budget, []))
+def first_round_size(settings: dict, space: SearchSpace, seed: int, budget: int) -> int:
+    """How many trials a stage's first round holds per arm: `budget`, or a grid's own size."""
+    return len(make_strategy(space, seed, "layer1", settings).propose(0, 0, budget, []))
 
 
 def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
@@ -187,7 +185,8 @@ def check_config(config: dict) -> None:
         spaces[key] = check_space(config[key]["space"], module.DEFAULTS, f"{key}.space")
         check_strategy(config[key]["strategy"], spaces[key], f"{key}.strategy")
     stage = config["pretrain"]
-    trials = first_stage_trials("layer1", stage, spaces["pretrain"], config["seed"]) * stage["strategy"]["rounds"]
+    first_round = first_round_size(stage["strategy"], spaces["pretrain"], config["seed"], stage["trials_per_parent"])
+    trials = first_round * stage["strategy"]["rounds"]
     if stage["top_k"] > trials:
         raise ConfigError(
             f"pretrain.top_k ({stage['top_k']}) exceeds the {trials} trials of the first layer "

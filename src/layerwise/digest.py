@@ -41,12 +41,11 @@ def render(summary: dict, table: pd.DataFrame) -> str:
         "| stage | rounds | trials | failed | best objective | best trial | best values on the border |",
         "|---|---|---|---|---|---|---|",
     ]
-    for stage, rows in table.groupby("stage", sort=False):
+    for stage in table.stage.unique():  # in stage order
         overview = summary["stages"][stage]
-        best = rows.dropna(subset=["objective"]).sort_values(["objective", "round", "index"]).iloc[0]
         lines.append(
-            f"| {stage} | {rows['round'].nunique()} | {overview['n_trials']} | {overview['n_failed']} "
-            f"| {best.objective:.4f} | `{best.trial_id}` | {describe(overview['border'])} |"
+            f"| {stage} | {overview['rounds']} | {overview['n_trials']} | {overview['n_failed']} "
+            f"| {overview['best_objective']:.4f} | `{overview['best_trial']}` | {describe(overview['border'])} |"
         )
     lines += ["", "## Selected configuration", ""]
     lines += [configuration(step) for step in [selected["preprocessing"], *selected["layers"], selected["finetune"]]]

@@ -69,11 +69,13 @@ def seed_study(member_paths: list[str], test, histogram_path: str) -> dict:
 
 
 def stage_overview(selection_paths: list[str]) -> dict:
-    """Per stage: trials, failures and the best values found on the border of their interval."""
+    """Per stage: rounds, trials, failures, the best trial and the best values found on the border of
+    their interval."""
     overview = {}
     for path in selection_paths:
         selection = read_json(path)
-        overview[selection["stage"]] = {key: selection[key] for key in ("n_trials", "n_failed", "border")}
+        keys = ("rounds", "n_trials", "n_failed", "best_trial", "best_objective", "border")
+        overview[selection["stage"]] = {key: selection[key] for key in keys}
     return overview
 
 

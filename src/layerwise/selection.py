@@ -43,13 +43,14 @@ def parent_entries(parents_path: str | None) -> list[dict]:
     return read_json(parents_path)["entries"] if parents_path else []
 
 
-def select_pretrain(spec: dict, records: list[dict], parents_path: str | None, out_dir: str) -> dict:
-    """The top-K stacks, each saved whole (parent stack + this layer) with its lineage."""
+def select_pretrain(spec: dict, order: list[dict], parents_path: str | None, out_dir: str) -> dict:
+    """The top-K stacks, each saved whole (parent stack + this layer) with its lineage; `order` holds
+    the finished trials, best first (`ranked`)."""
     parents = parent_entries(parents_path)
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
     entries = []
-    for rank, record in enumerate(ranked(records, spec["stage"])[: spec["top_k"]]):
+    for rank, record in enumerate(order[: spec["top_k"]]):
         parent = parents[record["parent_rank"]] if record["parent_rank"] is not None else None
         layer = torch.load(record["weights"], weights_only=True)["layer"]
         stack_path = directory / f"rank-{rank}.pt"
@@ -69,10 +70,9 @@ def select_pretrain(spec: dict, records: list[dict], parents_path: str | None, o
     return {"stage": spec["stage"], "entries": entries}
 
 
-def select_finetune(spec: dict, records: list[dict], parents_path: str | None) -> dict:
+def select_finetune(spec: dict, order: list[dict], parents_path: str | None) -> dict:
     """The best network overall, and the best with and without pretraining for the comparison."""
     parents = parent_entries(parents_path)
-    order = ranked(records, spec["stage"])
 
     def described(record):
         if record is None:
@@ -90,9 +90,8 @@ def select_finetune(spec: dict, records: list[dict], parents_path: str | None) -
     }
 
 
-def select_preprocess(spec: dict, records: list[dict]) -> dict:
+def select_preprocess(spec: dict, order: list[dict]) -> dict:
     """The best pipeline, and every candidate's score for comparison."""
-    order = ranked(records, spec["stage"])
     return {"stage": spec["stage"], "best": order[0], "ranking": [lineage_step(record) for record in order]}
 
 
@@ -100,25 +99,26 @@ def select_stage(
     spec: dict, record_paths: list[str], parents_path: str | None, tracking: str, out_json: str, out_dir: str | None
 ) -> None:
     records = load_records(record_paths)
+    order = ranked(records, spec["stage"])
     if spec["kind"] == "pretrain":
-        selected = select_pretrain(spec, records, parents_path, out_dir)
-        best = selected["entries"][0]["objective"]
+        selected = select_pretrain(spec, order, parents_path, out_dir)
     elif spec["kind"] == "preprocess":
-        selected = select_preprocess(spec, records)
-        best = selected["best"]["objective"]
+        selected = select_preprocess(spec, order)
     else:
-        selected = select_finetune(spec, records, parents_path)
-        best = selected["best"]["objective"]
+        selected = select_finetune(spec, order, parents_path)
+    best = order[0]["objective"]
     failed = [
         {key: record[key] for key in ("trial_id", "reason", "params")}  # a grid's missing points
         for record in records
         if record["status"] != "FINISHED"
     ]
-    warnings = border_warnings(stage_space(spec), ranked(records, spec["stage"]), spec.get("top_k", 1))
+    warnings = border_warnings(stage_space(spec), order, spec.get("top_k", 1))
     extended = sorted({step for record in records for step in record.get("extended", [])})
     selected.update(
         {
             "rounds": len({record["round"] for record in records}),
+            "best_trial": order[0]["trial_id"],
+            "best_objective": best,
             "n_trials": len(records),
             "n_failed": len(failed),
             "failed": failed,

@@ -158,6 +158,10 @@ class SearchSpace:
         merged = {**defaults, **spec}
         self.distributions = {name: parse_distribution(f"{where}.{name}", merged[name]) for name in sorted(merged)}
 
+    def searched(self) -> list[str]:
+        """The names a search varies: every one that is not fixed."""
+        return [name for name, dist in self.distributions.items() if not isinstance(dist, Fixed)]
+
     def sample(self, rng: np.random.Generator) -> dict:
         """One configuration; names are drawn in sorted order so adding a fixed name changes nothing else."""
         return {name: dist.sample(rng) for name, dist in self.distributions.items()}

@@ -25,10 +25,10 @@ import itertools
 import numpy as np
 
 from layerwise.border import side_of
+from layerwise.regularization import LAYER_GROUPS
 from layerwise.seeding import derive_seed
 from layerwise.space import Categorical, Fixed, Interval, SearchSpace, domain, from_unit, to_unit
 
-STRATEGIES = ("random", "grid", "multires", "coordinate", "tpe")
 DEFAULT_POINTS = 3
 # How far extend_on_border may widen an interval: what each hyper-parameter can take and still train.
 HARD_LIMITS = {
@@ -48,7 +48,7 @@ HARD_LIMITS = {
     "lr_tau": (1, 1e9),
     "lr_tau_epochs": (1, 10_000),
     **{name: (0.0, 1e4) for name in ("l1", "l2", "sparsity_l1", "sparsity_kl", "sparsity_student_t")},
-    **{f"{kind}_{group}": (0.0, 1e4) for kind in ("l1", "l2") for group in ("input", "hidden", "output")},
+    **{f"{kind}_{group}": (0.0, 1e4) for kind in ("l1", "l2") for group in LAYER_GROUPS},
 }
 
 
@@ -101,9 +101,6 @@ class Strategy:
 
     def __init__(self, space: SearchSpace, seed: int, stage: str, settings: dict):
         self.space, self.seed, self.stage, self.settings = space, seed, stage, settings
-
-    def searched(self) -> list[str]:
-        return [name for name, dist in self.space.distributions.items() if not isinstance(dist, Fixed)]
 
     def propose(self, round_: int, first_index: int, budget: int, history: list[dict]) -> list[dict]:
         raise NotImplementedError
@@ -173,7 +170,7 @@ class MultiResolutionGrid(GridSearch):
     adaptive = True
 
     def coordinates(self, round_: int) -> list[str]:
-        cycle = self.settings.get("coordinates") or [self.searched()]
+        cycle = self.settings.get("coordinates") or [self.space.searched()]
         return list(cycle[(round_ - 1) % len(cycle)])
 
     def propose(self, round_, first_index, budget, history):
@@ -190,7 +187,7 @@ class CoordinateDescent(Strategy):
 
     def coordinate(self, round_: int) -> str:
         """Round 1, 3, 5, ...: the sensitive hyper-parameter; rounds 2, 4, ...: the others in turn."""
-        searched = self.searched()
+        searched = self.space.searched()
         sensitive = self.settings.get("sensitive", "learning_rate")
         others = [name for name in searched if name != sensitive] or searched
         if sensitive in searched and round_ % 2 == 1:
@@ -199,7 +196,7 @@ class CoordinateDescent(Strategy):
 
     def propose(self, round_, first_index, budget, history):
         centre = best_params(history) if round_ > 0 else None
-        if centre is None or not self.searched():
+        if centre is None or not self.space.searched():
             return [self.random(round_, index) for index in range(first_index, first_index + budget)]
         name = self.coordinate(round_)
         distributions, _ = self.intervals(round_, history)

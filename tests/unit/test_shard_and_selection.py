@@ -79,7 +79,7 @@ def test_when_every_trial_fails_selection_says_so(data_dir):
 
 def test_top_k_stacks_grow_from_their_parents(data_dir):
     first = layer_spec()
-    selected = select_pretrain(first, run_stage(first, data_dir), None, str(data_dir / "top1"))
+    selected = select_pretrain(first, ranked(run_stage(first, data_dir), "layer1"), None, str(data_dir / "top1"))
     parents = data_dir / "top1.json"
     write_json(str(parents), selected)
     objectives = [entry["objective"] for entry in selected["entries"]]
@@ -87,7 +87,7 @@ def test_top_k_stacks_grow_from_their_parents(data_dir):
 
     second = layer_spec("layer2", parents=2)
     records = run_stage(second, data_dir, str(parents))
-    top = select_pretrain(second, records, str(parents), str(data_dir / "top2"))
+    top = select_pretrain(second, ranked(records, "layer2"), str(parents), str(data_dir / "top2"))
     kept_parents = {entry["trial_id"] for entry in selected["entries"]}
     assert {r["parent_trial"] for r in records} == kept_parents
     for entry in top["entries"]:
@@ -113,7 +113,7 @@ def test_same_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
     # Layer 2 too: a shard computes its parents' features before its first trial on each parent,
     # and that must not shift any trial's random numbers.
     first = layer_spec(shards=1)
-    top = select_pretrain(first, run_stage(first, data_dir), None, str(data_dir / "t"))
+    top = select_pretrain(first, ranked(run_stage(first, data_dir), "layer1"), None, str(data_dir / "t"))
     write_json(str(data_dir / "top1.json"), top)
     by_shards = {}
     for shards in (1, 3):
@@ -131,14 +131,16 @@ def test_cross_entropy_reconstruction_on_inputs_outside_the_unit_interval_fails_
 
 def test_tied_sizes_give_every_layer_its_parents_width(data_dir):
     first = layer_spec(hidden_units={"type": "int", "low": 3, "high": 9})
-    top = select_pretrain(first, run_stage(first, data_dir), None, str(data_dir / "t"))
+    top = select_pretrain(first, ranked(run_stage(first, data_dir), "layer1"), None, str(data_dir / "t"))
     write_json(str(data_dir / "top1.json"), top)
     widths = {entry["trial_id"]: entry["params"]["hidden_units"] for entry in top["entries"]}
     second = {**layer_spec("layer2", parents=2, hidden_units=50), "tie_hidden_units": True}
     records = run_stage(second, data_dir, str(data_dir / "top1.json"))
     assert all(r["status"] == "FINISHED" for r in records)
     assert all(r["params"]["hidden_units"] == widths[r["parent_trial"]] for r in records)
-    stacks_of_layer2 = select_pretrain(second, records, str(data_dir / "top1.json"), str(data_dir / "t2"))["entries"]
+    stacks_of_layer2 = select_pretrain(
+        second, ranked(records, "layer2"), str(data_dir / "top1.json"), str(data_dir / "t2")
+    )["entries"]
     for entry in stacks_of_layer2:
         layers = stacks.load(entry["stack"])["layers"]
         assert layers[0]["n_hidden"] == layers[1]["n_hidden"]
