@@ -17,7 +17,7 @@ from layerwise.seeding import configure_torch, seed_everything
 from layerwise.selection import load_records
 from layerwise.strategies import make_strategy
 from layerwise.tracking import EXTENDED, PARENT_TRIAL, TRIAL, Tracker
-from layerwise.training import Diverged
+from layerwise.training import Diverged, reporting_epochs
 from layerwise.trials import plan_round, shard_trials
 
 
@@ -59,22 +59,24 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     run_id = tracker.start_trial(trial.stage, trial.trial_id, tags)
     proposed = trial.params  # before resolve(): what the strategy chose, for later rounds to build on
     weights = weights_dir / f"{trial.trial_id}{module.ARTIFACT_SUFFIX}"
+    curves = tracker.live_metrics(run_id)
     started = time.perf_counter()
     try:
-        trial = module.resolve(trial, inputs, spec)
-        seed_everything(trial.seed)
-        generator = torch.Generator().manual_seed(trial.seed)
-        result = module.run_trial(trial, inputs, spec, str(weights), generator)
+        with reporting_epochs(curves):
+            trial = module.resolve(trial, inputs, spec)
+            seed_everything(trial.seed)
+            generator = torch.Generator().manual_seed(trial.seed)
+            result = module.run_trial(trial, inputs, spec, str(weights), generator)
         status, reason = "FINISHED", None
     except Exception as error:  # a failed trial is recorded, never fatal to the shard
         traceback.print_exc(file=sys.stderr)
         result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(error)
     duration = time.perf_counter() - started
+    curves.flush()  # the epochs since the last batch, a diverged trial's included
     tracker.finish_run(
         run_id,
         params={**trial.params, "seed": trial.seed},
         metrics={**result["metrics"], "duration_s": duration},
-        history=result["history"],
         tags={"layerwise.status": status, **({"layerwise.failure_reason": reason} if reason else {})},
         artifacts=[str(weights)] if status == "FINISHED" else [],
         status=status,
@@ -95,6 +97,7 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
         "reason": reason,
         "objective": result["objective"],
         "metrics": result["metrics"],
+        "curves": result["history"],  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
         "duration_s": duration,
         "weights": str(weights) if status == "FINISHED" else None,
         "mlflow_run_id": run_id,

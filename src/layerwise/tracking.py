@@ -16,7 +16,10 @@ ROLE, STAGE, TRIAL, PARENT_TRIAL = "layerwise.role", "layerwise.stage", "layerwi
 EXTENDED = "layerwise.extended"  # intervals an adaptive strategy widened (extend_on_border)
 BORDER = "layerwise.border"  # numeric hyper-parameters whose best value lies on a border of the interval
 PARENT_RUN = "mlflow.parentRunId"
+# Opens the experiment in the UI's model-training view (its runs table) rather than the GenAI overview.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 METRICS_PER_BATCH = 1000  # log_batch's limit on metrics per request
+LIVE_FLUSH_SECONDS = 5.0  # per-epoch metrics reach the store at most this often while a trial trains
 
 
 def absolute_uri(uri: str) -> str:
@@ -57,7 +60,9 @@ def init_tracking(uri: str, experiment: str, artifact_root: str, enabled: bool) 
     if found is None:
         root = Path(artifact_root).resolve()
         root.mkdir(parents=True, exist_ok=True)
-        experiment_id = retry(mlflow_client.create_experiment, experiment, artifact_location=root.as_uri())
+        experiment_id = retry(
+            mlflow_client.create_experiment, experiment, artifact_location=root.as_uri(), tags=EXPERIMENT_KIND
+        )
     else:
         experiment_id = found.experiment_id
     tags = {ROLE: "pipeline", STAGE: "pipeline"}
@@ -124,24 +129,28 @@ class Tracker:
         run = retry(self.client.create_run, self.info["experiment_id"], run_name=trial_id, tags=all_tags)
         return run.info.run_id
 
-    def finish_run(self, run_id, params=None, metrics=None, history=None, tags=None, artifacts=(), status="FINISHED"):
+    def log_metrics(self, run_id, points: list) -> None:
+        for start in range(0, len(points), METRICS_PER_BATCH):
+            retry(self.client.log_batch, run_id, metrics=points[start : start + METRICS_PER_BATCH])
+
+    def live_metrics(self, run_id) -> "LiveMetrics":
+        """An epoch listener (training.reporting_epochs) that logs a trial's curves while it trains."""
+        return LiveMetrics(self if self.enabled and run_id is not None else None, run_id)
+
+    def finish_run(self, run_id, params=None, metrics=None, tags=None, artifacts=(), status="FINISHED"):
         """Logs everything in a few batched requests, then closes the run with `status`."""
         if not self.enabled or run_id is None:
             return
         from mlflow.entities import Metric, RunTag
 
         now = int(time.time() * 1000)
-        points = [Metric(key, float(value), now, 0) for key, value in (metrics or {}).items()]
-        for key, values in (history or {}).items():
-            points += [Metric(key, float(value), now, step) for step, value in enumerate(values, start=1)]
         retry(
             self.client.log_batch,
             run_id,
             params=params_of(params or {}),
             tags=[RunTag(key, str(value)) for key, value in (tags or {}).items()],
         )
-        for start in range(0, len(points), METRICS_PER_BATCH):
-            retry(self.client.log_batch, run_id, metrics=points[start : start + METRICS_PER_BATCH])
+        self.log_metrics(run_id, [Metric(key, float(value), now, 0) for key, value in (metrics or {}).items()])
         for artifact in artifacts:
             if os.path.isdir(artifact):
                 retry(self.client.log_artifacts, run_id, artifact, Path(artifact).name)
@@ -165,3 +174,29 @@ class Tracker:
         with mlflow.start_run(run_id=run_id):
             mlflow.pytorch.log_model(model, name="model", input_example=input_example)
         # start_run's exit marked the run FINISHED; finish_run sets the final status afterwards.
+
+
+class LiveMetrics:
+    """Collects per-epoch metrics and sends them in one batch every LIVE_FLUSH_SECONDS, so the MLflow UI
+    shows a long trial's curves growing without a request per epoch; `flush` sends the rest."""
+
+    def __init__(self, tracker: Tracker | None, run_id: str | None):
+        self.tracker, self.run_id = tracker, run_id
+        self.pending: list = []
+        self.last_flush = time.monotonic()
+
+    def __call__(self, epoch: int, metrics: dict) -> None:
+        if self.tracker is None:
+            return
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self.pending += [Metric(key, float(value), now, epoch) for key, value in metrics.items()]
+        if time.monotonic() - self.last_flush >= LIVE_FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.tracker.log_metrics(self.run_id, self.pending)
+            self.pending = []
+        self.last_flush = time.monotonic()

@@ -2,6 +2,8 @@
 
 import copy
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 from torch import nn
@@ -12,6 +14,21 @@ from layerwise.regularization import classifier_coefficients, penalized_groups, 
 
 class Diverged(RuntimeError):
     """The training loss became NaN or infinite."""
+
+
+# Who hears of each finished epoch: set around a trial (live curves in MLflow), so the learners and
+# models between the trial and `fit` need not pass it along.
+_epoch_listener: ContextVar = ContextVar("epoch_listener", default=None)
+
+
+@contextmanager
+def reporting_epochs(listener):
+    """Within the block, every `fit` calls `listener(epoch, metrics)` after each epoch."""
+    token = _epoch_listener.set(listener)
+    try:
+        yield
+    finally:
+        _epoch_listener.reset(token)
 
 
 def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, schedule, generator) -> float:
@@ -68,6 +85,7 @@ def fit(
     schedule = make_schedule(optimizer, params, math.ceil(len(inputs) / params["batch_size"]))
     history = {"train_loss": []}
     best_score, best_epoch, best_state = math.inf, 0, None
+    listener = _epoch_listener.get()
     for epoch in range(1, max_epochs + 1):
         history["train_loss"].append(
             train_epoch(model, batch_loss, inputs, targets, params, optimizer, schedule, generator)
@@ -79,6 +97,8 @@ def fit(
             if not math.isfinite(value):
                 raise Diverged(f"validation {name} became {value}")
             history.setdefault(name, []).append(value)
+        if listener is not None:
+            listener(epoch, {"train_loss": history["train_loss"][-1], **scores})
         if scores[stop_on] < best_score:
             best_score, best_epoch = scores[stop_on], epoch
             best_state = copy.deepcopy(model.state_dict()) if patience else None
