@@ -1,9 +1,13 @@
 # layerwise: greedy layer-wise hyper-parameter search (Bengio 2012), tracked in MLflow.
 #   snakemake --cores all                          default run (config/config.yaml)
 #   snakemake --cores all --configfile config/smoke.yaml
+#   snakemake --report results/<experiment>/report.html     the figures and tables, with captions
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+
+report: "workflow/report/workflow.rst"
 
 
 # The default config, unless --configfile names another: Snakemake would otherwise merge the

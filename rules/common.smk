@@ -6,6 +6,7 @@ from pathlib import Path
 
 from layerwise.codeversion import code_digest
 from layerwise.config import ConfigError, check_config, stage_names, stage_rounds, stage_specs
+from layerwise.figures import STAGE_FIGURES
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -96,6 +97,26 @@ def seed_study_members():
     members = [f"seed{seed}" for seed in range(config["evaluate"]["seeds"])]
     members += ["refit"] if config["evaluate"]["refit_on_train_valid"] else []
     return [f"{RESULTS}/seed_study/{member}.json" for member in members]
+
+
+def in_report(path, caption, category, subcategory=None):
+    """`path` flagged for `snakemake --report`, with its caption from workflow/report/."""
+    return report(path, caption=f"../workflow/report/{caption}.rst", category=category, subcategory=subcategory)
+
+
+def stage_figures(stage, kind):
+    """A selection rule's figures and top table, under the stage's name in the report."""
+    outputs = {
+        name: in_report(f"{RESULTS}/{stage}/figures/{name}.png", name, "Stages", stage)
+        for name in STAGE_FIGURES[kind]
+    }
+    outputs["table"] = in_report(f"{RESULTS}/{stage}/top.csv", "top_table", "Stages", stage)
+    return outputs
+
+
+def figures_folder(wildcards, output):
+    """The folder of the figure files a selection declares, where it draws them."""
+    return os.path.dirname(output.objective)
 
 
 def all_records():

@@ -4,7 +4,7 @@
 
 rule retrain:
     input:
-        selected=rules.select_finetune.output,
+        selected=rules.select_finetune.output.selected,
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
         parents=f"{RESULTS}/{LAST_LAYER}/topk.json",
@@ -29,8 +29,8 @@ rule retrain:
 
 rule evaluate:
     input:
-        selected=rules.select_finetune.output,
-        preprocessing=rules.select_preprocess.output,
+        selected=rules.select_finetune.output.selected,
+        preprocessing=rules.select_preprocess.output.selected,
         selections=stage_selections(),
         members=seed_study_members(),
         test=rules.preprocess.output.test,
@@ -38,7 +38,8 @@ rule evaluate:
     output:
         summary=f"{RESULTS}/summary.json",
         model=f"{RESULTS}/model.pt",
-        histogram=f"{RESULTS}/seed_study.png",
+        histogram=in_report(f"{RESULTS}/seed_study.png", "seed_study", "Result"),
+        beam=in_report(f"{RESULTS}/beam.png", "beam", "Result"),
     params:
         experiment=config["experiment"],
         code=CODE,
@@ -49,6 +50,7 @@ rule evaluate:
     shell:
         "layerwise evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
         " --selections {input.selections} --members {input.members} --histogram {output.histogram}"
+        " --beam {output.beam}"
         " --test {input.test}"
         " --tracking {input.tracking} --experiment {params.experiment:q}"
         " --summary {output.summary} --model {output.model} > {log} 2>&1"
@@ -60,9 +62,9 @@ rule report:
         summary=rules.evaluate.output.summary,
         tracking=rules.init_tracking.output,
     output:
-        csv=f"{RESULTS}/trials.csv",
+        csv=in_report(f"{RESULTS}/trials.csv", "trials", "Result"),
         parquet=f"{RESULTS}/trials.parquet",
-        markdown=f"{RESULTS}/summary.md",
+        markdown=in_report(f"{RESULTS}/summary.md", "summary", "Result"),
     params:
         config=json.dumps(config, sort_keys=True),
         code=CODE,

@@ -34,10 +34,12 @@ rule select_layer:
     output:
         topk=f"{RESULTS}/{{stage}}/topk.json",
         stacks=directory(f"{RESULTS}/{{stage}}/topk"),
+        **stage_figures("{stage}", "pretrain"),
     wildcard_constraints:
         stage="layer[0-9]+",
     params:
         spec=get_stage_spec,
+        figures=figures_folder,
         code=CODE,
     conda:
         ENV
@@ -46,7 +48,7 @@ rule select_layer:
     shell:
         "layerwise select --spec {params.spec:q} --records {input.records}"
         " --parents {input.parents} --tracking {input.tracking} --out {output.topk}"
-        " --stacks {output.stacks} > {log} 2>&1"
+        " --stacks {output.stacks} --figures {params.figures} --table {output.table} > {log} 2>&1"
 
 
 rule select_preprocess:
@@ -54,9 +56,11 @@ rule select_preprocess:
         records=shard_records("preprocess"),
         tracking=f"{RESULTS}/preprocess/tracking.json",
     output:
-        f"{RESULTS}/preprocess/selected.json",
+        selected=f"{RESULTS}/preprocess/selected.json",
+        **stage_figures("preprocess", "preprocess"),
     params:
         spec=json.dumps(SPECS["preprocess"], sort_keys=True),
+        figures=figures_folder,
         code=CODE,
     conda:
         ENV
@@ -64,7 +68,8 @@ rule select_preprocess:
         f"{RESULTS}/logs/preprocess/select.log",
     shell:
         "layerwise select --spec {params.spec:q} --records {input.records}"
-        " --tracking {input.tracking} --out {output} > {log} 2>&1"
+        " --tracking {input.tracking} --out {output.selected}"
+        " --figures {params.figures} --table {output.table} > {log} 2>&1"
 
 
 rule select_finetune:
@@ -73,9 +78,11 @@ rule select_finetune:
         tracking=f"{RESULTS}/finetune/tracking.json",
         parents=f"{RESULTS}/{LAST_LAYER}/topk.json",
     output:
-        f"{RESULTS}/finetune/selected.json",
+        selected=f"{RESULTS}/finetune/selected.json",
+        **stage_figures("finetune", "finetune"),
     params:
         spec=json.dumps(SPECS["finetune"], sort_keys=True),
+        figures=figures_folder,
         code=CODE,
     conda:
         ENV
@@ -83,4 +90,5 @@ rule select_finetune:
         f"{RESULTS}/logs/finetune/select.log",
     shell:
         "layerwise select --spec {params.spec:q} --records {input.records}"
-        " --parents {input.parents} --tracking {input.tracking} --out {output} > {log} 2>&1"
+        " --parents {input.parents} --tracking {input.tracking} --out {output.selected}"
+        " --figures {params.figures} --table {output.table} > {log} 2>&1"

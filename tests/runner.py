@@ -47,3 +47,12 @@ class Run:
     @property
     def output(self) -> str:
         return self.process.stdout + self.process.stderr
+
+    def mlflow_runs(self, filter_string: str = "") -> list:
+        """Every MLflow run of the experiment (pipeline, stages, trials, evaluation)."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        return mlflow.search_runs(
+            experiment_names=[self.config["experiment"]], filter_string=filter_string, output_format="list"
+        )

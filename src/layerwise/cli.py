@@ -85,7 +85,10 @@ def shard(args) -> None:
 def select(args) -> None:
     from layerwise.selection import select_stage
 
-    select_stage(json.loads(args.spec), args.records, optional_path(args.parents), args.tracking, args.out, args.stacks)
+    select_stage(
+        json.loads(args.spec), args.records, optional_path(args.parents), args.tracking, args.out, args.stacks,
+        args.figures, args.table,
+    )  # fmt: skip
 
 
 def retrain(args) -> None:
@@ -106,6 +109,7 @@ def evaluate(args) -> None:
         args.selections,
         args.members,
         args.histogram,
+        args.beam,
         args.test,
         args.tracking,
         args.experiment,
@@ -180,6 +184,8 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--tracking", required=True)
     command.add_argument("--out", required=True)
     command.add_argument("--stacks", help="folder for the top-K stacks (pretraining stages)")
+    command.add_argument("--figures", required=True, help="folder for the stage's figures (PNG)")
+    command.add_argument("--table", required=True, help="where to write the stage's top trials (CSV)")
     command.set_defaults(run=select)
 
     command = commands.add_parser("retrain", help="train the selected configuration again (seed study, refit)")
@@ -200,6 +206,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--selections", nargs="+", required=True, help="every stage's selection, in stage order")
     command.add_argument("--members", nargs="+", required=True, help="the seed study's member records")
     command.add_argument("--histogram", required=True, help="where to draw the seed study's histogram (PNG)")
+    command.add_argument("--beam", required=True, help="where to draw the beam of top-K stacks (PNG)")
     command.add_argument("--test", required=True)
     command.add_argument("--tracking", required=True)
     command.add_argument("--experiment", required=True)

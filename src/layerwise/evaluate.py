@@ -68,6 +68,18 @@ def seed_study(member_paths: list[str], test, histogram_path: str) -> dict:
     return study
 
 
+def beam_columns(selection_paths: list[str]) -> list[tuple[str, list[dict]]]:
+    """The layers' top K and the best fine-tuning trial per parent stack, in stage order."""
+    columns = []
+    for path in selection_paths:
+        selection = read_json(path)
+        if "entries" in selection:
+            columns.append((selection["stage"], selection["entries"]))
+        elif "best_per_parent" in selection:
+            columns.append((selection["stage"], selection["best_per_parent"]))
+    return columns
+
+
 def stage_overview(selection_paths: list[str]) -> dict:
     """Per stage: rounds, trials, failures, the best trial and the best values found on the border of
     their interval."""
@@ -85,6 +97,7 @@ def evaluate(
     selection_paths: list[str],
     member_paths: list[str],
     histogram_path: str,
+    beam_path: str,
     test_path: str,
     tracking: str,
     experiment: str,
@@ -130,6 +143,7 @@ def evaluate(
         },
     }
     write_json(summary_path, summary)
+    plots.beam(beam_columns(selection_paths), [step["trial_id"] for step in best["lineage"]], beam_path)
     if evaluation.enabled:
         evaluation.log_model(evaluation.run_id, model, test.x[:5].numpy())
         metrics = {
@@ -149,6 +163,6 @@ def evaluate(
             evaluation.run_id,
             params={"selected_trial": best["trial_id"], "seed_study_seeds": len(study["seeds"])},
             metrics=metrics,
-            artifacts=[summary_path, model_path, histogram_path],
+            artifacts=[summary_path, model_path, histogram_path, beam_path],
         )
     return summary

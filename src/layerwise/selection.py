@@ -13,6 +13,7 @@ import torch
 from layerwise import stack as stacks
 from layerwise.border import COLUMNS as BORDER_COLUMNS
 from layerwise.border import border_warnings, describe
+from layerwise.figures import draw_stage, top_table
 from layerwise.files import read_json, write_json
 from layerwise.kinds import stage_space
 from layerwise.tracking import BORDER, EXTENDED, Tracker
@@ -82,11 +83,19 @@ def select_finetune(spec: dict, order: list[dict], parents_path: str | None) -> 
 
     pretrained = next((r for r in order if r["parent_rank"] is not None), None)
     no_pretraining = next((r for r in order if r["parent_rank"] is None), None)
+    best_per_parent = {}
+    for record in order:
+        best_per_parent.setdefault(record["parent_rank"], record)
     return {
         "stage": spec["stage"],
         "best": described(order[0]),
         "best_pretrained": described(pretrained),
         "best_no_pretraining": described(no_pretraining),
+        # what each parent stack (and no pretraining) led to at best, for the beam figure
+        "best_per_parent": [
+            {key: record[key] for key in ("trial_id", "objective", "parent_trial")}
+            for record in best_per_parent.values()
+        ],
     }
 
 
@@ -96,8 +105,16 @@ def select_preprocess(spec: dict, order: list[dict]) -> dict:
 
 
 def select_stage(
-    spec: dict, record_paths: list[str], parents_path: str | None, tracking: str, out_json: str, out_dir: str | None
+    spec: dict,
+    record_paths: list[str],
+    parents_path: str | None,
+    tracking: str,
+    out_json: str,
+    out_dir: str | None,
+    figures_dir: str,
+    table_path: str,
 ) -> None:
+    """Ranks the stage's trials, writes its selection, figures and top table, and closes its MLflow run."""
     records = load_records(record_paths)
     order = ranked(records, spec["stage"])
     if spec["kind"] == "pretrain":
@@ -112,7 +129,8 @@ def select_stage(
         for record in records
         if record["status"] != "FINISHED"
     ]
-    warnings = border_warnings(stage_space(spec), order, spec.get("top_k", 1))
+    space = stage_space(spec)
+    warnings = border_warnings(space, order, spec.get("top_k", 1))
     extended = sorted({step for record in records for step in record.get("extended", [])})
     selected.update(
         {
@@ -127,6 +145,8 @@ def select_stage(
         }
     )
     write_json(out_json, selected)
+    draw_stage(spec, records, order, space, warnings, figures_dir)
+    top_table(spec, order, table_path)
     tracker = Tracker.from_file(tracking)
     with tempfile.TemporaryDirectory() as folder:
         table = Path(folder) / "border.csv"
@@ -135,7 +155,7 @@ def select_stage(
             tracker.run_id,
             metrics={"best_objective": best, "n_trials": len(records), "n_failed": len(failed)},
             tags={BORDER: describe(warnings), **({EXTENDED: "; ".join(extended)} if extended else {})},
-            artifacts=[out_json, str(table)],
+            artifacts=[out_json, str(table), table_path, figures_dir],
         )
     print(
         f"{spec['stage']}: best objective {best:.4f}; {len(failed)} of {len(records)} trials failed; "

@@ -3,7 +3,6 @@
 import json
 import statistics
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,15 +11,11 @@ from mlflow.tracking import MlflowClient
 
 from layerwise.evaluate import load_network
 from layerwise.learners import ALGORITHMS
+from layerwise.selection import load_records
 from repo import REPO
 from runner import smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
-
-
-def runs_of(run):
-    mlflow.set_tracking_uri(run.tracking_uri)
-    return mlflow.search_runs(experiment_names=[run.config["experiment"]], output_format="list")
 
 
 def test_dry_run_shows_the_whole_dag(tmp_path):
@@ -62,7 +57,7 @@ def test_every_rule_that_runs_library_code_reruns_when_the_code_changes():
 
 
 def test_mlflow_holds_the_run_tree(smoke_run):
-    runs = runs_of(smoke_run)
+    runs = smoke_run.mlflow_runs()
     by_role = {}
     for run in runs:
         by_role.setdefault(run.data.tags["layerwise.role"], []).append(run)
@@ -78,6 +73,8 @@ def test_mlflow_holds_the_run_tree(smoke_run):
         assert "layerwise.border" in stage.data.tags  # "none", or what lies on the border
         assert {"border.csv"} <= {a.path for a in client.list_artifacts(stage.info.run_id)}
     trials = by_role["trial"]
+    records = load_records([str(path) for path in smoke_run.results.glob("*/shards/*.json")])
+    curves = {record["trial_id"]: record["curves"] for record in records}
     # preprocessing, layer 1, layer 2 on K=2 parents, fine-tuning on K=2 + no-pretraining
     assert len(trials) == 3 + 3 + 2 * 3 + 3 * 2
     for trial in trials:
@@ -91,9 +88,12 @@ def test_mlflow_holds_the_run_tree(smoke_run):
         if stage == "finetune":
             searched = ["learning_rate", "nesterov", "layer_lr_decay", "l1_input", "l2_output", "proximal_l1"]
             assert all(name in trial.data.params for name in searched)
+        trained = curves[trial.info.run_name]
         if stage == "finetune" or trial.data.params.get("algorithm", "none") != "none":
-            history = client.get_metric_history(trial.info.run_id, "valid_loss")
-            assert len(history) >= 2 and [m.step for m in history] == list(range(1, len(history) + 1))
+            assert len(trained["valid_loss"]) >= 2
+        for name, values in trained.items():  # logged epoch by epoch while the trial trained
+            history = client.get_metric_history(trial.info.run_id, name)
+            assert [(m.step, m.value) for m in history] == list(enumerate(values, start=1))
     logged_config = client.download_artifacts(pipeline.info.run_id, "config.json", str(smoke_run.workdir))
     assert json.loads(open(logged_config).read())["pretrain"]["top_k"] == 2
     evaluation = by_role["evaluation"][0]
@@ -104,7 +104,7 @@ def test_mlflow_holds_the_run_tree(smoke_run):
 def test_each_layer_trial_records_the_hyper_parameters_of_its_own_algorithm(smoke_run):
     layer_trials = [
         run
-        for run in runs_of(smoke_run)
+        for run in smoke_run.mlflow_runs()
         if run.data.tags["layerwise.role"] == "trial" and run.data.tags["layerwise.stage"].startswith("layer")
     ]
     algorithms = {run.data.params["algorithm"] for run in layer_trials}
@@ -145,7 +145,7 @@ def test_layer_two_grows_only_from_layer_one_survivors(smoke_run):
     assert list(layer2.hidden_units) == [widths[parent] for parent in layer2.parent_trial]
     runs = [
         r
-        for r in runs_of(smoke_run)
+        for r in smoke_run.mlflow_runs()
         if r.data.tags.get("layerwise.stage") == "layer2" and r.data.tags["layerwise.role"] == "trial"
     ]
     assert {r.data.tags["layerwise.parent_trial"] for r in runs} == kept
@@ -157,7 +157,7 @@ def test_summary_and_trials_table_agree_with_mlflow(smoke_run):
     parquet = pd.read_parquet(smoke_run.results / "trials.parquet")
     assert list(parquet.trial_id) == list(table.trial_id) and list(parquet.columns) == list(table.columns)
     assert parquet.objective.to_numpy() == pytest.approx(table.objective.to_numpy(), nan_ok=True)
-    runs = {run.info.run_id: run for run in runs_of(smoke_run)}
+    runs = {run.info.run_id: run for run in smoke_run.mlflow_runs()}
     assert len(table) == 18
     for row in table.itertuples():
         run = runs[row.mlflow_run_id]
