@@ -1,7 +1,8 @@
-"""Session-wide workflow runs shared by the end-to-end tests."""
+"""Session-wide workflow runs shared by the end-to-end tests, and an MLflow server on the smoke run's store."""
 
 import pytest
 
+from mlflowserver import mlflow_server
 from runner import Run, smoke_config, snakemake
 
 
@@ -29,3 +30,10 @@ def single_shard_run(tmp_path_factory) -> Run:
     run = run_workflow(tmp_path_factory, "one-shard", sharded_smoke_config(1), cores=1)
     assert run.process.returncode == 0, run.output[-5000:]
     return run
+
+
+@pytest.fixture(scope="session")
+def server(smoke_run, tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1 over the smoke run's store, for the REST and browser tests."""
+    with mlflow_server(smoke_run.tracking_uri, tmp_path_factory.mktemp("server") / "server.log") as base:
+        yield base

@@ -1,58 +1,11 @@
 """The store a run leaves, served by a real `mlflow server` on 127.0.0.1 and read through its REST API."""
 
-import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
-
 import pandas as pd
 import pytest
 
+from mlflowserver import call
+
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def call(base: str, path: str, body: dict | None = None, **query) -> dict:
-    url = f"{base}/api/2.0/mlflow/{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-@pytest.fixture(scope="module")
-def server(smoke_run, tmp_path_factory):
-    port = free_port()
-    log = (tmp_path_factory.mktemp("server") / "server.log").open("w")
-    command = [
-        sys.executable, "-m", "mlflow", "server", "--backend-store-uri", smoke_run.tracking_uri,
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"mlflow server did not start; see {log.name}")
-            time.sleep(1)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
 
 
 def test_the_server_holds_the_experiment_and_its_nested_run_tree(smoke_run, server):

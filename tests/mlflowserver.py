@@ -1,0 +1,56 @@
+"""A real `mlflow server` on 127.0.0.1, started for a test and stopped by its process id."""
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def call(base: str, path: str, body: dict | None = None, **query) -> dict:
+    url = f"{base}/api/2.0/mlflow/{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def mlflow_server(tracking_uri: str, log_path: Path):
+    """Serves `tracking_uri` on a free port; yields the base URL once /health answers."""
+    port = free_port()
+    with log_path.open("w") as log:
+        command = [
+            sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri,
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while not healthy(base):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"mlflow server did not start; see {log_path}")
+                time.sleep(1)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
