@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from layerwise import stack as stacks
+from layerwise import trialruns
 from layerwise.border import COLUMNS as BORDER_COLUMNS
 from layerwise.border import border_warnings, describe
 from layerwise.figures import draw_stage, top_table
@@ -114,8 +115,15 @@ def select_stage(
     figures_dir: str,
     table_path: str,
 ) -> None:
-    """Ranks the stage's trials, writes its selection, figures and top table, and closes its MLflow run."""
+    """Ranks the stage's trials, writes its selection, figures and top table, and closes its MLflow run;
+    first logs again the trials whose tracking failed in their shard."""
     records = load_records(record_paths)
+    tracker = Tracker.from_file(tracking)
+    unrecorded = [record for record in records if record.get("tracking_error")]
+    unrepaired = [record["trial_id"] for record in unrecorded if not trialruns.repair(tracker, record)]
+    if unrecorded:
+        repaired = len(unrecorded) - len(unrepaired)
+        print(f"{spec['stage']}: MLflow runs of {repaired} of {len(unrecorded)} unrecorded trials repaired")
     order = ranked(records, spec["stage"])
     if spec["kind"] == "pretrain":
         selected = select_pretrain(spec, order, parents_path, out_dir)
@@ -142,12 +150,12 @@ def select_stage(
             "failed": failed,
             "border": warnings,
             "extended": extended,
+            "tracking_unrepaired": unrepaired,  # trials MLflow still lacks; their records hold them
         }
     )
     write_json(out_json, selected)
     draw_stage(spec, records, order, space, warnings, figures_dir)
     top_table(spec, order, table_path)
-    tracker = Tracker.from_file(tracking)
     with tempfile.TemporaryDirectory() as folder:
         table = Path(folder) / "border.csv"
         pd.DataFrame(warnings, columns=BORDER_COLUMNS).to_csv(table, index=False)

@@ -3,6 +3,7 @@
 A trial that raises or diverges is recorded as FAILED with its reason; the shard goes on.
 """
 
+import signal
 import sys
 import time
 import traceback
@@ -10,13 +11,14 @@ from pathlib import Path
 
 import torch
 
+from layerwise import trialruns
 from layerwise.files import write_json
 from layerwise.inputs import MissingParent, StageInputs
 from layerwise.kinds import KINDS, stage_space
 from layerwise.seeding import configure_torch, seed_everything
 from layerwise.selection import load_records
 from layerwise.strategies import make_strategy
-from layerwise.tracking import EXTENDED, PARENT_TRIAL, TRIAL, Tracker
+from layerwise.tracking import Tracker
 from layerwise.training import Diverged, reporting_epochs
 from layerwise.trials import plan_round, shard_trials
 
@@ -43,21 +45,29 @@ def parent_trial_of(inputs: StageInputs, trial) -> str | None:
     return entry["trial_id"] if entry else None
 
 
+class Interrupted(BaseException):
+    """SIGTERM (from Snakemake, SLURM or kill): like Ctrl-C, it ends the shard, not just one trial."""
+
+
+def interrupt(signum, frame):
+    raise Interrupted(f"signal {signum}")
+
+
 def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker) -> dict:
     module = KINDS[spec["kind"]]
-    parent_trial = parent_trial_of(inputs, trial)
-    tags = {
-        TRIAL: trial.index,
-        "layerwise.round": trial.round,
-        "layerwise.arm": trial.arm,
-        "layerwise.seed": trial.seed,
+    record = {
+        "stage": trial.stage,
+        "round": trial.round,
+        "index": trial.index,
+        "trial_id": trial.trial_id,
+        "arm": trial.arm,
+        "parent_rank": trial.parent_rank,
+        "parent_trial": parent_trial_of(inputs, trial),
+        "seed": trial.seed,
+        "proposed": trial.params,  # before resolve(): what the strategy chose, for later rounds to build on
+        "extended": list(trial.extended),
     }
-    if parent_trial:
-        tags[PARENT_TRIAL] = parent_trial
-    if trial.extended:
-        tags[EXTENDED] = "; ".join(trial.extended)
-    run_id = tracker.start_trial(trial.stage, trial.trial_id, tags)
-    proposed = trial.params  # before resolve(): what the strategy chose, for later rounds to build on
+    run_id, tracking_error = trialruns.open_run(tracker, record)
     weights = weights_dir / f"{trial.trial_id}{module.ARTIFACT_SUFFIX}"
     curves = tracker.live_metrics(run_id)
     started = time.perf_counter()
@@ -71,28 +81,13 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     except Exception as error:  # a failed trial is recorded, never fatal to the shard
         traceback.print_exc(file=sys.stderr)
         result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(error)
+    except BaseException:  # Ctrl-C or SIGTERM: this attempt ends here, and its run must not stay RUNNING
+        tracker.close_run(run_id, "KILLED", "the shard was interrupted")
+        raise
     duration = time.perf_counter() - started
     curves.flush()  # the epochs since the last batch, a diverged trial's included
-    tracker.finish_run(
-        run_id,
-        params={**trial.params, "seed": trial.seed},
-        metrics={**result["metrics"], "duration_s": duration},
-        tags={"layerwise.status": status, **({"layerwise.failure_reason": reason} if reason else {})},
-        artifacts=[str(weights)] if status == "FINISHED" else [],
-        status=status,
-    )
-    return {
-        "stage": trial.stage,
-        "round": trial.round,
-        "index": trial.index,
-        "trial_id": trial.trial_id,
-        "arm": trial.arm,
-        "parent_rank": trial.parent_rank,
-        "parent_trial": parent_trial,
-        "seed": trial.seed,
+    record |= {
         "params": trial.params,
-        "proposed": proposed,
-        "extended": list(trial.extended),
         "status": status,
         "reason": reason,
         "objective": result["objective"],
@@ -102,6 +97,8 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
         "weights": str(weights) if status == "FINISHED" else None,
         "mlflow_run_id": run_id,
     }
+    tracking_error = tracking_error or curves.error or trialruns.close_run(tracker, record)
+    return record | ({"tracking_error": tracking_error} if tracking_error else {})
 
 
 def progress_line(record: dict, position: int, total: int, elapsed: float) -> str:
@@ -129,9 +126,13 @@ def run_shard(
 ) -> None:
     """Runs the shard's trials of one round; `history` holds the shard records of the earlier rounds."""
     configure_torch(threads)
+    signal.signal(signal.SIGTERM, interrupt)
     trials = shard_trials(round_trials(spec, round_, load_records(history)), shard, spec["shards"])
     inputs = StageInputs(train, valid, parents)
     tracker = Tracker.from_file(tracking)
+    superseded = tracker.supersede({trial.trial_id for trial in trials})
+    if superseded:
+        print(f"{superseded} runs of an earlier, incomplete attempt of these trials are marked superseded", flush=True)
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
     results, started = [], time.perf_counter()

@@ -15,6 +15,8 @@ from pathlib import Path
 ROLE, STAGE, TRIAL, PARENT_TRIAL = "layerwise.role", "layerwise.stage", "layerwise.trial", "layerwise.parent_trial"
 EXTENDED = "layerwise.extended"  # intervals an adaptive strategy widened (extend_on_border)
 BORDER = "layerwise.border"  # numeric hyper-parameters whose best value lies on a border of the interval
+SUPERSEDED = "layerwise.superseded"  # a trial run of an attempt that did not complete; a later one replaces it
+CLOSED_BY = "layerwise.closed_by"  # why a run was closed by something other than its own job
 PARENT_RUN = "mlflow.parentRunId"
 # Opens the experiment in the UI's model-training view (its runs table) rather than the GenAI overview.
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
@@ -133,6 +135,59 @@ class Tracker:
         for start in range(0, len(points), METRICS_PER_BATCH):
             retry(self.client.log_batch, run_id, metrics=points[start : start + METRICS_PER_BATCH])
 
+    def log_missing_steps(self, run_id, curves: dict) -> None:
+        """Logs the epochs of `curves` that the run's metric histories lack (after a failed live batch)."""
+        from mlflow.entities import Metric
+
+        now, points = int(time.time() * 1000), []
+        for key, values in curves.items():
+            logged = {point.step for point in retry(self.client.get_metric_history, run_id, key)}
+            points += [Metric(key, float(v), now, step) for step, v in enumerate(values, start=1) if step not in logged]
+        self.log_metrics(run_id, points)
+
+    def close_run(self, run_id, status: str, reason: str) -> None:
+        if self.enabled and run_id is not None:
+            retry(self.client.set_tag, run_id, CLOSED_BY, reason)
+            retry(self.client.set_terminated, run_id, status)
+
+    def children(self, parent_run_id: str, *, running_only: bool = False) -> list:
+        """The runs directly under a run (one page of up to 50,000)."""
+        condition = f"tags.`{PARENT_RUN}` = '{parent_run_id}'"
+        if running_only:
+            condition += " and attributes.status = 'RUNNING'"
+        return retry(self.client.search_runs, [self.info["experiment_id"]], condition, max_results=50000)
+
+    def supersede(self, trial_ids: set[str]) -> int:
+        """Marks the runs an earlier, incomplete attempt left for these trials under the stage run (a
+        killed or failed job's): closed as KILLED if still open, tagged superseded. Each trial then has
+        exactly one current run, the new attempt's. Returns how many there were."""
+        if not self.enabled:
+            return 0
+        stale = [
+            run
+            for run in self.children(self.run_id)
+            if run.info.run_name in trial_ids and run.data.tags.get(SUPERSEDED) != "true"
+        ]
+        for run in stale:
+            retry(self.client.set_tag, run.info.run_id, SUPERSEDED, "true")
+            if run.info.status in ("RUNNING", "SCHEDULED", "FINISHED"):
+                self.close_run(run.info.run_id, "KILLED", "a later attempt of the same trial")
+        return len(stale)
+
+    def close_open_runs(self, reason: str) -> int:
+        """Closes as KILLED every run of this pipeline run's tree still RUNNING (after a workflow was
+        interrupted or failed); a rerun finishes the pipeline and stage runs again. Returns the count."""
+        if not self.enabled:
+            return 0
+        pipeline = retry(self.client.get_run, self.pipeline_run_id)
+        open_runs = [pipeline] if pipeline.info.status == "RUNNING" else []
+        for stage in self.children(self.pipeline_run_id):
+            open_runs += [stage] if stage.info.status == "RUNNING" else []
+            open_runs += self.children(stage.info.run_id, running_only=True)
+        for run in open_runs:
+            self.close_run(run.info.run_id, "KILLED", reason)
+        return len(open_runs)
+
     def live_metrics(self, run_id) -> "LiveMetrics":
         """An epoch listener (training.reporting_epochs) that logs a trial's curves while it trains."""
         return LiveMetrics(self if self.enabled and run_id is not None else None, run_id)
@@ -178,12 +233,17 @@ class Tracker:
 
 class LiveMetrics:
     """Collects per-epoch metrics and sends them in one batch every LIVE_FLUSH_SECONDS, so the MLflow UI
-    shows a long trial's curves growing without a request per epoch; `flush` sends the rest."""
+    shows a long trial's curves growing without a request per epoch; `flush` sends the rest.
+
+    A batch the store refuses (after retries) does not stop the trial: `error` keeps why, no more
+    batches are sent, and the curves are logged again from the trial's record (trialruns.repair).
+    """
 
     def __init__(self, tracker: Tracker | None, run_id: str | None):
         self.tracker, self.run_id = tracker, run_id
         self.pending: list = []
         self.last_flush = time.monotonic()
+        self.error: str | None = None
 
     def __call__(self, epoch: int, metrics: dict) -> None:
         if self.tracker is None:
@@ -196,7 +256,10 @@ class LiveMetrics:
             self.flush()
 
     def flush(self) -> None:
-        if self.pending:
-            self.tracker.log_metrics(self.run_id, self.pending)
-            self.pending = []
+        if self.pending and self.error is None:
+            try:
+                self.tracker.log_metrics(self.run_id, self.pending)
+            except Exception as error:
+                self.error = f"{type(error).__name__}: {error}"
+        self.pending = []
         self.last_flush = time.monotonic()
