@@ -4,18 +4,40 @@ import os
 import shutil
 from pathlib import Path
 
+import yaml
 from layerwise.codeversion import code_digest
-from layerwise.config import ConfigError, check_config, stage_names, stage_rounds, stage_specs
+from layerwise.config import (
+    ConfigError,
+    check_config,
+    check_tracking_uri,
+    schema_problem,
+    stage_names,
+    stage_rounds,
+    stage_specs,
+)
 from layerwise.figures import STAGE_FIGURES
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
-validate(config, "../workflow/schemas/config.schema.yaml")
+SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+try:
+    validate(config, str(SCHEMA))  # also fills in the defaults
+except WorkflowError:  # its message dumps the schema; name the key and what it allows instead
+    raise WorkflowError(f"invalid config: {schema_problem(config, yaml.safe_load(SCHEMA.read_text()))}") from None
 try:
     check_config(config)
+    check_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI", ""), "MLFLOW_TRACKING_URI")
 except ConfigError as error:
     raise WorkflowError(f"invalid config: {error}")
+if config["data"]["source"] == "file":
+    # A user's data is checked before any job runs, so a bad file never costs existing results.
+    from layerwise.data import DataError, check_source
+
+    try:
+        check_source(config["data"], config["seed"])
+    except DataError as error:
+        raise WorkflowError(f"invalid data: {error}")
 
 CONDA = "conda" in {str(method).lower() for method in workflow.deployment_settings.deployment_method}
 if not CONDA and shutil.which("layerwise") is None:
@@ -121,6 +143,21 @@ def figures_folder(wildcards, output):
 
 def all_records():
     return [path for stage in STAGES for path in shard_records(stage)]
+
+
+def close_open_runs():
+    """After an interrupted or failed workflow, no run of this pipeline stays RUNNING in MLflow: they
+    are closed as KILLED (a rerun finishes the pipeline and stage runs again)."""
+    tracking = Path(f"{RESULTS}/tracking.json")
+    if not tracking.exists():
+        return
+    from layerwise.tracking import Tracker
+
+    try:
+        closed = Tracker.from_file(str(tracking)).close_open_runs("the workflow was interrupted or failed")
+        print(f"layerwise: {closed} open MLflow runs closed as KILLED")
+    except Exception as error:  # the store itself is down: nothing more to do here
+        print(f"layerwise: could not close the open MLflow runs: {error}")
 
 
 def print_summary():

@@ -6,6 +6,7 @@ Every value arrives as an argument (stage specs as JSON), so the library never r
 import argparse
 import json
 import sys
+from pathlib import Path
 
 SPLITS = ("train", "valid", "test")
 
@@ -32,6 +33,9 @@ def preprocess(args) -> None:
     from layerwise.transforms import transform
 
     best = read_json(args.selected)["best"]
+    results = Path(args.selected).resolve().parents[1]  # results/<experiment>
+    if not Path(best["weights"]).resolve().is_relative_to(results):  # loading a joblib file runs its code
+        raise SystemExit(f"{best['weights']}: not loaded, it lies outside the experiment's results {results}")
     pipeline = joblib.load(best["weights"])  # fitted on the training split by its trial
     for path, out in zip(args.splits, args.out, strict=True):
         split = read_split(path)
@@ -123,8 +127,9 @@ def report(args) -> None:
     from layerwise.report import write_report
 
     write_report(
-        args.records, args.summary, args.tracking, json.loads(args.config), args.csv, args.parquet, args.markdown
-    )
+        args.records, args.summary, args.tracking, json.loads(args.config), args.csv, args.parquet, args.markdown,
+        args.provenance,
+    )  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -222,6 +227,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--csv", required=True)
     command.add_argument("--parquet", required=True)
     command.add_argument("--markdown", required=True, help="where to write summary.md")
+    command.add_argument("--provenance", required=True, help="where to write what reproduces the run (JSON)")
     command.set_defaults(run=report)
     return main_parser
 

@@ -4,6 +4,8 @@ The config arrives as a dict (Snakemake has already applied the schema and its d
 here reads files. Every error names the config key and the values it allows.
 """
 
+import urllib.parse
+
 from layerwise import finetune, preprocess, pretrain
 from layerwise.criteria import RECONSTRUCTIONS
 from layerwise.learners import ALGORITHMS
@@ -175,8 +177,46 @@ def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
     return space
 
 
+def schema_problem(config: dict, schema: dict) -> str:
+    """The most relevant way `config` breaks the JSON schema, as "dotted.key: what is wrong"."""
+    import jsonschema
+    from jsonschema.exceptions import best_match
+
+    error = best_match(jsonschema.validators.validator_for(schema)(schema).iter_errors(config))
+    if error is None:
+        return "the config does not match workflow/schemas/config.schema.yaml"
+    return f"{'.'.join(map(str, error.absolute_path)) or 'the config'}: {error.message}"
+
+
+def check_tracking_uri(uri: str, where: str) -> None:
+    """A tracking URI is written to logs, params and artifacts, so it must not carry a password."""
+    if urllib.parse.urlsplit(uri).password:
+        raise ConfigError(
+            f"{where}: the URI carries a password, which would be written to logs and artifacts; give it "
+            "through MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (an mlflow server) or PGPASSWORD or "
+            "~/.pgpass (PostgreSQL) instead"
+        )
+
+
+def check_bernoulli_inputs(pretraining: SearchSpace, preprocessing: SearchSpace) -> None:
+    """Bernoulli visible units need inputs in [0, 1]; of the transforms only `uniformize` guarantees
+    that, so an RBM fixed to Bernoulli units would fail every first-layer trial when no candidate
+    pipeline ends with it (raw data, pipeline "none", may lie in [0, 1] and is not judged here)."""
+    visible = pretraining.distributions["rbm_visible"]
+    if "rbm" not in candidate_values(pretraining.distributions["algorithm"]) or visible != Fixed("bernoulli"):
+        return
+    pipelines = [str(p) for p in candidate_values(preprocessing.distributions["pipeline"])]
+    if all(p != NO_TRANSFORM and pipeline_names(p)[-1] != "uniformize" for p in pipelines):
+        raise ConfigError(
+            "pretrain.space.rbm_visible: bernoulli needs first-layer inputs in [0, 1], but no candidate of "
+            f"preprocess.space.pipeline ({', '.join(pipelines)}) ends with uniformize, the transform that maps "
+            "features into [0, 1]; allowed: auto or gaussian, or add a pipeline ending with uniformize"
+        )
+
+
 def check_config(config: dict) -> None:
     """Raises ConfigError for the first problem found; returns quietly for a usable config."""
+    check_tracking_uri(config["tracking"]["uri"], "tracking.uri")
     data = config["data"]
     if data["source"] == "file" and not data.get("path"):
         raise ConfigError("data.path: required when data.source is 'file'")
@@ -184,6 +224,7 @@ def check_config(config: dict) -> None:
     for key, module in (("preprocess", preprocess), ("pretrain", pretrain), ("finetune", finetune)):
         spaces[key] = check_space(config[key]["space"], module.DEFAULTS, f"{key}.space")
         check_strategy(config[key]["strategy"], spaces[key], f"{key}.strategy")
+    check_bernoulli_inputs(spaces["pretrain"], spaces["preprocess"])
     stage = config["pretrain"]
     first_round = first_round_size(stage["strategy"], spaces["pretrain"], config["seed"], stage["trials_per_parent"])
     trials = first_round * stage["strategy"]["rounds"]

@@ -125,6 +125,15 @@ def load_and_split(
     }
 
 
+def check_source(data: dict, seed: int) -> None:
+    """Raises DataError for a data section whose files cannot be loaded and split (config keys as in
+    the `data` section: source, path, test_path, label_column, valid_fraction, test_fraction)."""
+    load_and_split(
+        data["source"], seed, data["valid_fraction"], data["test_fraction"], data.get("path"), data.get("test_path"),
+        data["label_column"],
+    )  # fmt: skip
+
+
 def stratified_split(x, y, fraction: float, seed: int, name: str):
     try:
         return train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)

@@ -185,3 +185,24 @@ def test_top_k_is_checked_against_the_grid_size(config):
         check_config(bad)
     bad["pretrain"]["top_k"] = 3
     check_config(bad)
+
+
+def test_a_bernoulli_rbm_on_pipelines_that_leave_the_unit_interval_is_refused(config):
+    config["preprocess"]["space"]["pipeline"] = {"type": "categorical", "choices": ["standardize", "standardize+pca"]}
+    config["pretrain"]["space"]["rbm_visible"] = "bernoulli"
+    with pytest.raises(ConfigError, match=r"pretrain\.space\.rbm_visible: bernoulli needs first-layer inputs in"):
+        check_config(config)
+    config["preprocess"]["space"]["pipeline"]["choices"].append("standardize+uniformize")
+    check_config(config)  # one candidate maps into [0, 1]: the trials on it can use Bernoulli units
+    config["pretrain"]["space"]["rbm_visible"] = "auto"
+    config["preprocess"]["space"]["pipeline"] = "standardize"
+    check_config(config)
+
+
+def test_a_tracking_uri_with_a_password_is_refused_without_repeating_it(config):
+    config["tracking"]["uri"] = "postgresql://researcher:s3cret@db.example:5432/mlflow"
+    with pytest.raises(ConfigError, match="tracking.uri: the URI carries a password") as raised:
+        check_config(config)
+    assert "s3cret" not in str(raised.value)
+    config["tracking"]["uri"] = "http://researcher@127.0.0.1:5000"  # a user name alone is no secret
+    check_config(config)
