@@ -31,8 +31,13 @@ rule all:
         f"{RESULTS}/trials.csv",
         f"{RESULTS}/trials.parquet",
         f"{RESULTS}/summary.md",
+        f"{RESULTS}/provenance.json",
     default_target: True
 
 
 onsuccess:
     print_summary()
+
+
+onerror:
+    close_open_runs()

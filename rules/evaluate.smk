@@ -65,6 +65,7 @@ rule report:
         csv=in_report(f"{RESULTS}/trials.csv", "trials", "Result"),
         parquet=f"{RESULTS}/trials.parquet",
         markdown=in_report(f"{RESULTS}/summary.md", "summary", "Result"),
+        provenance=f"{RESULTS}/provenance.json",
     params:
         config=json.dumps(config, sort_keys=True),
         code=CODE,
@@ -75,4 +76,4 @@ rule report:
     shell:
         "layerwise report --records {input.records} --summary {input.summary}"
         " --tracking {input.tracking} --config {params.config:q} --csv {output.csv} --parquet {output.parquet}"
-        " --markdown {output.markdown} > {log} 2>&1"
+        " --markdown {output.markdown} --provenance {output.provenance} > {log} 2>&1"

@@ -7,8 +7,9 @@ import pandas as pd
 from layerwise.border import on_border
 from layerwise.config import stage_specs
 from layerwise.digest import render
-from layerwise.files import read_json
+from layerwise.files import read_json, write_json
 from layerwise.kinds import stage_space
+from layerwise.provenance import provenance
 from layerwise.tracking import Tracker
 
 COLUMNS = (
@@ -50,6 +51,7 @@ def write_report(
     csv_path: str,
     parquet_path: str,
     markdown_path: str,
+    provenance_path: str,
 ) -> None:
     spaces = {stage: stage_space(spec) for stage, spec in stage_specs(config).items()}
     table = trials_table(record_paths, spaces)
@@ -57,11 +59,19 @@ def write_report(
     table.to_parquet(parquet_path, index=False)
     summary = read_json(summary_path)
     Path(markdown_path).write_text(render(summary, table))
+    origin = provenance(config)
+    write_json(provenance_path, origin)
     tracker = Tracker.from_file(tracking)
     tracker.log_config(config)
+    git = origin["git"] or {}
     tracker.finish_run(
         tracker.pipeline_run_id,
         metrics={"test_accuracy": summary["test_accuracy"], "valid_error": summary["valid_error"]},
-        artifacts=[csv_path, summary_path, markdown_path],
+        tags={
+            "layerwise.code_digest": origin["code_digest"],
+            "layerwise.git_commit": f"{git['commit']}{' (modified)' if git['dirty'] else ''}" if git else "none",
+            "layerwise.torch": origin["packages"]["torch"],
+        },
+        artifacts=[csv_path, summary_path, markdown_path, provenance_path],
     )
     print(f"test accuracy {summary['test_accuracy']:.4f} (test error {summary['test_error']:.4f})", flush=True)
