@@ -24,8 +24,9 @@ def smoke_config(**changes) -> dict:
     return deep_merge(yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()), changes)
 
 
-def snakemake(workdir: Path, config: dict, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
-    """Runs snakemake on the repository's Snakefile in `workdir` with `config` written there."""
+def snakemake_command(workdir: Path, config: dict, *args: str, cores: int = 2) -> tuple[list[str], dict]:
+    """The command line and environment that run snakemake on the repository's Snakefile in `workdir`,
+    with `config` written there."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
@@ -35,7 +36,23 @@ def snakemake(workdir: Path, config: dict, *args: str, cores: int = 2) -> subpro
     ]  # fmt: skip
     environment = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"  # the `layerwise` command
-    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=900)
+    return command, environment
+
+
+def snakemake(workdir: Path, config: dict, *args: str, cores: int = 2, env: dict | None = None):
+    """Runs snakemake to the end; `env` adds environment variables (e.g. MLFLOW_TRACKING_URI)."""
+    command, environment = snakemake_command(workdir, config, *args, cores=cores)
+    return subprocess.run(command, capture_output=True, text=True, env=environment | (env or {}), timeout=900)
+
+
+def start_snakemake(workdir: Path, config: dict, *args: str, cores: int = 2) -> subprocess.Popen:
+    """Starts snakemake in a session of its own (so a test can signal its whole process group, as
+    Ctrl-C in a terminal does), writing its output to `workdir/snakemake.out`."""
+    command, environment = snakemake_command(workdir, config, *args, cores=cores)
+    with (workdir / "snakemake.out").open("w") as output:
+        return subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env=environment, start_new_session=True
+        )
 
 
 class Run:

@@ -1,0 +1,70 @@
+"""A small config whose fine-tuning trials last seconds (time to interrupt one), and what the
+reliability tests do with runs of it: wait for a line, find a shard's process, compare numbers."""
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from runner import Run
+
+RELIABILITY = {
+    "experiment": "reliability",
+    "seed": 0,
+    "data": {"source": "mnist1d"},
+    "preprocess": {"strategy": {"name": "grid"}, "space": {"pipeline": "standardize"}},
+    "pretrain": {
+        "layers": 1, "top_k": 1, "trials_per_parent": 2, "shards": 1,
+        "space": {
+            "algorithm": "denoising_autoencoder", "hidden_units": 32, "epochs": 2, "batch_size": 64,
+            "learning_rate": {"type": "float", "low": 0.003, "high": 0.1, "log": True},
+        },
+    },
+    "finetune": {
+        "trials_per_parent": 2, "shards": 2, "patience": 80,
+        "space": {
+            "max_epochs": 80, "batch_size": 64,
+            "learning_rate": {"type": "float", "low": 0.01, "high": 0.1, "log": True},
+        },
+    },
+    "evaluate": {"seeds": 2, "refit_on_train_valid": False},
+}  # fmt: skip
+
+
+def reliability_config(**changes) -> dict:
+    return {**json.loads(json.dumps(RELIABILITY)), **changes}
+
+
+def wait_for_line(path: Path, text: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and text in path.read_text()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} never appeared in {path}")
+        time.sleep(0.1)
+
+
+def shard_process(stage: str, shard: int) -> int:
+    """The process id of the running `layerwise shard` job of a stage's shard."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().decode().split("\0")
+        except OSError:  # the process ended meanwhile
+            continue
+        if "shard" in words and "--shard" in words and "--spec" in words:
+            spec = json.loads(words[words.index("--spec") + 1])
+            if spec["stage"] == stage and words[words.index("--shard") + 1] == str(shard):
+                return int(cmdline.parent.name)
+    raise AssertionError(f"no running shard {shard} of {stage}")
+
+
+def same_numbers(run: Run, reference: Run) -> None:
+    """Every trial's objective, metrics and hyper-parameters, and every test metric, equal the
+    reference's bit for bit."""
+    mine, theirs = (pd.read_csv(r.results / "trials.csv").set_index("trial_id").sort_index() for r in (run, reference))
+    columns = [c for c in theirs.columns if c not in ("duration_s", "mlflow_run_id")]
+    pd.testing.assert_frame_equal(mine[columns], theirs[columns], check_exact=True)
+    summaries = [json.loads((r.results / "summary.json").read_text()) for r in (run, reference)]
+    for key in ("test_error", "valid_error", "selected_trial"):
+        assert summaries[0][key] == summaries[1][key]
+    assert summaries[0]["seed_study"]["seeds"] == summaries[1]["seed_study"]["seeds"]

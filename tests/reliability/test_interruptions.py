@@ -1,0 +1,68 @@
+"""Killed and interrupted runs: nothing left RUNNING in MLflow, one finished run per trial, and a rerun
+that reaches the numbers of an uninterrupted run without redoing finished shards."""
+
+import os
+import signal
+
+import pytest
+from reliability_runs import RELIABILITY, same_numbers, shard_process, wait_for_line
+
+from runner import Run, snakemake, start_snakemake
+
+pytestmark = pytest.mark.e2e
+
+FINETUNE_LOG = "logs/finetune/r0-shard-0.log"
+
+
+def trial_runs(run: Run) -> dict[str, list]:
+    """Trial name -> its runs, oldest first."""
+    runs = {}
+    for trial in sorted(run.mlflow_runs("tags.`layerwise.role` = 'trial'"), key=lambda r: r.info.start_time):
+        runs.setdefault(trial.info.run_name, []).append(trial)
+    return runs
+
+
+def interrupted_while_fine_tuning(tmp_path, how) -> Run:
+    """Starts the reliability config and, once shard 0 of fine-tuning has finished one trial and
+    trains the next, stops it by `how` (a callable given the snakemake process)."""
+    process = start_snakemake(tmp_path, RELIABILITY)
+    run = Run(tmp_path, RELIABILITY, None)
+    wait_for_line(run.results / FINETUNE_LOG, "[1/2] finetune")
+    how(process)
+    assert process.wait(timeout=600) != 0
+    return run
+
+
+def test_a_shard_killed_mid_trial_reruns_to_the_same_numbers_with_one_finished_run_per_trial(tmp_path, reference):
+    run = interrupted_while_fine_tuning(tmp_path, lambda process: os.kill(shard_process("finetune", 0), signal.SIGKILL))
+    assert all(r.info.status != "RUNNING" for r in run.mlflow_runs())  # closed by the workflow's error hook
+    killed = [runs[-1] for runs in trial_runs(run).values() if runs[-1].info.status == "KILLED"]
+    assert len(killed) == 1 and killed[0].data.tags["layerwise.stage"] == "finetune"
+
+    rerun = snakemake(tmp_path, RELIABILITY, "--rerun-incomplete")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    for name, runs in trial_runs(run).items():
+        current = [r for r in runs if r.data.tags.get("layerwise.superseded") != "true"]
+        assert [r.info.status for r in current] == ["FINISHED"], name
+        assert all(r.info.status == "KILLED" for r in runs if r not in current), name
+    assert {r.info.status for r in run.mlflow_runs() if r.data.tags["layerwise.role"] != "trial"} == {"FINISHED"}
+    same_numbers(run, reference)
+
+
+def test_ctrl_c_closes_every_open_run_and_a_rerun_resumes_without_redoing_finished_shards(tmp_path, reference):
+    run = interrupted_while_fine_tuning(tmp_path, lambda process: os.killpg(process.pid, signal.SIGINT))
+    statuses = {r.info.run_name: r.info.status for r in run.mlflow_runs()}
+    assert "RUNNING" not in statuses.values()
+    assert statuses["pipeline"] == statuses["finetune"] == "KILLED"
+    assert statuses["layer1"] == "FINISHED"
+    interrupted = [
+        r for r in run.mlflow_runs("attributes.status = 'KILLED'") if r.data.tags["layerwise.role"] == "trial"
+    ]
+    assert interrupted and all(r.data.tags["layerwise.closed_by"] for r in interrupted)
+
+    finished_shards = {path: path.stat().st_mtime_ns for path in run.results.glob("layer1/shards/*.json")}
+    rerun = snakemake(tmp_path, RELIABILITY, "--rerun-incomplete")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert finished_shards and all(path.stat().st_mtime_ns == mtime for path, mtime in finished_shards.items())
+    assert {r.info.run_name: r.info.status for r in run.mlflow_runs()}["pipeline"] == "FINISHED"
+    same_numbers(run, reference)
