@@ -13,6 +13,7 @@ rule run_shard:
         weights=directory(f"{RESULTS}/{{stage}}/shards/r{{round}}-{{shard}}.weights"),
     params:
         spec=get_stage_spec,
+        checkpoints=lambda wildcards: f"{RESULTS}/{wildcards.stage}/checkpoints",  # outlives a killed attempt
         code=CODE,
     threads: config["threads"]
     conda:
@@ -23,7 +24,8 @@ rule run_shard:
         "layerwise shard --spec {params.spec:q} --round {wildcards.round} --shard {wildcards.shard}"
         " --train {input.train} --valid {input.valid} --parents {input.parents} --history {input.history}"
         " --tracking {input.tracking}"
-        " --records {output.records} --weights {output.weights} --threads {threads} > {log} 2>&1"
+        " --records {output.records} --weights {output.weights} --threads {threads}"
+        " --checkpoints {params.checkpoints} > {log} 2>&1"
 
 
 rule select_layer:

@@ -83,6 +83,7 @@ def shard(args) -> None:
         args.records,
         args.weights,
         args.threads,
+        args.checkpoints,
     )
 
 
@@ -180,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--records", required=True)
     command.add_argument("--weights", required=True)
     command.add_argument("--threads", type=int, default=1)
+    command.add_argument("--checkpoints", help="folder for the training state of long trials (kept across attempts)")
     command.set_defaults(run=shard)
 
     command = commands.add_parser("select", help="rank a stage's trials and keep the top K")

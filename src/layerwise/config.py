@@ -298,5 +298,6 @@ def stage_specs(config: dict) -> dict:
         "shards": tuning["shards"],
         "space": tuning["space"],
         "patience": tuning["patience"],
+        "checkpoint_after_s": tuning["checkpoint_after_s"],
     }
     return specs

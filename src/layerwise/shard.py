@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from layerwise import trialruns
+from layerwise.checkpoint import Checkpoint, trial_key
 from layerwise.files import write_json
 from layerwise.inputs import MissingParent, StageInputs
 from layerwise.kinds import KINDS, stage_space
@@ -19,7 +20,7 @@ from layerwise.seeding import configure_torch, seed_everything
 from layerwise.selection import load_records
 from layerwise.strategies import make_strategy
 from layerwise.tracking import Tracker
-from layerwise.training import Diverged, reporting_epochs
+from layerwise.training import Diverged, checkpointing, reporting_epochs
 from layerwise.trials import plan_round, shard_trials
 
 
@@ -53,7 +54,17 @@ def interrupt(signum, frame):
     raise Interrupted(f"signal {signum}")
 
 
-def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker) -> dict:
+def checkpoint_for(trial, spec: dict, folder: Path | None) -> Checkpoint | None:
+    """Where a trial of a stage that checkpoints (fine-tuning, `checkpoint_after_s`) keeps its state."""
+    if folder is None or spec.get("checkpoint_after_s") is None:
+        return None
+    key = trial_key(trial.params, trial.seed, spec)
+    return Checkpoint(folder / f"{trial.trial_id}.pt", key, spec["checkpoint_after_s"])
+
+
+def run_one(
+    trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, checkpoints: Path | None = None
+) -> dict:
     module = KINDS[spec["kind"]]
     record = {
         "stage": trial.stage,
@@ -69,10 +80,10 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
     }
     run_id, tracking_error = trialruns.open_run(tracker, record)
     weights = weights_dir / f"{trial.trial_id}{module.ARTIFACT_SUFFIX}"
-    curves = tracker.live_metrics(run_id)
+    curves, checkpoint = tracker.live_metrics(run_id), checkpoint_for(trial, spec, checkpoints)
     started = time.perf_counter()
     try:
-        with reporting_epochs(curves):
+        with reporting_epochs(curves), checkpointing(checkpoint):
             trial = module.resolve(trial, inputs, spec)
             seed_everything(trial.seed)
             generator = torch.Generator().manual_seed(trial.seed)
@@ -85,6 +96,8 @@ def run_one(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: 
         tracker.close_run(run_id, "KILLED", "the shard was interrupted")
         raise
     duration = time.perf_counter() - started
+    if checkpoint:  # the trial ended either way: another attempt would give the same result
+        checkpoint.clear()
     curves.flush()  # the epochs since the last batch, a diverged trial's included
     record |= {
         "params": trial.params,
@@ -123,8 +136,10 @@ def run_shard(
     records: str,
     weights_dir: str,
     threads: int,
+    checkpoints: str | None = None,
 ) -> None:
-    """Runs the shard's trials of one round; `history` holds the shard records of the earlier rounds."""
+    """Runs the shard's trials of one round; `history` holds the shard records of the earlier rounds,
+    `checkpoints` the folder where long trials keep their training state (see checkpoint.py)."""
     configure_torch(threads)
     signal.signal(signal.SIGTERM, interrupt)
     trials = shard_trials(round_trials(spec, round_, load_records(history)), shard, spec["shards"])
@@ -137,7 +152,7 @@ def run_shard(
     directory.mkdir(parents=True, exist_ok=True)
     results, started = [], time.perf_counter()
     for position, trial in enumerate(trials, start=1):
-        record = run_one(trial, spec, inputs, directory, tracker)
+        record = run_one(trial, spec, inputs, directory, tracker, Path(checkpoints) if checkpoints else None)
         results.append(record)
         print(progress_line(record, position, len(trials), time.perf_counter() - started), flush=True)
     write_json(records, {"stage": spec["stage"], "round": round_, "shard": shard, "records": results})

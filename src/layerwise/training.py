@@ -31,6 +31,50 @@ def reporting_epochs(listener):
         _epoch_listener.reset(token)
 
 
+_checkpoint: ContextVar = ContextVar("checkpoint", default=None)
+
+
+@contextmanager
+def checkpointing(checkpoint):
+    """Within the block, `fit` resumes from `checkpoint` (checkpoint.Checkpoint) if it holds a state,
+    and saves its state there after each epoch once it is due; None: no checkpoints."""
+    token = _checkpoint.set(checkpoint)
+    try:
+        yield
+    finally:
+        _checkpoint.reset(token)
+
+
+def training_state(epoch, model, optimizer, schedule, generator, history, best) -> dict:
+    return {
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict() if schedule is not None else None,
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),  # dropout draws from it
+        "history": history,
+        "best": best,
+    }
+
+
+def resume(state: dict, model, optimizer, schedule, generator, listener) -> tuple[int, dict, tuple]:
+    """Restores a saved training state and replays its epochs to the listener (so the new attempt's
+    run shows the whole curve); returns (next epoch, history, (best score, best epoch, best weights))."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if schedule is not None:
+        schedule.load_state_dict(state["schedule"])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    history = state["history"]
+    if listener is not None:
+        for epoch in range(1, state["epoch"] + 1):
+            listener(epoch, {name: values[epoch - 1] for name, values in history.items()})
+    print(f"resumed from the checkpoint after epoch {state['epoch']}", flush=True)
+    return state["epoch"] + 1, history, tuple(state["best"])
+
+
 def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, schedule, generator) -> float:
     """One pass in a seeded random order; returns the mean training criterion per example.
 
@@ -85,8 +129,13 @@ def fit(
     schedule = make_schedule(optimizer, params, math.ceil(len(inputs) / params["batch_size"]))
     history = {"train_loss": []}
     best_score, best_epoch, best_state = math.inf, 0, None
-    listener = _epoch_listener.get()
-    for epoch in range(1, max_epochs + 1):
+    listener, checkpoint = _epoch_listener.get(), _checkpoint.get()
+    first_epoch, saved = 1, checkpoint.load() if checkpoint else None
+    if saved:
+        first_epoch, history, best = resume(saved, model, optimizer, schedule, generator, listener)
+        best_score, best_epoch, best_state = best
+    epoch = first_epoch - 1
+    for epoch in range(first_epoch, max_epochs + 1):
         history["train_loss"].append(
             train_epoch(model, batch_loss, inputs, targets, params, optimizer, schedule, generator)
         )
@@ -104,6 +153,9 @@ def fit(
             best_state = copy.deepcopy(model.state_dict()) if patience else None
         elif patience and epoch - best_epoch >= patience:
             break
+        if checkpoint and checkpoint.due():
+            best = (best_score, best_epoch, best_state)
+            checkpoint.save(training_state(epoch, model, optimizer, schedule, generator, history, best))
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

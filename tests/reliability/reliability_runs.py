@@ -36,12 +36,16 @@ def reliability_config(**changes) -> dict:
     return {**json.loads(json.dumps(RELIABILITY)), **changes}
 
 
-def wait_for_line(path: Path, text: str, timeout: float = 600) -> None:
+def wait_for(condition, timeout: float = 600, what: str = "a condition") -> None:
     deadline = time.monotonic() + timeout
-    while not (path.exists() and text in path.read_text()):
+    while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"{text!r} never appeared in {path}")
+            raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+def wait_for_line(path: Path, text: str, timeout: float = 600) -> None:
+    wait_for(lambda: path.exists() and text in path.read_text(), timeout, f"{text!r} in {path}")
 
 
 def shard_process(stage: str, shard: int) -> int:

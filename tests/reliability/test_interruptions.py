@@ -5,7 +5,7 @@ import os
 import signal
 
 import pytest
-from reliability_runs import RELIABILITY, same_numbers, shard_process, wait_for_line
+from reliability_runs import RELIABILITY, reliability_config, same_numbers, shard_process, wait_for, wait_for_line
 
 from runner import Run, snakemake, start_snakemake
 
@@ -22,12 +22,13 @@ def trial_runs(run: Run) -> dict[str, list]:
     return runs
 
 
-def interrupted_while_fine_tuning(tmp_path, how) -> Run:
-    """Starts the reliability config and, once shard 0 of fine-tuning has finished one trial and
-    trains the next, stops it by `how` (a callable given the snakemake process)."""
-    process = start_snakemake(tmp_path, RELIABILITY)
-    run = Run(tmp_path, RELIABILITY, None)
+def interrupted_while_fine_tuning(tmp_path, how, config=RELIABILITY, ready=lambda run: True) -> Run:
+    """Starts a run of `config` and, once shard 0 of fine-tuning has finished one trial and trains the
+    next (and `ready(run)` holds), stops it by `how` (a callable given the snakemake process)."""
+    process = start_snakemake(tmp_path, config)
+    run = Run(tmp_path, config, None)
     wait_for_line(run.results / FINETUNE_LOG, "[1/2] finetune")
+    wait_for(lambda: ready(run))
     how(process)
     assert process.wait(timeout=600) != 0
     return run
@@ -65,4 +66,20 @@ def test_ctrl_c_closes_every_open_run_and_a_rerun_resumes_without_redoing_finish
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert finished_shards and all(path.stat().st_mtime_ns == mtime for path, mtime in finished_shards.items())
     assert {r.info.run_name: r.info.status for r in run.mlflow_runs()}["pipeline"] == "FINISHED"
+    same_numbers(run, reference)
+
+
+def test_a_long_trial_killed_mid_training_resumes_from_its_checkpoint_to_the_same_numbers(tmp_path, reference):
+    config = reliability_config(finetune={**RELIABILITY["finetune"], "checkpoint_after_s": 0})
+    checkpoints = tmp_path / "results" / config["experiment"] / "finetune" / "checkpoints"
+    run = interrupted_while_fine_tuning(
+        tmp_path,
+        lambda process: os.kill(shard_process("finetune", 0), signal.SIGKILL),
+        config,
+        ready=lambda run: (checkpoints / "finetune-r0-t0002.pt").exists(),  # shard 0's second trial saved an epoch
+    )
+    rerun = snakemake(tmp_path, config, "--rerun-incomplete")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "resumed from the checkpoint after epoch" in (run.results / FINETUNE_LOG).read_text()
+    assert not any(checkpoints.glob("*.pt"))  # finished trials leave none behind
     same_numbers(run, reference)

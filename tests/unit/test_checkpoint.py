@@ -1,0 +1,72 @@
+"""A long trial's training state saved each epoch: an attempt killed mid-training resumes from it to
+exactly the numbers of an uninterrupted one."""
+
+import pytest
+import torch
+
+from layerwise import finetune
+from layerwise.checkpoint import Checkpoint, trial_key
+from layerwise.data import Split
+from layerwise.models import build_classifier
+from layerwise.training import checkpointing, reporting_epochs, train_classifier
+
+EPOCHS = 6
+# Dropout draws from torch's global generator, the batch order from the trial's own, the schedule counts
+# updates and momentum has a state: a resumed attempt must restore each of them.
+PARAMS = {**finetune.DEFAULTS, "max_epochs": EPOCHS, "batch_size": 16, "dropout": 0.3, "lr_schedule": "inverse_time",
+          "lr_tau": 20, "learning_rate": 0.05}  # fmt: skip
+
+
+class Killed(BaseException):
+    pass
+
+
+def data():
+    generator = torch.Generator().manual_seed(0)
+    y = torch.arange(160) % 3
+    x = torch.randn(160, 6, generator=generator) + y[:, None].float()
+    return Split(x[:120], y[:120]), Split(x[120:], y[120:])
+
+
+def attempt(checkpoint=None, kill_at=None, patience=EPOCHS):
+    """One attempt of the same trial from its start (same seeds), killed after epoch `kill_at` if given."""
+    torch.manual_seed(1)
+    model = build_classifier({"n_in": 6, "layers": [{"n_in": 6, "n_hidden": 8, "activation": "tanh"}],
+                              "n_classes": 3, "dropout": 0.3})  # fmt: skip
+    seen = []
+
+    def listener(epoch, metrics):
+        seen.append(epoch)
+        if epoch == kill_at:
+            raise Killed
+
+    train, valid = data()
+    with reporting_epochs(listener), checkpointing(checkpoint):
+        result = train_classifier(model, train, valid, PARAMS, patience, torch.Generator().manual_seed(2), [1.0, 1.0])
+    return result, model.state_dict(), seen
+
+
+def test_an_attempt_killed_mid_training_resumes_to_the_uninterrupted_numbers(tmp_path, capsys):
+    expected, weights, _ = attempt()
+    checkpoint = Checkpoint(tmp_path / "trial.pt", trial_key(PARAMS, 0, {}), after_seconds=0)
+    with pytest.raises(Killed):
+        attempt(checkpoint, kill_at=4)  # epoch 4 was not saved yet: the checkpoint holds epoch 3
+    result, resumed_weights, seen = attempt(checkpoint)
+    assert "resumed from the checkpoint after epoch 3" in capsys.readouterr().out
+    assert seen == list(range(1, EPOCHS + 1))  # epochs 1-3 replayed to the listener, 4-6 trained
+    assert result["history"] == expected["history"] and result["valid_error"] == expected["valid_error"]
+    assert all(torch.equal(resumed_weights[name], weights[name]) for name in weights)
+
+
+def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path):
+    expected, _, _ = attempt()
+    with pytest.raises(Killed):
+        attempt(Checkpoint(tmp_path / "trial.pt", "other-config", after_seconds=0), kill_at=4)
+    result, _, seen = attempt(Checkpoint(tmp_path / "trial.pt", trial_key(PARAMS, 0, {}), after_seconds=0))
+    assert seen == list(range(1, EPOCHS + 1)) and result["history"] == expected["history"]
+
+
+def test_a_short_trial_writes_no_checkpoint_and_keys_tell_configurations_apart(tmp_path):
+    attempt(Checkpoint(tmp_path / "trial.pt", "key", after_seconds=3600))
+    assert not (tmp_path / "trial.pt").exists()
+    assert trial_key(PARAMS, 0, {}) != trial_key({**PARAMS, "dropout": 0.2}, 0, {}) != trial_key(PARAMS, 1, {})
