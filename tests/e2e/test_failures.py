@@ -71,11 +71,3 @@ def test_a_bad_config_is_rejected_before_any_job_runs(tmp_path, change, message)
 
     assert re.search(message, process.stdout + process.stderr), (process.stdout + process.stderr)[-3000:]
     assert not (tmp_path / "results").exists()
-
-
-def test_a_missing_data_file_fails_before_training_and_names_the_file(tmp_path):
-    config = smoke_config(experiment="missing-file", data={"source": "file", "path": "nowhere.csv"})
-    run = Run(tmp_path, config, snakemake(tmp_path, config))
-    assert run.process.returncode != 0
-    assert "nowhere.csv: file not found" in (run.results / "logs" / "prepare_data.log").read_text()
-    assert not (run.results / "layer1").exists()
