@@ -1,5 +1,5 @@
 # make run   -> create .venv, install everything, run the default experiment (config/config.yaml)
-# make test  -> create .venv, install everything (and headless Chromium where it can), run the test suite
+# make test  -> create .venv, install everything (and Chromium, PostgreSQL where it can), run the test suite
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 CORES ?= all
@@ -7,7 +7,7 @@ CONFIG ?= config/config.yaml
 # Rules call the `layerwise` command: the environment's bin folder goes first on PATH.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test install browser clean
+.PHONY: run test install browser postgres clean
 
 install: $(VENV)/.installed
 
@@ -20,12 +20,16 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 run: install
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile $(CONFIG)
 
-test: install browser
+test: install browser postgres
 	$(PYTHON) -m pytest -q -rs
 
 # Chromium and chromedriver for the MLflow UI test, from Debian's packages.
 browser:
 	scripts/install-browser.sh
+
+# PostgreSQL's server binaries for the tracking-server test, from Debian's packages.
+postgres:
+	scripts/install-postgres.sh
 
 clean:
 	rm -rf results .snakemake

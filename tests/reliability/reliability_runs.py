@@ -22,9 +22,9 @@ RELIABILITY = {
         },
     },
     "finetune": {
-        "trials_per_parent": 2, "shards": 2, "patience": 80,
+        "trials_per_parent": 2, "shards": 2, "patience": 150,
         "space": {
-            "max_epochs": 80, "batch_size": 64,
+            "max_epochs": 150, "batch_size": 64,
             "learning_rate": {"type": "float", "low": 0.01, "high": 0.1, "log": True},
         },
     },

@@ -12,6 +12,7 @@ from runner import Run, snakemake, start_snakemake
 pytestmark = pytest.mark.e2e
 
 FINETUNE_LOG = "logs/finetune/r0-shard-0.log"
+SECOND_TRIAL = "finetune-r0-t0002"  # shard 0 runs trials 0 and 2
 
 
 def trial_runs(run: Run) -> dict[str, list]:
@@ -22,15 +23,21 @@ def trial_runs(run: Run) -> dict[str, list]:
     return runs
 
 
+def training(run: Run, trial: str) -> bool:
+    """Whether `trial` has opened its MLflow run and trains (its shard logs nothing until it ends)."""
+    return any(r.info.status == "RUNNING" for r in run.mlflow_runs(f"attributes.run_name = '{trial}'"))
+
+
 def interrupted_while_fine_tuning(tmp_path, how, config=RELIABILITY, ready=lambda run: True) -> Run:
     """Starts a run of `config` and, once shard 0 of fine-tuning has finished one trial and trains the
     next (and `ready(run)` holds), stops it by `how` (a callable given the snakemake process)."""
     process = start_snakemake(tmp_path, config)
     run = Run(tmp_path, config, None)
     wait_for_line(run.results / FINETUNE_LOG, "[1/2] finetune")
-    wait_for(lambda: ready(run))
+    wait_for(lambda: training(run, SECOND_TRIAL) and ready(run), what=f"{SECOND_TRIAL} to train")
     how(process)
-    assert process.wait(timeout=600) != 0
+    output = tmp_path / "snakemake.out"
+    assert process.wait(timeout=600) != 0, output.read_text()[-3000:]
     return run
 
 
@@ -76,7 +83,7 @@ def test_a_long_trial_killed_mid_training_resumes_from_its_checkpoint_to_the_sam
         tmp_path,
         lambda process: os.kill(shard_process("finetune", 0), signal.SIGKILL),
         config,
-        ready=lambda run: (checkpoints / "finetune-r0-t0002.pt").exists(),  # shard 0's second trial saved an epoch
+        ready=lambda run: (checkpoints / f"{SECOND_TRIAL}.pt").exists(),  # it has saved an epoch
     )
     rerun = snakemake(tmp_path, config, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
