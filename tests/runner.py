@@ -2,6 +2,7 @@
 
 import copy
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -49,10 +50,15 @@ def start_snakemake(workdir: Path, config: dict, *args: str, cores: int = 2) -> 
     """Starts snakemake in a session of its own (so a test can signal its whole process group, as
     Ctrl-C in a terminal does), writing its output to `workdir/snakemake.out`."""
     command, environment = snakemake_command(workdir, config, *args, cores=cores)
+
+    def as_in_a_terminal():  # a shell's background job (CI) ignores SIGINT, and children inherit that
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     with (workdir / "snakemake.out").open("w") as output:
         return subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env=environment, start_new_session=True
-        )
+            command, stdout=output, stderr=subprocess.STDOUT, env=environment, start_new_session=True,
+            preexec_fn=as_in_a_terminal,
+        )  # fmt: skip
 
 
 class Run:

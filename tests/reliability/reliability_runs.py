@@ -22,9 +22,9 @@ RELIABILITY = {
         },
     },
     "finetune": {
-        "trials_per_parent": 2, "shards": 2, "patience": 150,
+        "trials_per_parent": 2, "shards": 2, "patience": 80,
         "space": {
-            "max_epochs": 150, "batch_size": 64,
+            "max_epochs": 80, "batch_size": 64,
             "learning_rate": {"type": "float", "low": 0.01, "high": 0.1, "log": True},
         },
     },
@@ -34,6 +34,17 @@ RELIABILITY = {
 
 def reliability_config(**changes) -> dict:
     return {**json.loads(json.dumps(RELIABILITY)), **changes}
+
+
+SHARDS = 8
+
+
+def eight_shard_config(experiment: str) -> dict:
+    """Eight shards per stage of short trials: many jobs writing to the tracking store at once."""
+    pretrain = {**RELIABILITY["pretrain"], "shards": SHARDS, "trials_per_parent": SHARDS}
+    finetune = {**RELIABILITY["finetune"], "shards": SHARDS, "trials_per_parent": SHARDS, "patience": 3}
+    finetune["space"] = {**finetune["space"], "max_epochs": 3}
+    return reliability_config(experiment=experiment, pretrain=pretrain, finetune=finetune)
 
 
 def wait_for(condition, timeout: float = 600, what: str = "a condition") -> None:

@@ -41,22 +41,6 @@ def interrupted_while_fine_tuning(tmp_path, how, config=RELIABILITY, ready=lambd
     return run
 
 
-def test_a_shard_killed_mid_trial_reruns_to_the_same_numbers_with_one_finished_run_per_trial(tmp_path, reference):
-    run = interrupted_while_fine_tuning(tmp_path, lambda process: os.kill(shard_process("finetune", 0), signal.SIGKILL))
-    assert all(r.info.status != "RUNNING" for r in run.mlflow_runs())  # closed by the workflow's error hook
-    killed = [runs[-1] for runs in trial_runs(run).values() if runs[-1].info.status == "KILLED"]
-    assert len(killed) == 1 and killed[0].data.tags["layerwise.stage"] == "finetune"
-
-    rerun = snakemake(tmp_path, RELIABILITY, "--rerun-incomplete")
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    for name, runs in trial_runs(run).items():
-        current = [r for r in runs if r.data.tags.get("layerwise.superseded") != "true"]
-        assert [r.info.status for r in current] == ["FINISHED"], name
-        assert all(r.info.status == "KILLED" for r in runs if r not in current), name
-    assert {r.info.status for r in run.mlflow_runs() if r.data.tags["layerwise.role"] != "trial"} == {"FINISHED"}
-    same_numbers(run, reference)
-
-
 def test_ctrl_c_closes_every_open_run_and_a_rerun_resumes_without_redoing_finished_shards(tmp_path, reference):
     run = interrupted_while_fine_tuning(tmp_path, lambda process: os.killpg(process.pid, signal.SIGINT))
     statuses = {r.info.run_name: r.info.status for r in run.mlflow_runs()}
@@ -76,7 +60,7 @@ def test_ctrl_c_closes_every_open_run_and_a_rerun_resumes_without_redoing_finish
     same_numbers(run, reference)
 
 
-def test_a_long_trial_killed_mid_training_resumes_from_its_checkpoint_to_the_same_numbers(tmp_path, reference):
+def test_a_shard_killed_mid_trial_resumes_from_its_checkpoint_with_one_finished_run_per_trial(tmp_path, reference):
     config = reliability_config(finetune={**RELIABILITY["finetune"], "checkpoint_after_s": 0})
     checkpoints = tmp_path / "results" / config["experiment"] / "finetune" / "checkpoints"
     run = interrupted_while_fine_tuning(
@@ -85,8 +69,17 @@ def test_a_long_trial_killed_mid_training_resumes_from_its_checkpoint_to_the_sam
         config,
         ready=lambda run: (checkpoints / f"{SECOND_TRIAL}.pt").exists(),  # it has saved an epoch
     )
+    assert all(r.info.status != "RUNNING" for r in run.mlflow_runs())  # closed by the workflow's error hook
+    killed = [runs[-1] for runs in trial_runs(run).values() if runs[-1].info.status == "KILLED"]
+    assert [r.info.run_name for r in killed] == [SECOND_TRIAL]
+
     rerun = snakemake(tmp_path, config, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "resumed from the checkpoint after epoch" in (run.results / FINETUNE_LOG).read_text()
     assert not any(checkpoints.glob("*.pt"))  # finished trials leave none behind
+    for name, runs in trial_runs(run).items():
+        current = [r for r in runs if r.data.tags.get("layerwise.superseded") != "true"]
+        assert [r.info.status for r in current] == ["FINISHED"], name
+        assert all(r.info.status == "KILLED" for r in runs if r not in current), name
+    assert {r.info.status for r in run.mlflow_runs() if r.data.tags["layerwise.role"] != "trial"} == {"FINISHED"}
     same_numbers(run, reference)

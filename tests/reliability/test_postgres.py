@@ -1,5 +1,6 @@
 """The tracking mode for many machines: an MLflow server (started by workflow/scripts/tracking-server.sh)
-on a real PostgreSQL, several parallel jobs logging to it, the run tree read back through REST."""
+on a real PostgreSQL, eight shard jobs per stage at once logging to it, the run tree read back
+through REST: each trial exactly once, every run FINISHED."""
 
 import os
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from reliability_runs import reliability_config
+from reliability_runs import SHARDS, eight_shard_config
 
 import postgres
 from mlflowserver import call, free_port
@@ -53,8 +54,9 @@ def running(pid: int) -> bool:
 
 
 def test_parallel_jobs_log_the_whole_run_tree_to_a_server_on_postgresql(tmp_path, tracking_server):
-    config = reliability_config(experiment="postgres")
-    run = Run(tmp_path, config, snakemake(tmp_path, config, cores=4, env={"MLFLOW_TRACKING_URI": tracking_server}))
+    config = eight_shard_config("postgres")
+    tracking = {"MLFLOW_TRACKING_URI": tracking_server}
+    run = Run(tmp_path, config, snakemake(tmp_path, config, cores=SHARDS, env=tracking))
     assert run.process.returncode == 0, run.output[-5000:]
     experiment = call(tracking_server, "experiments/get-by-name", experiment_name="postgres")["experiment"]
     runs = call(tracking_server, "runs/search", {"experiment_ids": [experiment["experiment_id"]], "max_results": 1000})
