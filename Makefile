@@ -25,11 +25,11 @@ test: install browser postgres
 
 # Chromium and chromedriver for the MLflow UI test, from Debian's packages.
 browser:
-	scripts/install-browser.sh
+	scripts/install-debian.sh chromedriver chromium chromium-driver
 
-# PostgreSQL's server binaries for the tracking-server test, from Debian's packages.
+# PostgreSQL's server binaries for the tracking-server test (the test starts a private server).
 postgres:
-	scripts/install-postgres.sh
+	scripts/install-debian.sh '/usr/lib/postgresql/*/bin/postgres' postgresql
 
 clean:
 	rm -rf results .snakemake

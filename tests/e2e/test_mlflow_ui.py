@@ -1,6 +1,6 @@
 """The MLflow UI in a real headless Chromium: the experiment page lists the run tree down to the trials.
 
-`make test` installs Debian's chromium and chromium-driver where it can (scripts/install-browser.sh);
+`make test` installs Debian's chromium and chromium-driver where it can (`make browser`);
 without them this test is skipped with that reason.
 """
 
@@ -22,7 +22,7 @@ SCREENSHOT = os.environ.get("LAYERWISE_UI_SCREENSHOT")  # where to keep the page
 @pytest.fixture(scope="module")
 def browser():
     if CHROMEDRIVER is None:
-        pytest.skip("no chromedriver on PATH: scripts/install-browser.sh installs Debian's chromium-driver")
+        pytest.skip("no chromedriver on PATH: `make browser` installs Debian's chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

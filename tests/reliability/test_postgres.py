@@ -25,7 +25,7 @@ SCRIPT = REPO / "workflow" / "scripts" / "tracking-server.sh"
 @pytest.fixture()
 def tracking_server(tmp_path):
     if not postgres.available():
-        pytest.skip("no PostgreSQL server binaries: scripts/install-postgres.sh installs Debian's postgresql")
+        pytest.skip("no PostgreSQL server binaries: `make postgres` installs Debian's postgresql")
     with postgres.postgres_database() as database:
         port, state = free_port(), tmp_path / "server"
         command = [str(SCRIPT), "start", "--backend-store-uri", database, "--port", str(port), "--workers", "2"]

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs Debian packages that a test needs, unless what they provide is already here:
+#   scripts/install-debian.sh WHAT PACKAGE...
+# WHAT is a command name (chromedriver) or a path pattern (/usr/lib/postgresql/*/bin/postgres).
+# Where they cannot be installed it says why and succeeds: the test that needs them is then skipped
+# with its own reason.
+set -euo pipefail
+what=$1
+shift
+if { [[ $what == */* ]] && compgen -G "$what" > /dev/null; } || command -v "$what" > /dev/null; then
+    exit 0
+fi
+if ! command -v apt-get > /dev/null; then
+    echo "install-debian: no apt-get to install $*; the tests that need them will be skipped" >&2
+    exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    if ! sudo -n true 2> /dev/null; then
+        echo "install-debian: not root and no password-less sudo for $*; the tests that need them will be skipped" >&2
+        exit 0
+    fi
+    SUDO="sudo -n"
+fi
+if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"; } > /dev/null; then
+    echo "install-debian: apt-get could not install $*; the tests that need them will be skipped" >&2
+fi
