@@ -2,6 +2,8 @@
 #   snakemake --cores all                          default run (config/config.yaml)
 #   snakemake --cores all --configfile config/smoke.yaml
 #   snakemake --report results/<experiment>/report.html     the figures and tables, with captions
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -18,11 +20,30 @@ if not workflow.config_settings.configfiles:
 
 
 
+# A tracking server's address reaches cluster jobs too (see README, Running on a cluster).
+if "MLFLOW_TRACKING_URI" in os.environ:
+
+    envvars:
+        "MLFLOW_TRACKING_URI",
+
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/tracking.smk"
 include: "rules/search.smk"
 include: "rules/evaluate.smk"
+
+
+# Bookkeeping that takes seconds runs where snakemake runs, not as a cluster job.
+localrules:
+    all,
+    init_tracking,
+    init_stage,
+    select_preprocess,
+    select_layer,
+    select_finetune,
+    report,
 
 
 rule all:

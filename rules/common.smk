@@ -6,16 +6,8 @@ from pathlib import Path
 
 import yaml
 from layerwise.codeversion import code_digest
-from layerwise.config import (
-    ConfigError,
-    check_config,
-    check_tracking_uri,
-    schema_problem,
-    stage_names,
-    stage_rounds,
-    stage_specs,
-)
 from layerwise.figures import STAGE_FIGURES
+from layerwise.stages import stage_names, stage_rounds, stage_specs
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -24,20 +16,27 @@ SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 try:
     validate(config, str(SCHEMA))  # also fills in the defaults
 except WorkflowError:  # its message dumps the schema; name the key and what it allows instead
+    from layerwise.config import schema_problem
+
     raise WorkflowError(f"invalid config: {schema_problem(config, yaml.safe_load(SCHEMA.read_text()))}") from None
-try:
-    check_config(config)
-    check_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI", ""), "MLFLOW_TRACKING_URI")
-except ConfigError as error:
-    raise WorkflowError(f"invalid config: {error}")
-if config["data"]["source"] == "file":
-    # A user's data is checked before any job runs, so a bad file never costs existing results.
-    from layerwise.data import DataError, check_source
+# The checks that need the library's vocabulary (and so torch and scikit-learn) run once, in the
+# snakemake that plans the jobs: a cluster job reads the workflow again, and needs only the specs.
+if workflow.is_main_process:
+    from layerwise.config import ConfigError, check_config, check_tracking_uri
 
     try:
-        check_source(config["data"], config["seed"])
-    except DataError as error:
-        raise WorkflowError(f"invalid data: {error}")
+        check_config(config)
+        check_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI", ""), "MLFLOW_TRACKING_URI")
+    except ConfigError as error:
+        raise WorkflowError(f"invalid config: {error}")
+    if config["data"]["source"] == "file":
+        # A user's data is checked before any job runs, so a bad file never costs existing results.
+        from layerwise.data import DataError, check_source
+
+        try:
+            check_source(config["data"], config["seed"])
+        except DataError as error:
+            raise WorkflowError(f"invalid data: {error}")
 
 CONDA = "conda" in {str(method).lower() for method in workflow.deployment_settings.deployment_method}
 if not CONDA and shutil.which("layerwise") is None:
@@ -86,6 +85,11 @@ def previous_stage(stage):
         return LAST_LAYER
     layer = int(stage.removeprefix("layer"))
     return f"layer{layer - 1}" if layer > 1 else None
+
+
+def stage_device(wildcards):
+    """Where a stage's trials train: the config's device, but the CPU for preprocessing (scikit-learn)."""
+    return "cpu" if wildcards.stage == "preprocess" else config["device"]
 
 
 def get_stage_data(wildcards):

@@ -15,8 +15,11 @@ rule retrain:
         member="seed[0-9]+|refit",
     params:
         spec=json.dumps(SPECS["finetune"], sort_keys=True),
+        device=config["device"],
         code=CODE,
     threads: config["threads"]
+    resources:
+        gpu=int(config["device"] == "cuda"),
     conda:
         ENV
     log:
@@ -24,7 +27,8 @@ rule retrain:
     shell:
         "layerwise retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
         " --parents {input.parents} --spec {params.spec:q} --member {wildcards.member}"
-        " --weights {output.weights} --out {output.record} --threads {threads} > {log} 2>&1"
+        " --weights {output.weights} --out {output.record} --threads {threads}"
+        " --device {params.device} > {log} 2>&1"
 
 
 rule evaluate:

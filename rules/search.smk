@@ -14,8 +14,11 @@ rule run_shard:
     params:
         spec=get_stage_spec,
         checkpoints=lambda wildcards: f"{RESULTS}/{wildcards.stage}/checkpoints",  # outlives a killed attempt
+        device=stage_device,
         code=CODE,
     threads: config["threads"]
+    resources:
+        gpu=lambda wildcards: int(stage_device(wildcards) == "cuda"),
     conda:
         ENV
     log:
@@ -25,7 +28,7 @@ rule run_shard:
         " --train {input.train} --valid {input.valid} --parents {input.parents} --history {input.history}"
         " --tracking {input.tracking}"
         " --records {output.records} --weights {output.weights} --threads {threads}"
-        " --checkpoints {params.checkpoints} > {log} 2>&1"
+        " --checkpoints {params.checkpoints} --device {params.device} > {log} 2>&1"
 
 
 rule select_layer:

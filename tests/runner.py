@@ -1,12 +1,14 @@
 """Runs of the workflow through `snakemake`, each in its own folder with its own MLflow store."""
 
 import copy
+import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from repo import REPO
@@ -23,6 +25,11 @@ def deep_merge(base: dict, changes: dict) -> dict:
 
 def smoke_config(**changes) -> dict:
     return deep_merge(yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()), changes)
+
+
+def sharded_smoke_config(shards: int) -> dict:
+    """The smoke config with `shards` shards in every stage."""
+    return smoke_config(**{stage: {"shards": shards} for stage in ("preprocess", "pretrain", "finetune")})
 
 
 def snakemake_command(workdir: Path, config: dict, *args: str, cores: int = 2) -> tuple[list[str], dict]:
@@ -79,3 +86,15 @@ class Run:
         return mlflow.search_runs(
             experiment_names=[self.config["experiment"]], filter_string=filter_string, output_format="list"
         )
+
+
+def same_numbers(run: Run, reference: Run) -> None:
+    """Every trial's objective, metrics and hyper-parameters, and every test metric, equal the
+    reference's bit for bit."""
+    mine, theirs = (pd.read_csv(r.results / "trials.csv").set_index("trial_id").sort_index() for r in (run, reference))
+    columns = [c for c in theirs.columns if c not in ("duration_s", "mlflow_run_id")]
+    pd.testing.assert_frame_equal(mine[columns], theirs[columns], check_exact=True)
+    summaries = [json.loads((r.results / "summary.json").read_text()) for r in (run, reference)]
+    for key in ("test_error", "valid_error", "selected_trial"):
+        assert summaries[0][key] == summaries[1][key]
+    assert summaries[0]["seed_study"]["seeds"] == summaries[1]["seed_study"]["seeds"]

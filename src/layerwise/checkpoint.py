@@ -41,7 +41,7 @@ class Checkpoint:
         """The saved state of this very trial configuration, or None."""
         if not self.path.exists():
             return None
-        state = torch.load(self.path, weights_only=True)
+        state = torch.load(self.path, map_location="cpu", weights_only=True)
         return state if state.get("key") == self.key else None
 
     def clear(self) -> None:

@@ -84,6 +84,7 @@ def shard(args) -> None:
         args.weights,
         args.threads,
         args.checkpoints,
+        args.device,
     )
 
 
@@ -101,7 +102,7 @@ def retrain(args) -> None:
 
     run(
         args.selected, args.train, args.valid, args.parents, json.loads(args.spec), args.member,
-        args.weights, args.out, args.threads,
+        args.weights, args.out, args.threads, args.device,
     )  # fmt: skip
 
 
@@ -182,6 +183,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--weights", required=True)
     command.add_argument("--threads", type=int, default=1)
     command.add_argument("--checkpoints", help="folder for the training state of long trials (kept across attempts)")
+    add_device_argument(command)
     command.set_defaults(run=shard)
 
     command = commands.add_parser("select", help="rank a stage's trials and keep the top K")
@@ -205,6 +207,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--weights", required=True)
     command.add_argument("--out", required=True)
     command.add_argument("--threads", type=int, default=1)
+    add_device_argument(command)
     command.set_defaults(run=retrain)
 
     command = commands.add_parser("evaluate", help="test the selected network and write the summary")
@@ -232,6 +235,10 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--provenance", required=True, help="where to write what reproduces the run (JSON)")
     command.set_defaults(run=report)
     return main_parser
+
+
+def add_device_argument(command) -> None:
+    command.add_argument("--device", default="cpu", help="where trials train: auto, cpu or cuda")
 
 
 def main(argv=None) -> None:

@@ -2,8 +2,9 @@
 
 from layerwise.config import ConfigError
 from layerwise.data import DataError
+from layerwise.devices import DeviceError
 from layerwise.selection import StageFailed
 from layerwise.space import SpaceError
 from layerwise.transforms import PreprocessError
 
-USER_ERRORS = (ConfigError, DataError, PreprocessError, SpaceError, StageFailed)
+USER_ERRORS = (ConfigError, DataError, DeviceError, PreprocessError, SpaceError, StageFailed)

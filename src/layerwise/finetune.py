@@ -54,9 +54,11 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
         init_linear(linear, **init_options(params))
     if trial.parent_rank is not None:
         stacks.copy_into(inputs.stack(trial.parent_rank), model)
+    model.to(inputs.device)  # built and initialised on the CPU: the same initial weights on any device
     scales = layer_lr_scales(len(linears), params["layer_lr_decay"])
     result = train_classifier(model, inputs.train, inputs.valid, params, spec["patience"], generator, scales)
-    torch.save({"architecture": arch, "state_dict": model.state_dict()}, weights_path)
+    state = {name: tensor.cpu() for name, tensor in model.state_dict().items()}  # read where no GPU may be
+    torch.save({"architecture": arch, "state_dict": state}, weights_path)
     best = result["best_epoch"] - 1
     # Named apart from the per-epoch histories (train_loss, valid_loss, valid_error) they summarise.
     metrics = {

@@ -20,17 +20,22 @@ class Tensors:
     y: torch.Tensor
 
 
-def load_tensors(path: str) -> Tensors:
+CPU = torch.device("cpu")
+
+
+def load_tensors(path: str, device: torch.device = CPU) -> Tensors:
     split = read_split(path)
-    return Tensors(torch.from_numpy(split.x), torch.from_numpy(split.y))
+    return Tensors(torch.from_numpy(split.x).to(device), torch.from_numpy(split.y).to(device))
 
 
 class StageInputs:
-    """Train/valid tensors and, per parent rank, its stack and the features it computes (cached)."""
+    """Train/valid tensors on the training device and, per parent rank, its stack and the features it
+    computes (cached)."""
 
-    def __init__(self, train_path: str, valid_path: str, parents_path: str | None):
-        self.train = load_tensors(train_path)
-        self.valid = load_tensors(valid_path)
+    def __init__(self, train_path: str, valid_path: str, parents_path: str | None, device=CPU):
+        self.device = torch.device(device)
+        self.train = load_tensors(train_path, self.device)
+        self.valid = load_tensors(valid_path, self.device)
         self.n_classes = int(self.train.y.max()) + 1
         self.parents = json.loads(Path(parents_path).read_text())["entries"] if parents_path else []
         self._features = {}

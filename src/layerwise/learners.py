@@ -57,7 +57,7 @@ class TrainedLayer(LayerLearner):
         raise NotImplementedError
 
     def fit(self, x_train, x_valid, generator):
-        model = self.build(x_train)
+        model = self.build(x_train).to(x_train.device)  # initialised on the CPU: the same weights on any device
         result = train_unsupervised(model, x_train, x_valid, self.params, generator)
         self.model_ = model
         self.layer_ = stacks.layer_of(model.encoder, self.params.get("activation", "sigmoid"))

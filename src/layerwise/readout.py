@@ -7,13 +7,18 @@ internal representation" (Bengio 2012, section 3.3) without any iterative traini
 import torch
 
 
+def with_bias(h: torch.Tensor) -> torch.Tensor:
+    """h in float64 with a column of ones."""
+    return torch.cat([h.double(), torch.ones(len(h), 1, dtype=torch.float64, device=h.device)], dim=1)
+
+
 def ridge_readout_error(h_train, y_train, h_valid, y_valid, ridge: float, n_classes: int) -> float:
     """Fits one-hot targets by ridge regression (float64, with a bias column) and returns the valid error."""
-    features = torch.cat([h_train.double(), torch.ones(len(h_train), 1, dtype=torch.float64)], dim=1)
+    features = with_bias(h_train)
     targets = torch.nn.functional.one_hot(y_train, n_classes).double()
-    gram = features.T @ features + ridge * len(features) * torch.eye(features.shape[1], dtype=torch.float64)
-    coefficients = torch.linalg.solve(gram, features.T @ targets)
-    valid = torch.cat([h_valid.double(), torch.ones(len(h_valid), 1, dtype=torch.float64)], dim=1)
+    identity = torch.eye(features.shape[1], dtype=torch.float64, device=features.device)
+    coefficients = torch.linalg.solve(features.T @ features + ridge * len(features) * identity, features.T @ targets)
+    valid = with_bias(h_valid)
     if not torch.isfinite(coefficients).all():
         return 1.0
     return ((valid @ coefficients).argmax(1) != y_valid).double().mean().item()

@@ -5,11 +5,11 @@ from pathlib import Path
 import pandas as pd
 
 from layerwise.border import on_border
-from layerwise.config import stage_specs
 from layerwise.digest import render
 from layerwise.files import read_json, write_json
 from layerwise.kinds import stage_space
 from layerwise.provenance import provenance
+from layerwise.stages import stage_specs
 from layerwise.tracking import Tracker
 
 COLUMNS = (

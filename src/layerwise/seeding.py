@@ -1,6 +1,7 @@
 """Seeds derived from names, so a trial's randomness never depends on where or when it runs."""
 
 import hashlib
+import os
 import random
 
 import numpy as np
@@ -21,6 +22,7 @@ def seed_everything(seed: int) -> None:
 
 
 def configure_torch(threads: int) -> None:
-    """Deterministic CPU kernels with a fixed thread count: the same trial gives the same bits."""
+    """Deterministic kernels with a fixed thread count: the same trial gives the same bits."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS is deterministic only with it
     torch.set_num_threads(max(1, threads))
     torch.use_deterministic_algorithms(True)

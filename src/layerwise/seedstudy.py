@@ -11,6 +11,7 @@ from dataclasses import replace
 import torch
 
 from layerwise import finetune
+from layerwise.devices import resolve_device
 from layerwise.files import read_json, write_json
 from layerwise.inputs import StageInputs, Tensors
 from layerwise.seeding import configure_torch, derive_seed, seed_everything
@@ -42,13 +43,14 @@ def retrain(
     weights: str,
     out: str,
     threads: int,
+    device: str = "cpu",
 ) -> dict:
-    """Trains one member and writes its record: member, seed, valid_error (None for the refit),
-    best_epoch and weights."""
+    """Trains one member on `device` (auto, cpu or cuda) and writes its record: member, seed,
+    valid_error (None for the refit), best_epoch and weights."""
     configure_torch(threads)
     selected = read_json(selected_path)
     trial = member_trial(selected, spec["seed"], member)
-    inputs = StageInputs(train, valid, parents)
+    inputs = StageInputs(train, valid, parents, resolve_device(device))
     if member == REFIT:
         inputs.train = Tensors(torch.cat([inputs.train.x, inputs.valid.x]), torch.cat([inputs.train.y, inputs.valid.y]))
         trial = replace(trial, params={**trial.params, "max_epochs": selected["best"]["metrics"]["best_epoch"]})

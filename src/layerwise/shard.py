@@ -13,6 +13,7 @@ import torch
 
 from layerwise import trialruns
 from layerwise.checkpoint import Checkpoint, trial_key
+from layerwise.devices import resolve_device
 from layerwise.files import write_json
 from layerwise.inputs import MissingParent, StageInputs
 from layerwise.kinds import KINDS, stage_space
@@ -137,13 +138,17 @@ def run_shard(
     weights_dir: str,
     threads: int,
     checkpoints: str | None = None,
+    device: str = "cpu",
 ) -> None:
-    """Runs the shard's trials of one round; `history` holds the shard records of the earlier rounds,
-    `checkpoints` the folder where long trials keep their training state (see checkpoint.py)."""
+    """Runs the shard's trials of one round on `device` (auto, cpu or cuda); `history` holds the shard
+    records of the earlier rounds, `checkpoints` the folder where long trials keep their training state
+    (see checkpoint.py)."""
     configure_torch(threads)
+    on = resolve_device(device)
     signal.signal(signal.SIGTERM, interrupt)
     trials = shard_trials(round_trials(spec, round_, load_records(history)), shard, spec["shards"])
-    inputs = StageInputs(train, valid, parents)
+    inputs = StageInputs(train, valid, parents, on)
+    print(f"{len(trials)} trials on {on}", flush=True)
     tracker = Tracker.from_file(tracking)
     superseded = tracker.supersede({trial.trial_id for trial in trials})
     if superseded:

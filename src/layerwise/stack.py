@@ -22,8 +22,8 @@ def layer_of(encoder: torch.nn.Linear, activation: str) -> dict:
         "n_in": encoder.in_features,
         "n_hidden": encoder.out_features,
         "activation": activation,
-        "weight": encoder.weight.detach().clone(),
-        "bias": encoder.bias.detach().clone(),
+        "weight": encoder.weight.detach().to("cpu", copy=True),  # stacks are read where no GPU may be
+        "bias": encoder.bias.detach().to("cpu", copy=True),
     }
 
 
@@ -56,5 +56,6 @@ def encode(stack: dict, x: torch.Tensor) -> torch.Tensor:
     """
     with torch.no_grad():
         for layer in stack["layers"]:
-            x = ACTIVATIONS[layer["activation"]]()(torch.nn.functional.linear(x, layer["weight"], layer["bias"]))
+            weight, bias = layer["weight"].to(x.device), layer["bias"].to(x.device)
+            x = ACTIVATIONS[layer["activation"]]()(torch.nn.functional.linear(x, weight, bias))
     return x

@@ -45,6 +45,10 @@ def checkpointing(checkpoint):
         _checkpoint.reset(token)
 
 
+def on_cuda(model) -> bool:
+    return next(model.parameters()).is_cuda
+
+
 def training_state(epoch, model, optimizer, schedule, generator, history, best) -> dict:
     return {
         "epoch": epoch,
@@ -52,7 +56,8 @@ def training_state(epoch, model, optimizer, schedule, generator, history, best) 
         "optimizer": optimizer.state_dict(),
         "schedule": schedule.state_dict() if schedule is not None else None,
         "generator": generator.get_state(),
-        "torch_rng": torch.get_rng_state(),  # dropout draws from it
+        "torch_rng": torch.get_rng_state(),  # dropout and corruption draw from it on the CPU,
+        "cuda_rng": torch.cuda.get_rng_state() if on_cuda(model) else None,  # and from this on a GPU
         "history": history,
         "best": best,
     }
@@ -67,6 +72,8 @@ def resume(state: dict, model, optimizer, schedule, generator, listener) -> tupl
         schedule.load_state_dict(state["schedule"])
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") is not None and on_cuda(model):
+        torch.cuda.set_rng_state(state["cuda_rng"])
     history = state["history"]
     if listener is not None:
         for epoch in range(1, state["epoch"] + 1):
@@ -85,7 +92,7 @@ def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, sch
     model.train()
     batch_size, n_train, proximal = params["batch_size"], len(inputs), params["proximal_l1"]
     penalized = any(group["l1"] > 0 or group["l2"] > 0 for group in penalized_groups(optimizer))
-    order = torch.randperm(n_train, generator=generator)
+    order = torch.randperm(n_train, generator=generator).to(inputs.device)  # the same order on any device
     total = 0.0
     for start in range(0, n_train, batch_size):
         batch = order[start : start + batch_size]

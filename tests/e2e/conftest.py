@@ -3,17 +3,13 @@
 import pytest
 
 from mlflowserver import mlflow_server
-from runner import Run, smoke_config, snakemake
+from runner import Run, sharded_smoke_config, snakemake
 
 
 def run_workflow(tmp_path_factory, name: str, config: dict, cores: int = 2) -> Run:
     workdir = tmp_path_factory.mktemp(name)
     run = Run(workdir, config, snakemake(workdir, config, cores=cores))
     return run
-
-
-def sharded_smoke_config(shards: int) -> dict:
-    return smoke_config(**{stage: {"shards": shards} for stage in ("preprocess", "pretrain", "finetune")})
 
 
 @pytest.fixture(scope="session")

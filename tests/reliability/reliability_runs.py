@@ -1,13 +1,9 @@
 """A small config whose fine-tuning trials last seconds (time to interrupt one), and what the
-reliability tests do with runs of it: wait for a line, find a shard's process, compare numbers."""
+reliability tests do with runs of it: wait for a line, find a shard's process."""
 
 import json
 import time
 from pathlib import Path
-
-import pandas as pd
-
-from runner import Run
 
 RELIABILITY = {
     "experiment": "reliability",
@@ -71,15 +67,3 @@ def shard_process(stage: str, shard: int) -> int:
             if spec["stage"] == stage and words[words.index("--shard") + 1] == str(shard):
                 return int(cmdline.parent.name)
     raise AssertionError(f"no running shard {shard} of {stage}")
-
-
-def same_numbers(run: Run, reference: Run) -> None:
-    """Every trial's objective, metrics and hyper-parameters, and every test metric, equal the
-    reference's bit for bit."""
-    mine, theirs = (pd.read_csv(r.results / "trials.csv").set_index("trial_id").sort_index() for r in (run, reference))
-    columns = [c for c in theirs.columns if c not in ("duration_s", "mlflow_run_id")]
-    pd.testing.assert_frame_equal(mine[columns], theirs[columns], check_exact=True)
-    summaries = [json.loads((r.results / "summary.json").read_text()) for r in (run, reference)]
-    for key in ("test_error", "valid_error", "selected_trial"):
-        assert summaries[0][key] == summaries[1][key]
-    assert summaries[0]["seed_study"]["seeds"] == summaries[1]["seed_study"]["seeds"]

@@ -5,9 +5,9 @@ import os
 import signal
 
 import pytest
-from reliability_runs import RELIABILITY, reliability_config, same_numbers, shard_process, wait_for, wait_for_line
+from reliability_runs import RELIABILITY, reliability_config, shard_process, wait_for, wait_for_line
 
-from runner import Run, snakemake, start_snakemake
+from runner import Run, same_numbers, snakemake, start_snakemake
 
 pytestmark = pytest.mark.e2e
 

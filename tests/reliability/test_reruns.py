@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 import torch
-from reliability_runs import RELIABILITY, reliability_config, same_numbers
+from reliability_runs import RELIABILITY, reliability_config
 
 from repo import REPO
-from runner import Run, snakemake
+from runner import Run, same_numbers, snakemake
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,8 @@ import copy
 import pytest
 import yaml
 
-from layerwise.config import ConfigError, check_config, stage_specs
+from layerwise.config import ConfigError, check_config
+from layerwise.stages import stage_specs
 from repo import REPO
 
 

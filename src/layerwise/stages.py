@@ -1,0 +1,70 @@
+"""The stages a config defines, and each stage's spec: what the DAG and the jobs need, read without
+importing torch or scikit-learn, so that Snakemake reads the workflow quickly (cluster jobs read it too)."""
+
+
+def stage_names(config: dict) -> list[str]:
+    return ["preprocess"] + [f"layer{layer}" for layer in range(1, config["pretrain"]["layers"] + 1)] + ["finetune"]
+
+
+def stage_rounds(config: dict) -> dict:
+    """How many rounds each stage runs: the DAG's concern only, so it stays out of the stage specs."""
+    return {stage: config[spec["config_key"]]["strategy"]["rounds"] for stage, spec in stage_specs(config).items()}
+
+
+def strategy_settings(stage: dict) -> dict:
+    """The strategy's settings without the number of rounds: raising `rounds` later leaves the
+    earlier rounds' jobs (their params) untouched, so Snakemake runs only the new rounds."""
+    return {key: value for key, value in stage["strategy"].items() if key != "rounds"}
+
+
+def stage_specs(config: dict) -> dict:
+    """One spec per stage: everything a shard or a selection job needs, and nothing from other stages."""
+    preprocessing, pretraining, tuning = config["preprocess"], config["pretrain"], config["finetune"]
+    specs = {
+        "preprocess": {
+            "stage": "preprocess",
+            "kind": "preprocess",
+            "config_key": "preprocess",
+            "seed": config["seed"],
+            "strategy": strategy_settings(preprocessing),
+            "parents": 1,
+            "has_parent_stacks": False,
+            "trials_per_parent": preprocessing["trials"],
+            "top_k": 1,
+            "shards": preprocessing["shards"],
+            "space": preprocessing["space"],
+            "readout_ridge": pretraining["readout_ridge"],  # the same read-out that scores a layer
+        }
+    }
+    for layer in range(1, pretraining["layers"] + 1):
+        specs[f"layer{layer}"] = {
+            "stage": f"layer{layer}",
+            "kind": "pretrain",
+            "config_key": "pretrain",
+            "seed": config["seed"],
+            "strategy": strategy_settings(pretraining),
+            "parents": 1 if layer == 1 else pretraining["top_k"],
+            "has_parent_stacks": layer > 1,
+            "trials_per_parent": pretraining["trials_per_parent"],
+            "top_k": pretraining["top_k"],
+            "shards": pretraining["shards"],
+            "space": pretraining["space"],
+            "readout_ridge": pretraining["readout_ridge"],
+            "tie_hidden_units": pretraining["tie_hidden_units"],
+        }
+    specs["finetune"] = {
+        "stage": "finetune",
+        "kind": "finetune",
+        "config_key": "finetune",
+        "seed": config["seed"],
+        "strategy": strategy_settings(tuning),
+        "parents": pretraining["top_k"],
+        "has_parent_stacks": True,
+        "no_pretraining_arm": tuning["no_pretraining_arm"],
+        "trials_per_parent": tuning["trials_per_parent"],
+        "shards": tuning["shards"],
+        "space": tuning["space"],
+        "patience": tuning["patience"],
+        "checkpoint_after_s": tuning["checkpoint_after_s"],
+    }
+    return specs
