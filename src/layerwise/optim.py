@@ -1,8 +1,8 @@
 """The optimizer and learning-rate schedule of every training loop (Bengio 2012, section 3.1).
 
-SGD with momentum (optionally Nesterov); one parameter group per layer's weights and one per its
-biases, so that layers can learn at different rates (layer-wise learning rates in fine-tuning),
-biases can have a rate of their own, and each layer's weights carry their own weight decay.
+SGD with momentum (optionally Nesterov); a parameter group per learning rate and weight decay, so
+that layers can learn at different rates (layer-wise learning rates in fine-tuning), biases can have
+a rate of their own, and each layer's weights carry their own weight decay.
 """
 
 import torch
@@ -26,15 +26,20 @@ def make_optimizer(
     learning_rate, bias_scale = params["learning_rate"], params["bias_lr_scale"]
     linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
     scales = layer_scales or [1.0] * len(linears)
-    groups, grouped = [], set()
+    # Parameters with the same (lr, l1, l2) share a group: each group costs the optimizer its own
+    # kernel calls per update, and with the usual settings every parameter can share one.
+    groups, grouped = {}, set()
     for linear, scale, (l1, l2) in zip(linears, scales, penalties, strict=True):
-        groups.append({"params": [linear.weight], "lr": learning_rate * scale, "l1": l1, "l2": l2})
-        groups.append({"params": [linear.bias], "lr": learning_rate * scale * bias_scale})
+        groups.setdefault((learning_rate * scale, l1, l2), []).append(linear.weight)
+        groups.setdefault((learning_rate * scale * bias_scale, 0.0, 0.0), []).append(linear.bias)  # biases: no decay
         grouped |= {id(linear.weight), id(linear.bias)}
-    others = [parameter for parameter in model.parameters() if id(parameter) not in grouped]
-    if others:  # e.g. an auto-encoder's decoder bias
-        groups.append({"params": others, "lr": learning_rate * bias_scale})
-    return torch.optim.SGD(groups, lr=learning_rate, momentum=params["momentum"], nesterov=params["nesterov"])
+    for parameter in model.parameters():  # e.g. an auto-encoder's decoder bias
+        if id(parameter) not in grouped:
+            groups.setdefault((learning_rate * bias_scale, 0.0, 0.0), []).append(parameter)
+    return torch.optim.SGD(
+        [{"params": members, "lr": lr, "l1": l1, "l2": l2} for (lr, l1, l2), members in groups.items()],
+        lr=learning_rate, momentum=params["momentum"], nesterov=params["nesterov"],
+    )  # fmt: skip
 
 
 def inverse_time_factor(tau: float):

@@ -3,7 +3,7 @@
 The training criterion over T examples is  sum_t L(x_t) + sum_layers (l1 * sum|W| + l2 * sum W^2).
 A mini-batch of B' examples therefore carries the penalty scaled by B'/T: B/T for a full batch of
 B, and B'/B of that for the last, short one. The coefficients live in the optimizer's parameter
-groups (one group per layer's weights), so each layer can have its own. With proximal L1, the L1
+groups (see optim.py), so each layer can have its own. With proximal L1, the L1
 term leaves the gradient and becomes a soft-threshold step after each update, which sets weights
 to exactly zero where plain SGD would only make them small.
 """
@@ -27,7 +27,7 @@ def classifier_coefficients(params: dict, n_layers: int) -> list[tuple[float, fl
 
 
 def penalized_groups(optimizer: torch.optim.Optimizer):
-    return [group for group in optimizer.param_groups if "l1" in group]
+    return [group for group in optimizer.param_groups if group["l1"] > 0 or group["l2"] > 0]
 
 
 def weight_penalty(optimizer: torch.optim.Optimizer, batch: int, n_train: int, proximal_l1: bool) -> torch.Tensor:

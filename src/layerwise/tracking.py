@@ -224,10 +224,13 @@ class Tracker:
             return
         import mlflow
         import mlflow.pytorch
+        import torch
 
         mlflow.set_tracking_uri(self.info["tracking_uri"])
+        # The model needs torch (MLflow adds itself): saying so spares MLflow inferring it in a subprocess.
+        requirements = [f"torch=={torch.__version__.split('+')[0]}"]
         with mlflow.start_run(run_id=run_id):
-            mlflow.pytorch.log_model(model, name="model", input_example=input_example)
+            mlflow.pytorch.log_model(model, name="model", input_example=input_example, pip_requirements=requirements)
         # start_run's exit marked the run FINISHED; finish_run sets the final status afterwards.
 
 

@@ -91,13 +91,15 @@ def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, sch
     """
     model.train()
     batch_size, n_train, proximal = params["batch_size"], len(inputs), params["proximal_l1"]
-    penalized = any(group["l1"] > 0 or group["l2"] > 0 for group in penalized_groups(optimizer))
+    penalized = bool(penalized_groups(optimizer))
     order = torch.randperm(n_train, generator=generator).to(inputs.device)  # the same order on any device
     total = 0.0
     for start in range(0, n_train, batch_size):
         batch = order[start : start + batch_size]
         optimizer.zero_grad(set_to_none=True)
-        loss = batch_loss(model, inputs[batch], targets[batch]) * (len(batch) / batch_size)
+        loss = batch_loss(model, inputs[batch], targets[batch])
+        if len(batch) < batch_size:  # the last, short batch weighs in proportion to its size
+            loss = loss * (len(batch) / batch_size)
         if penalized:
             loss = loss + weight_penalty(optimizer, len(batch), n_train, proximal) / batch_size
         loss.backward()

@@ -2,6 +2,7 @@
 
 import json
 import statistics
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -213,6 +214,23 @@ def test_the_seed_study_retrains_the_selected_configuration_and_scores_its_ensem
     assert evaluation.data.metrics["seed_study_ensemble_test_error"] == pytest.approx(study["ensemble_test_error"])
     artifacts = {a.path for a in MlflowClient(smoke_run.tracking_uri).list_artifacts(evaluation.info.run_id)}
     assert "seed_study.png" in artifacts and (smoke_run.results / "seed_study.png").stat().st_size > 1000
+
+
+def test_the_evaluation_run_holds_the_selected_network_as_an_mlflow_model(smoke_run):
+    import mlflow
+    import mlflow.pytorch
+
+    summary = json.loads((smoke_run.results / "summary.json").read_text())
+    uri = f"runs:/{summary['mlflow']['evaluation_run_id']}/model"
+    mlflow.set_tracking_uri(smoke_run.tracking_uri)
+    logged = mlflow.pytorch.load_model(uri)
+    network = load_network(str(smoke_run.results / "model.pt"))[0]
+    x = torch.from_numpy(np.load(smoke_run.results / "data" / "test.npz")["x"])
+    with torch.no_grad():
+        assert torch.allclose(logged(x), network(x), atol=1e-6)
+    requirements = Path(mlflow.artifacts.download_artifacts(f"{uri}/requirements.txt")).read_text().split()
+    # what loading the model needs, and only that
+    assert requirements == [f"mlflow=={mlflow.__version__}", f"torch=={torch.__version__.split('+')[0]}"]
 
 
 def test_the_given_config_is_not_merged_with_the_default_one(smoke_run):
