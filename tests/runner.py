@@ -23,6 +23,13 @@ def deep_merge(base: dict, changes: dict) -> dict:
     return merged
 
 
+# What a test about something else need not run: one preprocessing candidate, a one-seed seed study.
+LEAN = {
+    "preprocess": {"space": {"pipeline": "standardize"}},
+    "evaluate": {"seeds": 1, "refit_on_train_valid": False},
+}
+
+
 def smoke_config(**changes) -> dict:
     return deep_merge(yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()), changes)
 

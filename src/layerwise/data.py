@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from sklearn.model_selection import train_test_split
+
+# pandas and scikit-learn are imported where they are used: a shard only reads split files, and
+# every job pays its imports.
 
 BUILTIN = ("mnist1d", "digits")
 FILE_SUFFIXES = (".csv", ".parquet", ".npz")
@@ -47,6 +48,8 @@ def load_table(path: str, label_column: str):
         raise DataError(f"{path}: unsupported file type {file.suffix!r}; allowed: {', '.join(FILE_SUFFIXES)}")
     if not file.exists():
         raise DataError(f"{path}: file not found")
+    import pandas as pd
+
     try:
         if file.suffix == ".npz":
             with np.load(file, allow_pickle=False) as arrays:
@@ -135,6 +138,8 @@ def check_source(data: dict, seed: int) -> None:
 
 
 def stratified_split(x, y, fraction: float, seed: int, name: str):
+    from sklearn.model_selection import train_test_split
+
     try:
         return train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
     except ValueError as error:

@@ -4,9 +4,9 @@ A searched pipeline is written as transform names joined by "+" (e.g. "standardi
 """
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, StandardScaler
+
+# scikit-learn is imported where it is used: most jobs only need the names below, and every job
+# pays its imports.
 
 TRANSFORMS = ("standardize", "pca", "uniformize", "log1p", "sqrt")
 NO_TRANSFORM = "none"
@@ -29,6 +29,9 @@ def _nonnegative(function):
 
 
 def build_step(step: dict, n_train: int):
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, StandardScaler
+
     name = step.get("transform")
     if name == "standardize":
         return StandardScaler()
@@ -66,8 +69,11 @@ def pipeline_steps(pipeline: str, pca_components: float | int) -> list[dict]:
     ]
 
 
-def fit_preprocessor(steps: list[dict], x_train: np.ndarray) -> Pipeline:
-    """A fitted pipeline of the steps in order; an empty list is the identity."""
+def fit_preprocessor(steps: list[dict], x_train: np.ndarray):
+    """A fitted scikit-learn Pipeline of the steps in order; an empty list is the identity."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
     pipeline = Pipeline(
         [(f"{i}-{step['transform']}", build_step(step, len(x_train))) for i, step in enumerate(steps)]
         or [("identity", FunctionTransformer())]
@@ -78,5 +84,5 @@ def fit_preprocessor(steps: list[dict], x_train: np.ndarray) -> Pipeline:
     return pipeline
 
 
-def transform(pipeline: Pipeline, x: np.ndarray) -> np.ndarray:
+def transform(pipeline, x: np.ndarray) -> np.ndarray:
     return pipeline.transform(x).astype(np.float32)

@@ -9,7 +9,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from runner import Run, smoke_config, snakemake
+from runner import LEAN, Run, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +23,7 @@ def rounds_config() -> dict:
             "strategy": {"name": "multires", "rounds": 2, "grid": {"learning_rate": 3}},
         },
         finetune={"trials_per_parent": 2, "strategy": {"name": "tpe", "rounds": 2, "extend_on_border": True}},
+        evaluate=LEAN["evaluate"],
     )  # fmt: skip
     config["pretrain"]["space"] = {
         "learning_rate": {"type": "float", "low": 0.001, "high": 0.1, "log": True},

@@ -79,7 +79,8 @@ def test_training_jobs_ran_as_slurm_jobs(slurm_run):
     assert {job: states.get(job) for job in jobs} == dict.fromkeys(jobs, "COMPLETED")
 
 
-def test_a_slurm_run_gives_the_numbers_of_a_local_run(slurm_run, smoke_run):
+def test_a_slurm_run_in_other_shards_gives_the_numbers_of_the_local_run(slurm_run, smoke_run):
+    """Also the proof that the shard count (2 here, 3 there) and the cores do not change the numbers."""
     same_numbers(slurm_run, smoke_run)
 
 

@@ -24,7 +24,7 @@ RELIABILITY = {
             "learning_rate": {"type": "float", "low": 0.01, "high": 0.1, "log": True},
         },
     },
-    "evaluate": {"seeds": 2, "refit_on_train_valid": False},
+    "evaluate": {"seeds": 1, "refit_on_train_valid": False},
 }  # fmt: skip
 
 

@@ -68,6 +68,15 @@ CONFIG_CASES = {
         changed("pretrain.space", {**RELIABILITY["pretrain"]["space"], "algorithm": "rbm", "rbm_visible": "bernoulli"}),
         "pretrain.space.rbm_visible: bernoulli needs first-layer inputs in [0, 1]",
     ),
+    "unknown data set": (
+        changed("data.source", "mnist"),
+        "data.source: 'mnist' is not one of ['mnist1d', 'digits', 'file']",
+    ),
+    "unknown transform": (
+        changed("preprocess.space.pipeline", "standardize+whiten"),
+        "preprocess.space.pipeline: 'standardize+whiten' is not allowed; it must be none, or transforms",
+    ),
+    "unknown device": (changed("device", "tpu"), "device: 'tpu' is not one of ['auto', 'cpu', 'cuda']"),
 }
 
 
