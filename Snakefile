@@ -56,6 +56,10 @@ rule all:
     default_target: True
 
 
+onstart:
+    warn_of_sqlite_on_a_cluster()
+
+
 onsuccess:
     print_summary()
 

@@ -9,6 +9,7 @@ from layerwise.codeversion import code_digest
 from layerwise.figures import STAGE_FIGURES
 from layerwise.stages import stage_names, stage_rounds, stage_specs
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 
@@ -162,6 +163,17 @@ def close_open_runs():
         print(f"layerwise: {closed} open MLflow runs closed as KILLED")
     except Exception as error:  # the store itself is down: nothing more to do here
         print(f"layerwise: could not close the open MLflow runs: {error}")
+
+
+def warn_of_sqlite_on_a_cluster():
+    """An executor that runs jobs on other machines (known once the workflow runs, not when it is read)
+    and the sqlite store: say that sqlite on a shared file system is unsafe with concurrent writers."""
+    if workflow.non_local_exec and config["tracking"]["enabled"] and TRACKING_URI.startswith("sqlite"):
+        logger.warning(
+            f"layerwise: jobs run through an executor, but MLflow logs to {TRACKING_URI}; sqlite on a network "
+            "file system is unsafe with writers on several machines: start a tracking server "
+            "(workflow/scripts/tracking-server.sh) and set MLFLOW_TRACKING_URI (README: Running on a cluster)"
+        )
 
 
 def print_summary():

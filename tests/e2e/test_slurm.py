@@ -100,3 +100,8 @@ def test_a_slurm_run_logs_the_whole_mlflow_tree(slurm_run, smoke_run):
 
     assert tree(slurm_run) == tree(smoke_run)
     assert {r.info.status for r in slurm_run.mlflow_runs()} == {"FINISHED"}
+
+
+def test_a_cluster_run_on_the_sqlite_store_is_warned_and_a_local_one_is_not(slurm_run, smoke_run):
+    warning = "sqlite on a network file system is unsafe"
+    assert warning in slurm_run.output and warning not in smoke_run.output
