@@ -125,14 +125,20 @@ def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
     return ordered.assign(n=range(1, len(ordered) + 1), best=ordered.objective.cummin())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def search_arguments(description: str) -> tuple[argparse.Namespace, Path]:
+    """The options of a search benchmark (--seeds, --out) and its output folder, made; torch on 1 thread."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", default="benchmarks/figures")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     configure_torch(1)
+    return args, out
+
+
+def main() -> None:
+    args, out = search_arguments(__doc__)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         inputs = prepare(Path(scratch))

@@ -1,0 +1,97 @@
+"""Orchestration overhead: the wall time of a whole `snakemake` run against the time its trials trained.
+
+Two configs search 2 layers of 32 trials each and 32 fine-tuning trials on MNIST-1D, in 2 shards per
+stage, with `--cores 2`: `default` with the default config's search spaces (trials of seconds to a
+minute), `tiny` with trials of a fraction of a second, where the fixed costs show most. Each trial
+measures its own training time (`duration_s` in the trials table); everything else (Snakemake,
+Python start-up and imports, data loading, parent features, selections, MLflow writes, the seed
+study and the evaluation) is overhead.
+
+    overhead = wall time x cores / sum of the trials' training time    (1.0: every core trains all along)
+
+    .venv/bin/python benchmarks/orchestration.py [--size default|tiny] [--cores 2] [--keep DIR]
+"""
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+# K = 1, so that layer 2 has 32 trials too; fine-tuning: 16 on the kept stack and 16 without pretraining.
+SEARCH = {
+    "pretrain": {"layers": 2, "top_k": 1, "trials_per_parent": 32, "shards": 2},
+    "finetune": {"trials_per_parent": 16, "shards": 2, "no_pretraining_arm": True},
+    "evaluate": {"seeds": 2, "refit_on_train_valid": False},
+}
+TINY = {
+    "preprocess": {"strategy": {"name": "grid"}, "space": {"pipeline": "standardize"}},
+    "pretrain": {
+        "space": {
+            "algorithm": "denoising_autoencoder", "epochs": 5, "batch_size": 32,
+            "hidden_units": {"type": "int", "low": 64, "high": 256, "log": True},
+            "learning_rate": {"type": "float", "low": 0.003, "high": 0.1, "log": True},
+            "corruption": {"type": "float", "low": 0.0, "high": 0.5},
+        },
+    },
+    "finetune": {
+        "patience": 5,
+        "space": {
+            "max_epochs": 20, "batch_size": 32,
+            "learning_rate": {"type": "float", "low": 0.01, "high": 0.1, "log": True},
+        },
+    },
+}  # fmt: skip
+
+
+def merged(base: dict, changes: dict) -> dict:
+    """`base` with `changes` merged in; a search space or strategy is replaced whole."""
+    out = dict(base)
+    for key, value in changes.items():
+        nested = isinstance(value, dict) and key not in ("space", "strategy")
+        out[key] = merged(base.get(key, {}), value) if nested else value
+    return out
+
+
+def benchmark_config(size: str) -> dict:
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    if size == "tiny":
+        base = merged(base, TINY)
+    return merged(base, {**SEARCH, "experiment": f"orchestration-{size}"})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=("default", "tiny"), default="default")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--keep", help="run in this folder and keep it (default: a temporary one)")
+    args = parser.parse_args()
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="layerwise-orchestration-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    config = benchmark_config(args.size)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    bin_dir = Path(sys.executable).parent
+    command = [
+        str(bin_dir / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(folder),
+        "--configfile", str(folder / "config.yaml"), "--cores", str(args.cores), "--quiet",
+    ]  # fmt: skip
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(Path.home())}
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=env)
+    wall = time.perf_counter() - started
+    trials = pd.read_csv(folder / "results" / config["experiment"] / "trials.csv")
+    per_stage = trials.groupby("stage", sort=False).agg(trials=("trial_id", "size"), training_s=("duration_s", "sum"))
+    training = trials.duration_s.sum()
+    print(per_stage.to_string())
+    print(f"\n{len(trials)} trials trained {training:.1f} s in all; the run took {wall:.1f} s on {args.cores} cores")
+    print(f"overhead = wall x cores / training = {wall * args.cores / training:.2f}")
+    print(f"wall / training = {wall / training:.2f}")
+
+
+if __name__ == "__main__":
+    main()

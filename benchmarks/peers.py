@@ -1,0 +1,135 @@
+"""The pipeline's search against Optuna's, at equal budget, on the same fine-tuning search.
+
+The fine-tuning search of `strategies.py` (MNIST-1D, a 256-unit hidden layer from random weights;
+`learning_rate`, `l2_output` and `dropout` searched; up to 40 epochs with early stopping), 24 trials:
+- pipeline `random` (one round of 24) and `tpe` (4 rounds of 6: a round's trials run side by side in
+  shards, and the model sees each round's results before proposing the next), through the shards'
+  own trial loop;
+- Optuna's `RandomSampler` and `TPESampler` (proposing one trial at a time, having seen every result),
+  through the usual in-process `study.optimize`, the objective training the network with the same
+  training code.
+Every search runs with several seeds. The figures are the best validation error after n trials and
+the CPU time (this process's) spent to get there, proposing included.
+
+    .venv/bin/python benchmarks/peers.py [--seeds 3] [--out benchmarks/figures]
+"""
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import torch
+from strategies import prepare, search_arguments, stage_spec
+
+from layerwise import finetune
+from layerwise.kinds import stage_space
+from layerwise.seeding import derive_seed, seed_everything
+from layerwise.shard import round_trials, run_one
+from layerwise.space import Fixed
+from layerwise.tracking import Tracker
+from layerwise.trials import Trial
+
+BUDGET = 24
+PIPELINE = {"random": ({"name": "random"}, 1), "tpe": ({"name": "tpe"}, 4)}  # settings, rounds
+SEARCHED = {"learning_rate": (0.003, 0.3, True), "l2_output": (0.01, 10.0, True), "dropout": (0.0, 0.3, False)}
+
+
+def pipeline_search(name: str, seed: int, inputs, folder: Path) -> list[tuple[float, float]]:
+    """(objective, CPU seconds so far) after each trial of the pipeline's strategy `name`."""
+    settings, rounds = PIPELINE[name]
+    spec = {**stage_spec("finetune", "random", seed), "strategy": settings, "trials_per_parent": BUDGET // rounds}
+    tracker, history, points, started = Tracker({"enabled": False}), [], [], time.process_time()
+    for round_ in range(rounds):
+        for trial in round_trials(spec, round_, history):
+            history.append(run_one(trial, spec, inputs, folder, tracker))
+            points.append((objective_of(history[-1]["objective"]), time.process_time() - started))
+    return points
+
+
+def optuna_search(sampler: str, seed: int, inputs, folder: Path) -> list[tuple[float, float]]:
+    """(objective, CPU seconds so far) after each trial of an Optuna study driving the same training."""
+    spec = stage_spec("finetune", "random", seed)
+    fixed = {name: dist.value for name, dist in stage_space(spec).distributions.items() if isinstance(dist, Fixed)}
+    points, started = [], time.process_time()
+
+    def objective(optuna_trial) -> float:
+        params = {**fixed}
+        for name, (low, high, log) in SEARCHED.items():
+            params[name] = optuna_trial.suggest_float(name, low, high, log=log)
+        number = optuna_trial.number
+        trial = Trial("finetune", 0, number, 0, None, derive_seed(seed, "optuna", sampler, number), params)
+        seed_everything(trial.seed)
+        generator, value = torch.Generator().manual_seed(trial.seed), None
+        try:
+            value = finetune.run_trial(trial, inputs, spec, str(folder / "optuna.pt"), generator)["objective"]
+        finally:  # a diverged trial counts too (Optuna records it as failed)
+            points.append((objective_of(value), time.process_time() - started))
+        return value
+
+    samplers = {"RandomSampler": optuna.samplers.RandomSampler, "TPESampler": optuna.samplers.TPESampler}
+    study = optuna.create_study(direction="minimize", sampler=samplers[sampler](seed=seed))
+    study.optimize(objective, n_trials=BUDGET, catch=(Exception,))
+    return points
+
+
+def objective_of(value) -> float:
+    return np.nan if value is None else value
+
+
+def cpu_to_reach(curve: pd.DataFrame, target: float) -> float:
+    """CPU seconds until the best-so-far error first reaches `target` (NaN: never)."""
+    reached = curve[curve.best <= target]
+    return reached.cpu_s.iloc[0] if len(reached) else np.nan
+
+
+def main() -> None:
+    args, out = search_arguments(__doc__)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    methods = {
+        "pipeline random": lambda seed, inputs, folder: pipeline_search("random", seed, inputs, folder),
+        "pipeline tpe (4 rounds of 6)": lambda seed, inputs, folder: pipeline_search("tpe", seed, inputs, folder),
+        "Optuna RandomSampler": lambda seed, inputs, folder: optuna_search("RandomSampler", seed, inputs, folder),
+        "Optuna TPESampler": lambda seed, inputs, folder: optuna_search("TPESampler", seed, inputs, folder),
+    }
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        inputs = prepare(Path(scratch))["finetune"]
+        for seed in range(args.seeds):
+            for method, search in methods.items():
+                points = search(seed, inputs, Path(scratch))
+                best = np.nanmin([value for value, _ in points])
+                print(f"{method} seed {seed}: best {best:.4f} in {points[-1][1]:.0f} CPU s", flush=True)
+                rows += [
+                    {"method": method, "seed": seed, "n": n, "objective": value, "cpu_s": cpu}
+                    for n, (value, cpu) in enumerate(points, start=1)
+                ]
+    trials = pd.DataFrame(rows)
+    trials["best"] = trials.groupby(["method", "seed"]).objective.cummin()
+    trials.to_csv(out / "peers.csv", index=False)
+    summarize(trials, out)
+
+
+def summarize(trials: pd.DataFrame, out: Path) -> None:
+    """Best error after 8, 16 and 24 trials, CPU time, and CPU time to reach Optuna TPE's final best."""
+    final = trials[trials.n == BUDGET].set_index(["method", "seed"])
+    target = final.loc["Optuna TPESampler"].best  # per seed
+    rows = []
+    for method, group in trials.groupby("method", sort=False):
+        reach = [cpu_to_reach(curve, target[seed]) for seed, curve in group.groupby("seed")]
+        row = {"method": method}
+        for n in (8, 16, 24):
+            row[f"best after {n}"] = group[group.n == n].best.mean()
+        row["CPU s for 24 trials"] = final.loc[method].cpu_s.mean()
+        row["CPU s to reach Optuna TPE's best"] = np.nanmean(reach) if not np.isnan(reach).all() else np.nan
+        row["seeds that reach it"] = f"{int(np.sum(~np.isnan(reach)))}/{len(reach)}"
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("method").round(4)
+    (out / "peers.md").write_text(table.to_markdown() + "\n")
+    print(table.to_string())
+
+
+if __name__ == "__main__":
+    main()
