@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from processes import running
 from repo import REPO
 from runner import Run, same_numbers, sharded_smoke_config, snakemake
 
@@ -20,14 +21,6 @@ DAEMONS = ("slurmctld", "slurmd", "munged")
 SHARDS = 2  # per stage: each stage's shards run side by side on the node's 2 CPUs
 # The SLURM jobs of the smoke config: everything but the bookkeeping rules (`localrules` in the Snakefile).
 CLUSTER_JOBS = {"prepare_data": 1, "preprocess": 1, "run_shard": 4 * SHARDS, "retrain": 3 + 1, "evaluate": 1}
-
-
-def running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 @pytest.fixture(scope="module")

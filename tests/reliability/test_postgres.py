@@ -14,6 +14,7 @@ from reliability_runs import SHARDS, eight_shard_config
 
 import postgres
 from mlflowserver import call, free_port
+from processes import running
 from repo import REPO
 from runner import Run, snakemake
 
@@ -43,14 +44,6 @@ def tracking_server(tmp_path):
         while running(pid):  # stopped, by its process id
             assert time.monotonic() < deadline, f"the tracking server (pid {pid}) is still running"
             time.sleep(0.5)
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie waiting to be reaped."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_parallel_jobs_log_the_whole_run_tree_to_a_server_on_postgresql(tmp_path, tracking_server):
