@@ -20,6 +20,13 @@ def reconstruction_loss(kind: str, pre_output: torch.Tensor, x: torch.Tensor) ->
     return nn.functional.mse_loss(pre_output, x)
 
 
+def reconstruction_losses(kind: str, pre_output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """`reconstruction_loss` of each model of a batch of models: (models, examples, inputs) -> (models,)."""
+    if kind == "cross_entropy":
+        return nn.functional.binary_cross_entropy_with_logits(pre_output, x, reduction="none").mean(dim=(1, 2))
+    return (pre_output - x).pow(2).mean(dim=(1, 2))
+
+
 def output(kind: str, pre_output: torch.Tensor) -> torch.Tensor:
     """The reconstruction in input space: sigmoid units for cross-entropy, linear units otherwise."""
     return torch.sigmoid(pre_output) if kind == "cross_entropy" else pre_output

@@ -53,12 +53,19 @@ class TrainedLayer(LayerLearner):
     """A model with `encoder`, `training_loss` and `reconstruction_error`, trained by SGD.
     Without an `activation` hyper-parameter (an RBM) the layer's units are sigmoid."""
 
-    def build(self, x_train: torch.Tensor) -> nn.Module:
+    def build(self, x_train: torch.Tensor, generator: torch.Generator) -> nn.Module:
         raise NotImplementedError
 
     def fit(self, x_train, x_valid, generator):
-        model = self.build(x_train).to(x_train.device)  # initialised on the CPU: the same weights on any device
-        result = train_unsupervised(model, x_train, x_valid, self.params, generator)
+        model = self.start(x_train, generator)
+        return self.finish(model, train_unsupervised(model, x_train, x_valid, self.params, generator), x_train, x_valid)
+
+    def start(self, x_train: torch.Tensor, generator: torch.Generator) -> nn.Module:
+        """The untrained model, on the input's device."""
+        return self.build(x_train, generator).to(x_train.device)  # initialised on the CPU: the same weights anywhere
+
+    def finish(self, model: nn.Module, result: dict, x_train: torch.Tensor, x_valid: torch.Tensor) -> "TrainedLayer":
+        """Keeps the trained `model` and its training `result` (history, best and stopped epochs)."""
         self.model_ = model
         self.layer_ = stacks.layer_of(model.encoder, self.params.get("activation", "sigmoid"))
         self.history_, self.best_epoch_, self.stopped_epoch_ = (
@@ -79,7 +86,7 @@ class AutoencoderLayer(TrainedLayer):
 
     uses = (*SHAPE, *TRAINING, "activation", "reconstruction")
 
-    def build(self, x_train):
+    def build(self, x_train, generator):
         params = self.params
         if params["reconstruction"] == "cross_entropy" and (x_train.min() < 0 or x_train.max() > 1):
             raise ValueError(
@@ -95,6 +102,7 @@ class AutoencoderLayer(TrainedLayer):
             reconstruction=params["reconstruction"],
             sparsity={name: params.get(name, 0.0) for name in SPARSITY_WEIGHTS},
             init=init_options(params),
+            noise=generator,
         )
 
 
@@ -111,7 +119,7 @@ class RBMLayer(TrainedLayer):
 
     uses = (*SHAPE, *TRAINING, "cd_k", "rbm_visible")
 
-    def build(self, x_train):
+    def build(self, x_train, generator):
         params = self.params
         visible = visible_units_for(x_train, params["rbm_visible"])
         return RBM(x_train.shape[1], params["hidden_units"], visible, params["cd_k"], init=init_options(params))

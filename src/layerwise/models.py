@@ -42,12 +42,23 @@ def init_options(params: dict) -> dict:
     return {"scale": params["init_scale"], "rule": params["init_rule"], "distribution": params["init_distribution"]}
 
 
+def corrupt(x: torch.Tensor, level: float, kind: str, generator: torch.Generator | None) -> torch.Tensor:
+    """Masking (each input zeroed with probability `level`) or Gaussian noise (standard deviation
+    `level`). The noise is drawn on the CPU from `generator`, the trial's own: a trial draws the same
+    noise alone or trained in a pack with others (batched.py), on any device."""
+    if level <= 0:
+        return x
+    if kind == "gaussian":
+        return x + level * torch.randn(x.shape, generator=generator).to(x.device)
+    return x * (torch.rand(x.shape, generator=generator).to(x.device) >= level)
+
+
 class DenoisingAutoencoder(nn.Module):
     """One layer: h = f(Wx + b), tied decoder g(W^T h + c), trained to rebuild x from a corrupted copy.
 
-    Corruption is masking (each input zeroed with probability `corruption`) or Gaussian (noise of
-    standard deviation `corruption`); the decoder's output units and loss come as a pair
-    (`reconstruction`); `sparsity` holds the coefficients of the penalties on h (criteria.py).
+    Corruption is masking or Gaussian (`corrupt`), its noise drawn from `noise`, the trial's
+    generator; the decoder's output units and loss come as a pair (`reconstruction`); `sparsity`
+    holds the coefficients of the penalties on h (criteria.py).
     """
 
     def __init__(
@@ -60,25 +71,19 @@ class DenoisingAutoencoder(nn.Module):
         reconstruction: str = "squared_error",
         sparsity: dict | None = None,
         init: dict | None = None,
+        noise: torch.Generator | None = None,
     ):
         super().__init__()
         self.encoder = nn.Linear(n_in, n_hidden)
         self.decoder_bias = nn.Parameter(torch.zeros(n_in))
         self.activation = ACTIVATIONS[activation]()
-        self.corruption, self.corruption_type = corruption, corruption_type
+        self.corruption, self.corruption_type, self.noise = corruption, corruption_type, noise
         self.reconstruction = reconstruction
         self.sparsity = sparsity or {name: 0.0 for name in SPARSITY_WEIGHTS}
         init_linear(self.encoder, **(init or {}))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.encoder(x))
-
-    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
-        if self.corruption <= 0:
-            return x
-        if self.corruption_type == "gaussian":
-            return x + self.corruption * torch.randn_like(x)
-        return x * (torch.rand_like(x) >= self.corruption)
 
     def decode(self, hidden: torch.Tensor) -> torch.Tensor:
         """The decoder's pre-activation (tied weights)."""
@@ -93,7 +98,7 @@ class DenoisingAutoencoder(nn.Module):
 
     def training_loss(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction of x from its corrupted copy, plus the sparsity penalties on the code."""
-        hidden = self.encode(self.corrupt(x))
+        hidden = self.encode(corrupt(x, self.corruption, self.corruption_type, self.noise))
         loss = criteria.reconstruction_loss(self.reconstruction, self.decode(hidden), x)
         return loss + criteria.sparsity_penalty(hidden, self.sparsity)
 

@@ -52,11 +52,16 @@ def inverse_epoch_factor(tau_epochs: int, updates_per_epoch: int):
     return lambda updates_done: tau_epochs / max(updates_done // updates_per_epoch + 1, tau_epochs)
 
 
+def lr_factor(params: dict, updates_per_epoch: int):
+    """lr_t / lr_0 as a function of the updates done so far, or None for a constant learning rate."""
+    if params["lr_schedule"] == "inverse_time":
+        return inverse_time_factor(params["lr_tau"])
+    if params["lr_schedule"] == "inverse_time_epochs":
+        return inverse_epoch_factor(params["lr_tau_epochs"], updates_per_epoch)
+    return None
+
+
 def make_schedule(optimizer: torch.optim.Optimizer, params: dict, updates_per_epoch: int):
     """A scheduler stepped once per update, or None for a constant learning rate."""
-    if params["lr_schedule"] == "inverse_time":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, inverse_time_factor(params["lr_tau"]))
-    if params["lr_schedule"] == "inverse_time_epochs":
-        factor = inverse_epoch_factor(params["lr_tau_epochs"], updates_per_epoch)
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    return None
+    factor = lr_factor(params, updates_per_epoch)
+    return None if factor is None else torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

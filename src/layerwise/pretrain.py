@@ -4,9 +4,11 @@ from dataclasses import replace
 
 import torch
 
+from layerwise import batched
 from layerwise.learners import learner_for
 from layerwise.rbm import visible_units_for
 from layerwise.readout import ridge_readout_error
+from layerwise.seeding import seed_everything
 from layerwise.training import Diverged
 
 ARTIFACT_SUFFIX = ".pt"
@@ -56,7 +58,49 @@ def resolve(trial, inputs, spec: dict):
 def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
     """Fits the layer's learner, scores its features with the ridge read-out, saves the layer."""
     h_train, h_valid = inputs.features(trial.parent_rank)
-    learner = learner_for(trial.params).fit(h_train, h_valid, generator)
+    return scored(trial, learner_for(trial.params).fit(h_train, h_valid, generator), inputs, spec, weights_path)
+
+
+def pack_key(trial) -> tuple | None:
+    return batched.pack_key(trial.params, trial.parent_rank)
+
+
+def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listeners: list) -> list:
+    """`run_trial` of trials with one pack key, their layers trained together (batched.py); returns
+    each trial's result, or the error that failed it."""
+    h_train, h_valid = inputs.features(trials[0].parent_rank)
+    learners = [learner_for(trial.params) for trial in trials]
+    outcomes, ready = [None] * len(trials), []
+    for position, (trial, learner) in enumerate(zip(trials, learners, strict=True)):
+        seed_everything(trial.seed)  # the initial weights and noise of the trial alone (shard.run_one)
+        generator = torch.Generator().manual_seed(trial.seed)
+        try:
+            ready.append((position, learner.start(h_train, generator), generator))
+        except Exception as error:
+            outcomes[position] = error
+    if not ready:
+        return outcomes
+    positions, models, generators = zip(*ready, strict=True)
+    try:
+        params, hearing = [learners[p].params for p in positions], [listeners[p] for p in positions]
+        results = batched.train_pack(models, params, generators, hearing, h_train, h_valid)
+    except Exception as error:  # it fails the pack's trials, not the shard
+        results = [error] * len(positions)
+    for position, model, result in zip(positions, models, results, strict=True):
+        try:
+            if isinstance(result, Exception):
+                raise result
+            learner = learners[position].finish(model, result, h_train, h_valid)
+            outcomes[position] = scored(trials[position], learner, inputs, spec, weights_paths[position])
+        except Exception as error:
+            outcomes[position] = error
+    return outcomes
+
+
+def scored(trial, learner, inputs, spec: dict, weights_path: str) -> dict:
+    """The result of a trial whose layer is learned: its features scored by the ridge read-out, the
+    layer saved."""
+    h_train, h_valid = inputs.features(trial.parent_rank)
     f_train, f_valid = learner.transform(h_train), learner.transform(h_valid)
     if not (torch.isfinite(f_train).all() and torch.isfinite(f_valid).all()):
         raise Diverged("hidden features are not finite")

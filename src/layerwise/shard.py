@@ -22,7 +22,7 @@ from layerwise.selection import load_records
 from layerwise.strategies import make_strategy
 from layerwise.tracking import Tracker
 from layerwise.training import Diverged, checkpointing, reporting_epochs
-from layerwise.trials import plan_round, shard_trials
+from layerwise.trials import pack_of, plan_round, shard_trials
 
 
 def round_trials(spec: dict, round_: int, history: list[dict]):
@@ -63,10 +63,8 @@ def checkpoint_for(trial, spec: dict, folder: Path | None) -> Checkpoint | None:
     return Checkpoint(folder / f"{trial.trial_id}.pt", key, spec["checkpoint_after_s"])
 
 
-def run_one(
-    trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, checkpoints: Path | None = None
-) -> dict:
-    module = KINDS[spec["kind"]]
+def opened(trial, inputs: StageInputs, tracker: Tracker) -> tuple[dict, object]:
+    """A trial's record before it trains, with its MLflow run open, and the listener of its curves."""
     record = {
         "stage": trial.stage,
         "round": trial.round,
@@ -79,27 +77,19 @@ def run_one(
         "proposed": trial.params,  # before resolve(): what the strategy chose, for later rounds to build on
         "extended": list(trial.extended),
     }
-    run_id, tracking_error = trialruns.open_run(tracker, record)
-    weights = weights_dir / f"{trial.trial_id}{module.ARTIFACT_SUFFIX}"
-    curves, checkpoint = tracker.live_metrics(run_id), checkpoint_for(trial, spec, checkpoints)
-    started = time.perf_counter()
-    try:
-        with reporting_epochs(curves), checkpointing(checkpoint):
-            trial = module.resolve(trial, inputs, spec)
-            seed_everything(trial.seed)
-            generator = torch.Generator().manual_seed(trial.seed)
-            result = module.run_trial(trial, inputs, spec, str(weights), generator)
-        status, reason = "FINISHED", None
-    except Exception as error:  # a failed trial is recorded, never fatal to the shard
-        traceback.print_exc(file=sys.stderr)
-        result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(error)
-    except BaseException:  # Ctrl-C or SIGTERM: this attempt ends here, and its run must not stay RUNNING
-        tracker.close_run(run_id, "KILLED", "the shard was interrupted")
-        raise
-    duration = time.perf_counter() - started
-    if checkpoint:  # the trial ended either way: another attempt would give the same result
-        checkpoint.clear()
+    record["mlflow_run_id"], record["tracking_error"] = trialruns.open_run(tracker, record)
+    return record, tracker.live_metrics(record["mlflow_run_id"])
+
+
+def closed(record: dict, trial, outcome, duration: float, curves, tracker: Tracker, weights: Path) -> dict:
+    """The finished record of a trial whose `outcome` is its result, or the error that failed it."""
+    if isinstance(outcome, Exception):  # a failed trial is recorded, never fatal to the shard
+        traceback.print_exception(outcome, file=sys.stderr)
+        result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(outcome)
+    else:
+        result, status, reason = outcome, "FINISHED", None
     curves.flush()  # the epochs since the last batch, a diverged trial's included
+    tracking_error = record.pop("tracking_error")
     record |= {
         "params": trial.params,
         "status": status,
@@ -109,10 +99,82 @@ def run_one(
         "curves": result["history"],  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
         "duration_s": duration,
         "weights": str(weights) if status == "FINISHED" else None,
-        "mlflow_run_id": run_id,
     }
     tracking_error = tracking_error or curves.error or trialruns.close_run(tracker, record)
     return record | ({"tracking_error": tracking_error} if tracking_error else {})
+
+
+def weights_of(trial, spec: dict, weights_dir: Path) -> Path:
+    return weights_dir / f"{trial.trial_id}{KINDS[spec['kind']].ARTIFACT_SUFFIX}"
+
+
+def run_one(
+    trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, checkpoints: Path | None = None
+) -> dict:
+    module = KINDS[spec["kind"]]
+    record, curves = opened(trial, inputs, tracker)
+    weights, checkpoint = weights_of(trial, spec, weights_dir), checkpoint_for(trial, spec, checkpoints)
+    started = time.perf_counter()
+    try:
+        with reporting_epochs(curves), checkpointing(checkpoint):
+            trial = module.resolve(trial, inputs, spec)
+            seed_everything(trial.seed)
+            generator = torch.Generator().manual_seed(trial.seed)
+            outcome = module.run_trial(trial, inputs, spec, str(weights), generator)
+    except Exception as error:
+        outcome = error
+    except BaseException:  # Ctrl-C or SIGTERM: this attempt ends here, and its run must not stay RUNNING
+        tracker.close_run(record["mlflow_run_id"], "KILLED", "the shard was interrupted")
+        raise
+    if checkpoint:  # the trial ended either way: another attempt would give the same result
+        checkpoint.clear()
+    return closed(record, trial, outcome, time.perf_counter() - started, curves, tracker, weights)
+
+
+def run_together(trials: list, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker) -> list[dict]:
+    """Trials of one pack that share a pack key, trained as one batched model (`run_pack` of the
+    stage's kind); each is recorded as if it had run alone, with an equal share of the pack's time."""
+    module = KINDS[spec["kind"]]
+    openings = [opened(trial, inputs, tracker) for trial in trials]
+    trials = [module.resolve(trial, inputs, spec) for trial in trials]  # resolved once already (`groups`)
+    weights = [weights_of(trial, spec, weights_dir) for trial in trials]
+    started = time.perf_counter()
+    try:
+        listeners = [curves for _, curves in openings]
+        outcomes = module.run_pack(trials, inputs, spec, [str(path) for path in weights], listeners)
+    except BaseException:
+        for record, _ in openings:
+            tracker.close_run(record["mlflow_run_id"], "KILLED", "the shard was interrupted")
+        raise
+    share = (time.perf_counter() - started) / len(trials)
+    return [
+        closed(record, trial, outcome, share, curves, tracker, path)
+        for (record, curves), trial, outcome, path in zip(openings, trials, outcomes, weights, strict=True)
+    ]
+
+
+def pack_key(trial, spec: dict, inputs: StageInputs):
+    """What a trial must share with others to train with them; None: it trains alone."""
+    module = KINDS[spec["kind"]]
+    if spec.get("pack_size", 1) == 1 or not hasattr(module, "pack_key"):
+        return None
+    try:
+        return module.pack_key(module.resolve(trial, inputs, spec))
+    except Exception:  # it fails alone, where its record says why
+        return None
+
+
+def groups(trials: list, spec: dict, inputs: StageInputs) -> list[list]:
+    """The shard's trials as they run: those of one pack (trials.pack_of) with the same pack key together,
+    every other trial alone; in index order of each group's first trial."""
+    together, alone = {}, []
+    for trial in trials:
+        key = pack_key(trial, spec, inputs)
+        if key is None:
+            alone.append([trial])
+        else:
+            together.setdefault((pack_of(trial, spec["pack_size"]), key), []).append(trial)
+    return sorted([*together.values(), *alone], key=lambda group: group[0].index)
 
 
 def progress_line(record: dict, position: int, total: int, elapsed: float) -> str:
@@ -146,7 +208,8 @@ def run_shard(
     configure_torch(threads)
     on = resolve_device(device)
     signal.signal(signal.SIGTERM, interrupt)
-    trials = shard_trials(round_trials(spec, round_, load_records(history)), shard, spec["shards"])
+    planned = round_trials(spec, round_, load_records(history))
+    trials = shard_trials(planned, shard, spec["shards"], spec.get("pack_size", 1))
     inputs = StageInputs(train, valid, parents, on)
     print(f"{len(trials)} trials on {on}", flush=True)
     tracker = Tracker.from_file(tracking)
@@ -156,8 +219,13 @@ def run_shard(
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
     results, started = [], time.perf_counter()
-    for position, trial in enumerate(trials, start=1):
-        record = run_one(trial, spec, inputs, directory, tracker, Path(checkpoints) if checkpoints else None)
-        results.append(record)
-        print(progress_line(record, position, len(trials), time.perf_counter() - started), flush=True)
+    for group in groups(trials, spec, inputs):
+        if len(group) > 1:
+            print(f"{len(group)} trials train together as one pack: {', '.join(t.trial_id for t in group)}", flush=True)
+            ended = run_together(group, spec, inputs, directory, tracker)
+        else:
+            ended = [run_one(group[0], spec, inputs, directory, tracker, Path(checkpoints) if checkpoints else None)]
+        for record in ended:
+            results.append(record)
+            print(progress_line(record, len(results), len(trials), time.perf_counter() - started), flush=True)
     write_json(records, {"stage": spec["stage"], "round": round_, "shard": shard, "records": results})

@@ -48,6 +48,7 @@ def stage_specs(config: dict) -> dict:
             "trials_per_parent": pretraining["trials_per_parent"],
             "top_k": pretraining["top_k"],
             "shards": pretraining["shards"],
+            "pack_size": pretraining["pack_size"],
             "space": pretraining["space"],
             "readout_ridge": pretraining["readout_ridge"],
             "tie_hidden_units": pretraining["tie_hidden_units"],

@@ -8,6 +8,7 @@ import re
 import mlflow
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from runner import LEAN, Run, smoke_config, snakemake
 
@@ -19,7 +20,7 @@ def rounds_config() -> dict:
         experiment="rounds",
         preprocess={"strategy": {"name": "random"}, "trials": 1, "space": {"pipeline": "standardize"}},
         pretrain={
-            "layers": 1, "top_k": 1, "trials_per_parent": 3, "shards": 2,
+            "layers": 1, "top_k": 1, "trials_per_parent": 3, "shards": 2, "pack_size": 3,
             "strategy": {"name": "multires", "rounds": 2, "grid": {"learning_rate": 3}},
         },
         finetune={"trials_per_parent": 2, "strategy": {"name": "tpe", "rounds": 2, "extend_on_border": True}},
@@ -56,6 +57,24 @@ def test_the_second_round_narrows_the_grid_around_the_first_rounds_best(rounds_r
     exponents = sorted(math.log10(rate) for rate in second.learning_rate)
     assert exponents[-1] - exponents[0] == pytest.approx(1.0)  # half the span of [1e-3, 1e-1]
     assert exponents[0] - 1e-9 <= math.log10(best) <= exponents[-1] + 1e-9
+
+
+def test_a_round_of_layer_trials_trains_as_one_pack_and_each_trial_keeps_its_own_run(rounds_run):
+    shards = {
+        path.stem: json.loads(path.read_text())["records"]
+        for path in (rounds_run.results / "layer1" / "shards").glob("r*.json")
+    }
+    assert {name: len(records) for name, records in shards.items()} == {"r0-0": 3, "r0-1": 0, "r1-0": 3, "r1-1": 0}
+    client = MlflowClient(rounds_run.tracking_uri)
+    for records in (shards["r0-0"], shards["r1-0"]):
+        assert len({record["duration_s"] for record in records}) == 1  # each has its share of the pack's time
+        for record in records:
+            run = client.get_run(record["mlflow_run_id"])
+            assert run.info.status == "FINISHED" and run.data.tags["layerwise.status"] == "FINISHED"
+            assert float(run.data.params["learning_rate"]) == record["params"]["learning_rate"]
+            curve = client.get_metric_history(run.info.run_id, "valid_loss")
+            assert [point.value for point in curve] == record["curves"]["valid_loss"]
+            assert run.data.metrics["objective"] == record["objective"]
 
 
 def test_selection_ranks_every_round_and_mlflow_tags_each_trial_with_its_round(rounds_run):

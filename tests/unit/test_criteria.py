@@ -7,7 +7,7 @@ import torch
 
 from layerwise import pretrain
 from layerwise.criteria import kl_sparsity, l1_activity, reconstruction_loss, student_t_sparsity
-from layerwise.models import DenoisingAutoencoder
+from layerwise.models import DenoisingAutoencoder, corrupt
 from layerwise.training import train_unsupervised
 
 H = torch.tensor([[0.1, 0.5], [0.3, 0.7]])  # two examples, two hidden units
@@ -71,10 +71,15 @@ def test_kl_sparsity_pulls_mean_activations_to_the_target():
 
 
 def test_gaussian_corruption_adds_noise_of_the_given_scale():
-    torch.manual_seed(0)
-    model = DenoisingAutoencoder(1000, 4, "tanh", corruption=0.3, corruption_type="gaussian")
-    x = torch.zeros(50, 1000)
-    assert model.corrupt(x).std().item() == pytest.approx(0.3, rel=0.02)
-    masking = DenoisingAutoencoder(1000, 4, "tanh", corruption=0.3)
-    kept = (masking.corrupt(torch.ones(50, 1000)) != 0).float().mean().item()
+    generator = torch.Generator().manual_seed(0)
+    assert corrupt(torch.zeros(50, 1000), 0.3, "gaussian", generator).std().item() == pytest.approx(0.3, rel=0.02)
+    kept = (corrupt(torch.ones(50, 1000), 0.3, "masking", generator) != 0).float().mean().item()
     assert kept == pytest.approx(0.7, abs=0.01)
+
+
+def test_corruption_noise_comes_from_the_trials_generator_alone():
+    x = torch.ones(20, 30)
+    first = corrupt(x, 0.5, "masking", torch.Generator().manual_seed(3))
+    torch.rand(100)  # the global generator moves; the trial's noise must not
+    assert torch.equal(first, corrupt(x, 0.5, "masking", torch.Generator().manual_seed(3)))
+    assert not torch.equal(first, corrupt(x, 0.5, "masking", torch.Generator().manual_seed(4)))

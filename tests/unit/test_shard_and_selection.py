@@ -154,3 +154,23 @@ def test_each_finished_trial_prints_its_progress_and_the_time_left_in_the_shard(
     assert lines[-1].endswith("about 0s left")
     record = {"stage": "s", "trial_id": "t", "status": "FINISHED", "objective": 0.5, "duration_s": 2.0, "reason": None}
     assert progress_line(record, 2, 5, 10.0).endswith("about 15s left")  # 5 s a trial so far, 3 to go
+
+
+def test_packed_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
+    varied = {
+        "learning_rate": {"type": "float", "low": 0.01, "high": 0.1},
+        "corruption": {"type": "float", "low": 0.0, "high": 0.4},
+    }
+    numbers = {}
+    for pack_size, shards in ((1, 1), (3, 1), (3, 2), (3, 3)):
+        spec = {**layer_spec(shards=shards, **varied), "trials_per_parent": 8, "pack_size": pack_size}
+        records = sorted(run_stage(spec, data_dir), key=lambda r: r["index"])
+        assert [r["status"] for r in records] == ["FINISHED"] * 8
+        numbers[pack_size, shards] = [(r["objective"], r["metrics"], r["curves"]) for r in records]
+        if pack_size == 3:  # packs 0-2, 3-5, 6-7 trained together: each trial has its pack's share of the time
+            durations = [r["duration_s"] for r in records]
+            assert durations[0] == durations[1] == durations[2] and durations[3] == durations[4] == durations[5]
+    assert numbers[3, 1] == numbers[3, 2] == numbers[3, 3]  # bit for bit
+    for (_, metrics, curves), (_, alone_metrics, alone_curves) in zip(numbers[3, 1], numbers[1, 1], strict=True):
+        assert metrics == pytest.approx(alone_metrics, rel=1e-4)
+        assert all(curves[name] == pytest.approx(values, rel=1e-4) for name, values in alone_curves.items())

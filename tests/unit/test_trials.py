@@ -36,3 +36,12 @@ def test_trials_depend_on_seed_and_stage_not_on_sharding():
     assert plan_stage(spec(seed=1), SPACE)[0].params != trials[0].params
     assert plan_stage(spec(stage="layer3"), SPACE)[0].seed != trials[0].seed
     assert len({t.seed for t in trials}) == len(trials)
+
+
+def test_shards_take_whole_packs_whatever_their_count():
+    trials = plan_stage(spec(), SPACE)  # 12 trials: packs of 5 are 0-4, 5-9, 10-11
+    for shards in (1, 2, 4):
+        dealt = [shard_trials(trials, shard, shards, pack_size=5) for shard in range(shards)]
+        assert sorted((t for part in dealt for t in part), key=lambda t: t.index) == trials
+        for shard, part in enumerate(dealt):  # with the line above: every pack lies whole in one shard
+            assert {t.index // 5 for t in part} == {pack for pack in range(3) if pack % shards == shard}
