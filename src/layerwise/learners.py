@@ -23,6 +23,20 @@ TRAINING = (
 )  # fmt: skip
 
 
+CHUNK_ROWS = 4096
+
+
+def mean_error(model: nn.Module, x: torch.Tensor) -> float:
+    """`model.reconstruction_error` (a mean over rows) over all of x, a chunk of rows at a time: the
+    activations of a whole MNIST-sized training set would hold as much memory as the data."""
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(x), CHUNK_ROWS):
+            rows = x[start : start + CHUNK_ROWS]
+            total += model.reconstruction_error(rows).item() * len(rows)
+    return total / len(x)
+
+
 class LayerLearner:
     uses: tuple[str, ...] = ()
 
@@ -73,11 +87,8 @@ class TrainedLayer(LayerLearner):
             result["best_epoch"],
             result["stopped_epoch"],
         )
-        with torch.no_grad():  # clean inputs: comparable across corruption levels and algorithms
-            self.reconstruction_ = {
-                "train": model.reconstruction_error(x_train).item(),
-                "valid": model.reconstruction_error(x_valid).item(),
-            }
+        # clean inputs: comparable across corruption levels and algorithms
+        self.reconstruction_ = {"train": mean_error(model, x_train), "valid": mean_error(model, x_valid)}
         return self
 
 
