@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -63,8 +64,18 @@ def checkpoint_for(trial, spec: dict, folder: Path | None) -> Checkpoint | None:
     return Checkpoint(folder / f"{trial.trial_id}.pt", key, spec["checkpoint_after_s"])
 
 
-def opened(trial, inputs: StageInputs, tracker: Tracker) -> tuple[dict, object]:
-    """A trial's record before it trains, with its MLflow run open, and the listener of its curves."""
+@dataclass
+class Opened:
+    """A trial before it trains: its record so far, its MLflow run (open, or the error that kept it
+    shut), the listener of its live curves, and where its weights will go."""
+
+    record: dict
+    tracking_error: str | None
+    curves: object
+    weights: Path
+
+
+def open_trial(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker) -> Opened:
     record = {
         "stage": trial.stage,
         "round": trial.round,
@@ -77,20 +88,20 @@ def opened(trial, inputs: StageInputs, tracker: Tracker) -> tuple[dict, object]:
         "proposed": trial.params,  # before resolve(): what the strategy chose, for later rounds to build on
         "extended": list(trial.extended),
     }
-    record["mlflow_run_id"], record["tracking_error"] = trialruns.open_run(tracker, record)
-    return record, tracker.live_metrics(record["mlflow_run_id"])
+    run_id, tracking_error = trialruns.open_run(tracker, record)
+    weights = weights_dir / f"{trial.trial_id}{KINDS[spec['kind']].ARTIFACT_SUFFIX}"
+    return Opened(record | {"mlflow_run_id": run_id}, tracking_error, tracker.live_metrics(run_id), weights)
 
 
-def closed(record: dict, trial, outcome, duration: float, curves, tracker: Tracker, weights: Path) -> dict:
-    """The finished record of a trial whose `outcome` is its result, or the error that failed it."""
+def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracker) -> dict:
+    """The trial's finished record, `outcome` being its result or the error that failed it."""
     if isinstance(outcome, Exception):  # a failed trial is recorded, never fatal to the shard
         traceback.print_exception(outcome, file=sys.stderr)
         result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(outcome)
     else:
         result, status, reason = outcome, "FINISHED", None
-    curves.flush()  # the epochs since the last batch, a diverged trial's included
-    tracking_error = record.pop("tracking_error")
-    record |= {
+    opened.curves.flush()  # the epochs since the last batch, a diverged trial's included
+    record = opened.record | {
         "params": trial.params,
         "status": status,
         "reason": reason,
@@ -98,58 +109,57 @@ def closed(record: dict, trial, outcome, duration: float, curves, tracker: Track
         "metrics": result["metrics"],
         "curves": result["history"],  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
         "duration_s": duration,
-        "weights": str(weights) if status == "FINISHED" else None,
+        "weights": str(opened.weights) if status == "FINISHED" else None,
     }
-    tracking_error = tracking_error or curves.error or trialruns.close_run(tracker, record)
+    tracking_error = opened.tracking_error or opened.curves.error or trialruns.close_run(tracker, record)
     return record | ({"tracking_error": tracking_error} if tracking_error else {})
 
 
-def weights_of(trial, spec: dict, weights_dir: Path) -> Path:
-    return weights_dir / f"{trial.trial_id}{KINDS[spec['kind']].ARTIFACT_SUFFIX}"
+def interrupted(opened: list[Opened], tracker: Tracker) -> None:
+    """Ctrl-C or SIGTERM: this attempt ends here, and the trials' runs must not stay RUNNING."""
+    for trial in opened:
+        tracker.close_run(trial.record["mlflow_run_id"], "KILLED", "the shard was interrupted")
 
 
 def run_one(
     trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, checkpoints: Path | None = None
 ) -> dict:
     module = KINDS[spec["kind"]]
-    record, curves = opened(trial, inputs, tracker)
-    weights, checkpoint = weights_of(trial, spec, weights_dir), checkpoint_for(trial, spec, checkpoints)
+    opened, checkpoint = open_trial(trial, spec, inputs, weights_dir, tracker), checkpoint_for(trial, spec, checkpoints)
     started = time.perf_counter()
     try:
-        with reporting_epochs(curves), checkpointing(checkpoint):
+        with reporting_epochs(opened.curves), checkpointing(checkpoint):
             trial = module.resolve(trial, inputs, spec)
             seed_everything(trial.seed)
             generator = torch.Generator().manual_seed(trial.seed)
-            outcome = module.run_trial(trial, inputs, spec, str(weights), generator)
+            outcome = module.run_trial(trial, inputs, spec, str(opened.weights), generator)
     except Exception as error:
         outcome = error
-    except BaseException:  # Ctrl-C or SIGTERM: this attempt ends here, and its run must not stay RUNNING
-        tracker.close_run(record["mlflow_run_id"], "KILLED", "the shard was interrupted")
+    except BaseException:
+        interrupted([opened], tracker)
         raise
     if checkpoint:  # the trial ended either way: another attempt would give the same result
         checkpoint.clear()
-    return closed(record, trial, outcome, time.perf_counter() - started, curves, tracker, weights)
+    return close_trial(opened, trial, outcome, time.perf_counter() - started, tracker)
 
 
 def run_together(trials: list, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker) -> list[dict]:
     """Trials of one pack that share a pack key, trained as one batched model (`run_pack` of the
     stage's kind); each is recorded as if it had run alone, with an equal share of the pack's time."""
     module = KINDS[spec["kind"]]
-    openings = [opened(trial, inputs, tracker) for trial in trials]
-    trials = [module.resolve(trial, inputs, spec) for trial in trials]  # resolved once already (`groups`)
-    weights = [weights_of(trial, spec, weights_dir) for trial in trials]
+    opened = [open_trial(trial, spec, inputs, weights_dir, tracker) for trial in trials]
+    trials = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
     started = time.perf_counter()
     try:
-        listeners = [curves for _, curves in openings]
-        outcomes = module.run_pack(trials, inputs, spec, [str(path) for path in weights], listeners)
+        weights, listeners = [str(trial.weights) for trial in opened], [trial.curves for trial in opened]
+        outcomes = module.run_pack(trials, inputs, spec, weights, listeners)
     except BaseException:
-        for record, _ in openings:
-            tracker.close_run(record["mlflow_run_id"], "KILLED", "the shard was interrupted")
+        interrupted(opened, tracker)
         raise
     share = (time.perf_counter() - started) / len(trials)
     return [
-        closed(record, trial, outcome, share, curves, tracker, path)
-        for (record, curves), trial, outcome, path in zip(openings, trials, outcomes, weights, strict=True)
+        close_trial(opening, trial, outcome, share, tracker)
+        for opening, trial, outcome in zip(opened, trials, outcomes, strict=True)
     ]
 
 
@@ -218,13 +228,13 @@ def run_shard(
         print(f"{superseded} runs of an earlier, incomplete attempt of these trials are marked superseded", flush=True)
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    results, started = [], time.perf_counter()
+    results, started, checkpoints = [], time.perf_counter(), Path(checkpoints) if checkpoints else None
     for group in groups(trials, spec, inputs):
         if len(group) > 1:
             print(f"{len(group)} trials train together as one pack: {', '.join(t.trial_id for t in group)}", flush=True)
             ended = run_together(group, spec, inputs, directory, tracker)
         else:
-            ended = [run_one(group[0], spec, inputs, directory, tracker, Path(checkpoints) if checkpoints else None)]
+            ended = [run_one(group[0], spec, inputs, directory, tracker, checkpoints)]
         for record in ended:
             results.append(record)
             print(progress_line(record, len(results), len(trials), time.perf_counter() - started), flush=True)
