@@ -1,7 +1,7 @@
 """Orchestration overhead: the wall time of a whole `snakemake` run against the time its trials trained.
 
 Two configs search 2 layers of 32 trials each and 32 fine-tuning trials on MNIST-1D, in 2 shards per
-stage, with `--cores 2`: `default` with the default config's search spaces (trials of seconds to a
+stage (`--shards`), with `--cores 2`: `default` with the default config's search spaces (trials of seconds to a
 minute), `tiny` with trials of a fraction of a second, where the fixed costs show most. Each trial
 measures its own training time (`duration_s` in the trials table); everything else (Snakemake,
 Python start-up and imports, data loading, parent features, selections, MLflow writes, the seed
@@ -9,7 +9,7 @@ study and the evaluation) is overhead.
 
     overhead = wall time x cores / sum of the trials' training time    (1.0: every core trains all along)
 
-    .venv/bin/python benchmarks/orchestration.py [--size default|tiny] [--cores 2] [--keep DIR]
+    .venv/bin/python benchmarks/orchestration.py [--size default|tiny] [--cores 2] [--shards 2] [--keep DIR]
 """
 
 import argparse
@@ -25,8 +25,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 # K = 1, so that layer 2 has 32 trials too; fine-tuning: 16 on the kept stack and 16 without pretraining.
 SEARCH = {
-    "pretrain": {"layers": 2, "top_k": 1, "trials_per_parent": 32, "shards": 2},
-    "finetune": {"trials_per_parent": 16, "shards": 2, "no_pretraining_arm": True},
+    "pretrain": {"layers": 2, "top_k": 1, "trials_per_parent": 32},
+    "finetune": {"trials_per_parent": 16, "no_pretraining_arm": True},
     "evaluate": {"seeds": 2, "refit_on_train_valid": False},
 }
 TINY = {
@@ -58,22 +58,24 @@ def merged(base: dict, changes: dict) -> dict:
     return out
 
 
-def benchmark_config(size: str) -> dict:
+def benchmark_config(size: str, shards: int) -> dict:
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     if size == "tiny":
         base = merged(base, TINY)
-    return merged(base, {**SEARCH, "experiment": f"orchestration-{size}"})
+    sharded = {stage: {"shards": shards} for stage in ("pretrain", "finetune")}
+    return merged(merged(base, SEARCH), {**sharded, "experiment": f"orchestration-{size}-{shards}"})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("default", "tiny"), default="default")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--shards", type=int, default=2, help="shards per layer and for fine-tuning")
     parser.add_argument("--keep", help="run in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="layerwise-orchestration-"))
     folder.mkdir(parents=True, exist_ok=True)
-    config = benchmark_config(args.size)
+    config = benchmark_config(args.size, args.shards)
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     bin_dir = Path(sys.executable).parent
     command = [

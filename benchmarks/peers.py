@@ -2,9 +2,9 @@
 
 The fine-tuning search of `strategies.py` (MNIST-1D, a 256-unit hidden layer from random weights;
 `learning_rate`, `l2_output` and `dropout` searched; up to 40 epochs with early stopping), 24 trials:
-- pipeline `random` (one round of 24) and `tpe` (4 rounds of 6: a round's trials run side by side in
-  shards, and the model sees each round's results before proposing the next), through the shards'
-  own trial loop;
+- pipeline `random` (one round of 24) and `tpe` (4, 8 and 12 rounds of 6, 3 and 2: a round's trials
+  run side by side in shards, and the model sees each round's results before proposing the next),
+  through the shards' own trial loop;
 - Optuna's `RandomSampler` and `TPESampler` (proposing one trial at a time, having seen every result),
   through the usual in-process `study.optimize`, the objective training the network with the same
   training code.
@@ -34,12 +34,15 @@ from layerwise.trials import Trial
 
 BUDGET = 24
 PIPELINE = {"random": ({"name": "random"}, 1), "tpe": ({"name": "tpe"}, 4)}  # settings, rounds
+TPE_ROUNDS = (4, 8, 12)  # the pipeline's TPE in rounds of 6, 3 and 2 trials
 SEARCHED = {"learning_rate": (0.003, 0.3, True), "l2_output": (0.01, 10.0, True), "dropout": (0.0, 0.3, False)}
 
 
-def pipeline_search(name: str, seed: int, inputs, folder: Path) -> list[tuple[float, float]]:
-    """(objective, CPU seconds so far) after each trial of the pipeline's strategy `name`."""
-    settings, rounds = PIPELINE[name]
+def pipeline_search(name: str, seed: int, inputs, folder: Path, rounds: int | None = None) -> list[tuple[float, float]]:
+    """(objective, CPU seconds so far) after each trial of the pipeline's strategy `name`, in `rounds`
+    rounds (default: PIPELINE's)."""
+    settings, default_rounds = PIPELINE[name]
+    rounds = rounds or default_rounds
     spec = {**stage_spec("finetune", "random", seed), "strategy": settings, "trials_per_parent": BUDGET // rounds}
     tracker, history, points, started = Tracker({"enabled": False}), [], [], time.process_time()
     for round_ in range(rounds):
@@ -90,7 +93,12 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     methods = {
         "pipeline random": lambda seed, inputs, folder: pipeline_search("random", seed, inputs, folder),
-        "pipeline tpe (4 rounds of 6)": lambda seed, inputs, folder: pipeline_search("tpe", seed, inputs, folder),
+        **{
+            f"pipeline tpe ({rounds} rounds of {BUDGET // rounds})": (
+                lambda seed, inputs, folder, rounds=rounds: pipeline_search("tpe", seed, inputs, folder, rounds)
+            )
+            for rounds in TPE_ROUNDS
+        },
         "Optuna RandomSampler": lambda seed, inputs, folder: optuna_search("RandomSampler", seed, inputs, folder),
         "Optuna TPESampler": lambda seed, inputs, folder: optuna_search("TPESampler", seed, inputs, folder),
     }

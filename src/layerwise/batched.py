@@ -10,13 +10,14 @@ epochs run, its patience spent, or diverged) leaves the pack, and the others go 
 """
 
 import math
+from functools import partial
 
 import torch
 
 from layerwise.criteria import reconstruction_losses
 from layerwise.models import ACTIVATIONS
 from layerwise.optim import lr_factor
-from layerwise.training import Diverged
+from layerwise.training import Diverged, EarlyStopping, record_epoch
 
 ALGORITHMS = ("autoencoder", "denoising_autoencoder")
 SHARED = ("batch_size", "activation", "reconstruction")
@@ -94,14 +95,13 @@ class Pack:
         return reconstruction_losses(self.reconstruction, decoded, target)
 
 
-class Trial:
-    """One trial's own state in the pack: generator, schedule, curves and best epoch."""
+class Member:
+    """A trial in the pack: its own generator, schedule, curves and early stopping."""
 
     def __init__(self, model, params: dict, generator, listener, updates_per_epoch: int):
         self.model, self.params, self.generator, self.listener = model, params, generator, listener
         self.factor = lr_factor(params, updates_per_epoch)
-        self.history = {"train_loss": [], "valid_loss": []}
-        self.best_score, self.best_epoch, self.best_state = math.inf, 0, None
+        self.history, self.stopping = {"train_loss": []}, EarlyStopping(params["patience"])
 
     def learning_rates(self, updates_done: int) -> tuple[float, float]:
         """(weights, biases): what the optimizer and schedule of the trial alone would use."""
@@ -116,17 +116,22 @@ class Trial:
             return torch.zeros(shape)
         return NOISE[self.params.get("corruption_type", "masking")](shape, generator=self.generator)
 
+    def end_of_epoch(self, epoch: int, train_loss: float, valid_loss: float, snapshot) -> bool:
+        """Records the epoch as `training.fit` does (`snapshot()`: the trial's weights now); True: done."""
+        record_epoch(self.history, epoch, train_loss, {"valid_loss": valid_loss}, self.listener)
+        return self.stopping.update(epoch, valid_loss, snapshot) or epoch >= self.params["epochs"]
+
     def ended(self, epoch: int, state: dict) -> dict:
         """Writes the trial's final weights (its best epoch's, with patience) into its model."""
-        patience = self.params["patience"]
-        final = self.best_state if patience and self.best_state is not None else state
+        final = self.stopping.state if self.stopping.state is not None else state
         units = self.model.encoder.out_features
         with torch.no_grad():
             self.model.encoder.weight.copy_(final["weight"][:units])
             self.model.encoder.bias.copy_(final["bias"][0, :units])
             self.model.decoder_bias.copy_(final["decoder_bias"][0])
         self.model.eval()
-        return {"history": self.history, "best_epoch": self.best_epoch if patience else epoch, "stopped_epoch": epoch}
+        best = self.stopping.epoch if self.params["patience"] else epoch
+        return {"history": self.history, "best_epoch": best, "stopped_epoch": epoch}
 
 
 def train_pack(models, params: list[dict], generators, listeners, x_train, x_valid) -> list:
@@ -134,7 +139,7 @@ def train_pack(models, params: list[dict], generators, listeners, x_train, x_val
     returns per trial what `training.train_unsupervised` returns, or the Diverged error that ended it."""
     pack, n_train = Pack(models, params, len(x_train), x_train.device), len(x_train)
     trials = [
-        Trial(model, p, generator, listener, math.ceil(n_train / pack.batch_size))
+        Member(model, p, generator, listener, math.ceil(n_train / pack.batch_size))
         for model, p, generator, listener in zip(models, params, generators, listeners, strict=True)
     ]
     active, results, updates_done = list(range(len(trials))), [None] * len(trials), 0
@@ -150,7 +155,8 @@ def train_pack(models, params: list[dict], generators, listeners, x_train, x_val
         still = []
         for row, (i, trial) in enumerate(zip(active, members, strict=True)):
             try:
-                done = trial_epoch(trial, epoch, totals[row].item() / n_train, scores[row], pack, row)
+                snapshot = partial(row_state, pack, row)
+                done = trial.end_of_epoch(epoch, totals[row].item() / n_train, scores[row], snapshot)
             except Diverged as error:
                 results[i] = error
                 continue
@@ -240,22 +246,3 @@ def validation_losses(pack, x_valid) -> list[float]:
 
 def row_state(pack, row: int) -> dict:
     return {name: pack[name][row].clone() for name in PARAMETERS}
-
-
-def trial_epoch(trial, epoch: int, train_loss: float, valid_loss: float, pack, row: int) -> bool:
-    """Records an epoch of one trial as `training.fit` does; True when the trial is done."""
-    if not math.isfinite(train_loss):
-        raise Diverged(f"training loss became {train_loss}")
-    if not math.isfinite(valid_loss):
-        raise Diverged(f"validation valid_loss became {valid_loss}")
-    trial.history["train_loss"].append(train_loss)
-    trial.history["valid_loss"].append(valid_loss)
-    if trial.listener is not None:
-        trial.listener(epoch, {"train_loss": train_loss, "valid_loss": valid_loss})
-    patience = trial.params["patience"]
-    if valid_loss < trial.best_score:
-        trial.best_score, trial.best_epoch = valid_loss, epoch
-        trial.best_state = row_state(pack, row) if patience else None
-    elif patience and epoch - trial.best_epoch >= patience:
-        return True
-    return epoch >= trial.params["epochs"]

@@ -115,6 +115,42 @@ def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, sch
     return mean
 
 
+def record_epoch(history: dict, epoch: int, train_loss: float, scores: dict, listener) -> None:
+    """Appends an epoch's training loss and validation scores to `history` and tells the listener;
+    a score that is not finite is divergence."""
+    if not math.isfinite(train_loss):
+        raise Diverged(f"training loss became {train_loss}")
+    for name, value in scores.items():
+        if not math.isfinite(value):
+            raise Diverged(f"validation {name} became {value}")
+    history["train_loss"].append(train_loss)
+    for name, value in scores.items():
+        history.setdefault(name, []).append(value)
+    if listener is not None:
+        listener(epoch, {"train_loss": train_loss, **scores})
+
+
+class EarlyStopping:
+    """The best epoch so far by a validation score (lower is better), its weights when patience > 0,
+    and whether `patience` epochs have passed without a better one (never, with patience 0)."""
+
+    def __init__(self, patience: int, best: tuple = (math.inf, 0, None)):
+        self.patience = patience
+        self.score, self.epoch, self.state = best
+
+    def update(self, epoch: int, score: float, snapshot) -> bool:
+        """Records an epoch's score (`snapshot()` gives the weights to keep if it is the best); True: stop."""
+        if score < self.score:
+            self.score, self.epoch = score, epoch
+            self.state = snapshot() if self.patience else None
+            return False
+        return bool(self.patience) and epoch - self.epoch >= self.patience
+
+    @property
+    def best(self) -> tuple:
+        return self.score, self.epoch, self.state
+
+
 def fit(
     model,
     batch_loss,
@@ -136,39 +172,27 @@ def fit(
     """
     optimizer = make_optimizer(model, params, penalties, layer_scales)
     schedule = make_schedule(optimizer, params, math.ceil(len(inputs) / params["batch_size"]))
-    history = {"train_loss": []}
-    best_score, best_epoch, best_state = math.inf, 0, None
+    history, stopping = {"train_loss": []}, EarlyStopping(patience)
     listener, checkpoint = _epoch_listener.get(), _checkpoint.get()
     first_epoch, saved = 1, checkpoint.load() if checkpoint else None
     if saved:
         first_epoch, history, best = resume(saved, model, optimizer, schedule, generator, listener)
-        best_score, best_epoch, best_state = best
+        stopping = EarlyStopping(patience, best)
     epoch = first_epoch - 1
     for epoch in range(first_epoch, max_epochs + 1):
-        history["train_loss"].append(
-            train_epoch(model, batch_loss, inputs, targets, params, optimizer, schedule, generator)
-        )
+        train_loss = train_epoch(model, batch_loss, inputs, targets, params, optimizer, schedule, generator)
         model.eval()
         with torch.no_grad():
             scores = evaluate(model)
-        for name, value in scores.items():
-            if not math.isfinite(value):
-                raise Diverged(f"validation {name} became {value}")
-            history.setdefault(name, []).append(value)
-        if listener is not None:
-            listener(epoch, {"train_loss": history["train_loss"][-1], **scores})
-        if scores[stop_on] < best_score:
-            best_score, best_epoch = scores[stop_on], epoch
-            best_state = copy.deepcopy(model.state_dict()) if patience else None
-        elif patience and epoch - best_epoch >= patience:
+        record_epoch(history, epoch, train_loss, scores, listener)
+        if stopping.update(epoch, scores[stop_on], lambda: copy.deepcopy(model.state_dict())):
             break
         if checkpoint and checkpoint.due():
-            best = (best_score, best_epoch, best_state)
-            checkpoint.save(training_state(epoch, model, optimizer, schedule, generator, history, best))
-    if best_state is not None:
-        model.load_state_dict(best_state)
+            checkpoint.save(training_state(epoch, model, optimizer, schedule, generator, history, stopping.best))
+    if stopping.state is not None:
+        model.load_state_dict(stopping.state)
     model.eval()
-    return {"history": history, "best_epoch": best_epoch if patience else epoch, "stopped_epoch": epoch}
+    return {"history": history, "best_epoch": stopping.epoch if patience else epoch, "stopped_epoch": epoch}
 
 
 def train_unsupervised(model, x_train, x_valid, params: dict, generator) -> dict:
