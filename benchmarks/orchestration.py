@@ -66,6 +66,20 @@ def benchmark_config(size: str, shards: int) -> dict:
     return merged(merged(base, SEARCH), {**sharded, "experiment": f"orchestration-{size}-{shards}"})
 
 
+def timed_snakemake(folder: Path, config: dict, cores: int) -> float:
+    """Runs the workflow on `config` in `folder` to the end; returns its wall time in seconds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    bin_dir = Path(sys.executable).parent
+    command = [
+        str(bin_dir / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(folder),
+        "--configfile", str(folder / "config.yaml"), "--cores", str(cores), "--quiet",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(Path.home())})
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("default", "tiny"), default="default")
@@ -74,18 +88,8 @@ def main() -> None:
     parser.add_argument("--keep", help="run in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="layerwise-orchestration-"))
-    folder.mkdir(parents=True, exist_ok=True)
     config = benchmark_config(args.size, args.shards)
-    (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    bin_dir = Path(sys.executable).parent
-    command = [
-        str(bin_dir / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(folder),
-        "--configfile", str(folder / "config.yaml"), "--cores", str(args.cores), "--quiet",
-    ]  # fmt: skip
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(Path.home())}
-    started = time.perf_counter()
-    subprocess.run(command, check=True, env=env)
-    wall = time.perf_counter() - started
+    wall = timed_snakemake(folder, config, args.cores)
     trials = pd.read_csv(folder / "results" / config["experiment"] / "trials.csv")
     per_stage = trials.groupby("stage", sort=False).agg(trials=("trial_id", "size"), training_s=("duration_s", "sum"))
     training = trials.duration_s.sum()

@@ -19,13 +19,12 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
-from orchestration import REPO, TINY, merged
+from orchestration import REPO, TINY, merged, timed_snakemake
 
 MIB = 2**20
 
@@ -50,17 +49,7 @@ def size_config(layers: int, top_k: int, trials: int) -> dict:
 def timed_run(layers: int, top_k: int, trials: int, cores: int, folder: Path) -> dict:
     config = size_config(layers, top_k, trials)
     workdir = folder / config["experiment"]
-    workdir.mkdir(parents=True)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    bin_dir = Path(sys.executable).parent
-    command = [
-        str(bin_dir / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(workdir / "config.yaml"), "--cores", str(cores), "--quiet",
-    ]  # fmt: skip
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(Path.home())}
-    started = time.perf_counter()
-    subprocess.run(command, check=True, env=env)
-    wall = time.perf_counter() - started
+    wall = timed_snakemake(workdir, config, cores)
     table = pd.read_csv(workdir / "results" / config["experiment"] / "trials.csv")
     jobs = len(list((workdir / "results" / config["experiment"] / "logs").rglob("*.log")))
     return {
