@@ -15,14 +15,13 @@ from functools import partial
 import torch
 
 from layerwise.criteria import reconstruction_losses
-from layerwise.models import ACTIVATIONS
+from layerwise.models import ACTIVATIONS, NOISE
 from layerwise.optim import lr_factor
 from layerwise.training import Diverged, EarlyStopping, record_epoch
 
 ALGORITHMS = ("autoencoder", "denoising_autoencoder")
 SHARED = ("batch_size", "activation", "reconstruction")
 PARAMETERS = ("weight", "bias", "decoder_bias")
-NOISE = {"masking": torch.rand, "gaussian": torch.randn}
 VALID_CHUNK = 2**25  # floats of hidden activations per validation pass, to bound a pack's memory
 
 

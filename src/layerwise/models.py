@@ -15,7 +15,8 @@ ACTIVATIONS = {
     "softplus": nn.Softplus,
 }
 INIT_RULES = ("fan_avg", "fan_in")
-CORRUPTIONS = ("masking", "gaussian")
+NOISE = {"masking": torch.rand, "gaussian": torch.randn}  # what each corruption draws: kept if >= level, or added
+CORRUPTIONS = tuple(NOISE)
 SPARSITY_WEIGHTS = ("sparsity_l1", "sparsity_kl", "sparsity_target", "sparsity_student_t")
 INIT_DISTRIBUTIONS = ("uniform", "normal")
 
@@ -48,9 +49,8 @@ def corrupt(x: torch.Tensor, level: float, kind: str, generator: torch.Generator
     noise alone or trained in a pack with others (batched.py), on any device."""
     if level <= 0:
         return x
-    if kind == "gaussian":
-        return x + level * torch.randn(x.shape, generator=generator).to(x.device)
-    return x * (torch.rand(x.shape, generator=generator).to(x.device) >= level)
+    noise = NOISE[kind](x.shape, generator=generator).to(x.device)
+    return x + level * noise if kind == "gaussian" else x * (noise >= level)
 
 
 class DenoisingAutoencoder(nn.Module):
