@@ -75,7 +75,10 @@ class Opened:
     weights: Path
 
 
-def open_trial(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker) -> Opened:
+def open_trial(
+    trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, pack: str | None = None
+) -> Opened:
+    """`pack` names the pack the trial trains in with others, if it does."""
     record = {
         "stage": trial.stage,
         "round": trial.round,
@@ -87,6 +90,7 @@ def open_trial(trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracke
         "seed": trial.seed,
         "proposed": trial.params,  # before resolve(): what the strategy chose, for later rounds to build on
         "extended": list(trial.extended),
+        "pack": pack,
     }
     run_id, tracking_error = trialruns.open_run(tracker, record)
     weights = weights_dir / f"{trial.trial_id}{KINDS[spec['kind']].ARTIFACT_SUFFIX}"
@@ -147,7 +151,8 @@ def run_together(trials: list, spec: dict, inputs: StageInputs, weights_dir: Pat
     """Trials of one pack that share a pack key, trained as one batched model (`run_pack` of the
     stage's kind); each is recorded as if it had run alone, with an equal share of the pack's time."""
     module = KINDS[spec["kind"]]
-    opened = [open_trial(trial, spec, inputs, weights_dir, tracker) for trial in trials]
+    pack = f"{trials[0].stage}-r{trials[0].round}-p{pack_of(trials[0], spec['pack_size']):04d}"
+    opened = [open_trial(trial, spec, inputs, weights_dir, tracker, pack) for trial in trials]
     trials = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
     started = time.perf_counter()
     try:
@@ -231,7 +236,7 @@ def run_shard(
     results, started, checkpoints = [], time.perf_counter(), Path(checkpoints) if checkpoints else None
     for group in groups(trials, spec, inputs):
         if len(group) > 1:
-            print(f"{len(group)} trials train together as one pack: {', '.join(t.trial_id for t in group)}", flush=True)
+            print(f"{len(group)} trials train together in one pack: {', '.join(t.trial_id for t in group)}", flush=True)
             ended = run_together(group, spec, inputs, directory, tracker)
         else:
             ended = [run_one(group[0], spec, inputs, directory, tracker, checkpoints)]

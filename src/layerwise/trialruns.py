@@ -7,7 +7,7 @@ logs the run again from the record (`repair`).
 
 import sys
 
-from layerwise.tracking import EXTENDED, PARENT_TRIAL, TRIAL, Tracker
+from layerwise.tracking import EXTENDED, PACK, PARENT_TRIAL, TRIAL, Tracker
 
 STATUS, REASON = "layerwise.status", "layerwise.failure_reason"
 
@@ -24,6 +24,8 @@ def opening_tags(record: dict) -> dict:
         tags[PARENT_TRIAL] = record["parent_trial"]
     if record["extended"]:
         tags[EXTENDED] = "; ".join(record["extended"])
+    if record.get("pack"):
+        tags[PACK] = record["pack"]
     return tags
 
 

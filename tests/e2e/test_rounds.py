@@ -71,10 +71,14 @@ def test_a_round_of_layer_trials_trains_as_one_pack_and_each_trial_keeps_its_own
         for record in records:
             run = client.get_run(record["mlflow_run_id"])
             assert run.info.status == "FINISHED" and run.data.tags["layerwise.status"] == "FINISHED"
+            assert run.data.tags["layerwise.pack"] == record["pack"] == f"layer1-r{record['round']}-p0000"
             assert float(run.data.params["learning_rate"]) == record["params"]["learning_rate"]
             curve = client.get_metric_history(run.info.run_id, "valid_loss")
             assert [point.value for point in curve] == record["curves"]["valid_loss"]
             assert run.data.metrics["objective"] == record["objective"]
+    table = pd.read_csv(rounds_run.results / "trials.csv")
+    assert set(table[table.stage == "layer1"].pack) == {"layer1-r0-p0000", "layer1-r1-p0000"}
+    assert table[table.stage == "finetune"].pack.isna().all()  # trained alone
 
 
 def test_selection_ranks_every_round_and_mlflow_tags_each_trial_with_its_round(rounds_run):

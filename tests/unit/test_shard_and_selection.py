@@ -168,8 +168,11 @@ def test_packed_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
         assert [r["status"] for r in records] == ["FINISHED"] * 8
         numbers[pack_size, shards] = [(r["objective"], r["metrics"], r["curves"]) for r in records]
         if pack_size == 3:  # packs 0-2, 3-5, 6-7 trained together: each trial has its pack's share of the time
+            assert [r["pack"] for r in records] == [f"layer1-r0-p{index // 3:04d}" for index in range(8)]
             durations = [r["duration_s"] for r in records]
             assert durations[0] == durations[1] == durations[2] and durations[3] == durations[4] == durations[5]
+        else:
+            assert {r["pack"] for r in records} == {None}
     assert numbers[3, 1] == numbers[3, 2] == numbers[3, 3]  # bit for bit
     for (_, metrics, curves), (_, alone_metrics, alone_curves) in zip(numbers[3, 1], numbers[1, 1], strict=True):
         assert metrics == pytest.approx(alone_metrics, rel=1e-4)
