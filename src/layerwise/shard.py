@@ -156,7 +156,7 @@ def run_together(trials: list, spec: dict, inputs: StageInputs, weights_dir: Pat
     trials = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
     started = time.perf_counter()
     try:
-        weights, listeners = [str(trial.weights) for trial in opened], [trial.curves for trial in opened]
+        weights, listeners = [str(opening.weights) for opening in opened], [opening.curves for opening in opened]
         outcomes = module.run_pack(trials, inputs, spec, weights, listeners)
     except BaseException:
         interrupted(opened, tracker)
