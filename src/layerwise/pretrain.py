@@ -87,9 +87,10 @@ def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listene
     except Exception as error:  # it fails the pack's trials, not the shard
         results = [error] * len(positions)
     for position, model, result in zip(positions, models, results, strict=True):
+        if isinstance(result, Exception):  # it diverged, or the pack failed
+            outcomes[position] = result
+            continue
         try:
-            if isinstance(result, Exception):
-                raise result
             learner = learners[position].finish(model, result, h_train, h_valid)
             outcomes[position] = scored(trials[position], learner, inputs, spec, weights_paths[position])
         except Exception as error:

@@ -39,8 +39,7 @@ def trials_table(record_paths: list[str], spaces: dict) -> pd.DataFrame:
     for record in records:
         metrics = {key: value for key, value in record["metrics"].items() if key != "objective"}
         border = on_border(spaces[record["stage"]], record["params"])
-        fields = {key: record.get(key) if key == "pack" else record[key] for key in COLUMNS}  # older records: no pack
-        rows.append({**fields, "on_border": border, **record["params"], **metrics})
+        rows.append({**{key: record[key] for key in COLUMNS}, "on_border": border, **record["params"], **metrics})
     # Nullable dtypes: an integer hyper-parameter stays an integer in rows of stages that lack it.
     return pd.DataFrame(rows).convert_dtypes()
 

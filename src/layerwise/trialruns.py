@@ -24,7 +24,7 @@ def opening_tags(record: dict) -> dict:
         tags[PARENT_TRIAL] = record["parent_trial"]
     if record["extended"]:
         tags[EXTENDED] = "; ".join(record["extended"])
-    if record.get("pack"):
+    if record["pack"]:
         tags[PACK] = record["pack"]
     return tags
 
