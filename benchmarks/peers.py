@@ -5,6 +5,8 @@ The fine-tuning search of `strategies.py` (MNIST-1D, a 256-unit hidden layer fro
 - pipeline `random` (one round of 24) and `tpe` (4, 8 and 12 rounds of 6, 3 and 2: a round's trials
   run side by side in shards, and the model sees each round's results before proposing the next),
   through the shards' own trial loop;
+- the same two with their trials trained in packs of 24 (`finetune.pack_size`), 96 trials: `random`
+  in one round, `tpe` in 4 rounds of 24;
 - Optuna's `RandomSampler` and `TPESampler` (proposing one trial at a time, having seen every result),
   through the usual in-process `study.optimize`, the objective training the network with the same
   training code.
@@ -27,7 +29,7 @@ from strategies import prepare, search_arguments, stage_spec
 from layerwise import finetune
 from layerwise.kinds import stage_space
 from layerwise.seeding import derive_seed, seed_everything
-from layerwise.shard import round_trials, run_one
+from layerwise.shard import groups, round_trials, run_group
 from layerwise.space import Fixed
 from layerwise.tracking import Tracker
 from layerwise.trials import Trial
@@ -35,20 +37,27 @@ from layerwise.trials import Trial
 BUDGET = 24
 PIPELINE = {"random": ({"name": "random"}, 1), "tpe": ({"name": "tpe"}, 4)}  # settings, rounds
 TPE_ROUNDS = (4, 8, 12)  # the pipeline's TPE in rounds of 6, 3 and 2 trials
+PACKED = 4 * BUDGET  # trials of the packed searches, in packs of BUDGET
 SEARCHED = {"learning_rate": (0.003, 0.3, True), "l2_output": (0.01, 10.0, True), "dropout": (0.0, 0.3, False)}
 
 
-def pipeline_search(name: str, seed: int, inputs, folder: Path, rounds: int | None = None) -> list[tuple[float, float]]:
-    """(objective, CPU seconds so far) after each trial of the pipeline's strategy `name`, in `rounds`
-    rounds (default: PIPELINE's)."""
+def pipeline_search(
+    name: str, seed: int, inputs, folder: Path, rounds: int | None = None, trials: int = BUDGET, pack_size: int = 1
+) -> list[tuple[float, float]]:
+    """(objective, CPU seconds so far) after each trial of the pipeline's strategy `name`: `trials` in
+    `rounds` rounds (default: PIPELINE's), in packs of `pack_size` (a pack's trials end together)."""
     settings, default_rounds = PIPELINE[name]
     rounds = rounds or default_rounds
-    spec = {**stage_spec("finetune", "random", seed), "strategy": settings, "trials_per_parent": BUDGET // rounds}
+    spec = {
+        **stage_spec("finetune", "random", seed), "strategy": settings, "trials_per_parent": trials // rounds,
+        "pack_size": pack_size, "checkpoint_after_s": None,
+    }  # fmt: skip
     tracker, history, points, started = Tracker({"enabled": False}), [], [], time.process_time()
     for round_ in range(rounds):
-        for trial in round_trials(spec, round_, history):
-            history.append(run_one(trial, spec, inputs, folder, tracker))
-            points.append((objective_of(history[-1]["objective"]), time.process_time() - started))
+        for group in groups(round_trials(spec, round_, history), spec, inputs):
+            ended = run_group(group, spec, inputs, folder, tracker)
+            history += ended
+            points += [(objective_of(record["objective"]), time.process_time() - started) for record in ended]
     return points
 
 
@@ -99,6 +108,12 @@ def main() -> None:
             )
             for rounds in TPE_ROUNDS
         },
+        f"pipeline random ({PACKED} trials in packs of {BUDGET})": lambda seed, inputs, folder: pipeline_search(
+            "random", seed, inputs, folder, 1, PACKED, BUDGET
+        ),
+        f"pipeline tpe (4 rounds of {BUDGET} in packs)": lambda seed, inputs, folder: pipeline_search(
+            "tpe", seed, inputs, folder, 4, PACKED, BUDGET
+        ),
         "Optuna RandomSampler": lambda seed, inputs, folder: optuna_search("RandomSampler", seed, inputs, folder),
         "Optuna TPESampler": lambda seed, inputs, folder: optuna_search("TPESampler", seed, inputs, folder),
     }
@@ -121,7 +136,8 @@ def main() -> None:
 
 
 def summarize(trials: pd.DataFrame, out: Path) -> None:
-    """Best error after 8, 16 and 24 trials, CPU time, and CPU time to reach Optuna TPE's final best."""
+    """Best error after 8, 16 and 24 trials and at the end, CPU time, and CPU time to reach Optuna
+    TPE's final best."""
     final = trials[trials.n == BUDGET].set_index(["method", "seed"])
     target = final.loc["Optuna TPESampler"].best  # per seed
     rows = []
@@ -131,6 +147,8 @@ def summarize(trials: pd.DataFrame, out: Path) -> None:
         for n in (8, 16, 24):
             row[f"best after {n}"] = group[group.n == n].best.mean()
         row["CPU s for 24 trials"] = final.loc[method].cpu_s.mean()
+        ends = group.groupby("seed").last()
+        row["trials"], row["best at the end"], row["CPU s in all"] = ends.n.iloc[0], ends.best.mean(), ends.cpu_s.mean()
         row["CPU s to reach Optuna TPE's best"] = np.nanmean(reach) if not np.isnan(reach).all() else np.nan
         row["seeds that reach it"] = f"{int(np.sum(~np.isnan(reach)))}/{len(reach)}"
         rows.append(row)

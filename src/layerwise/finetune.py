@@ -2,9 +2,11 @@
 
 import torch
 
+from layerwise import batched_classifier, packs
 from layerwise import stack as stacks
 from layerwise.models import build_classifier, init_linear, init_options
 from layerwise.optim import layer_lr_scales
+from layerwise.regularization import classifier_coefficients
 from layerwise.training import train_classifier
 
 ARTIFACT_SUFFIX = ".pt"
@@ -45,7 +47,9 @@ def resolve(trial, inputs, spec: dict):
     return trial
 
 
-def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
+def start(trial, inputs) -> tuple:
+    """(architecture, network, learning-rate scale per layer): the trial's network, initialised, its
+    pretrained layers copied in, on the device."""
     params = trial.params
     arch = architecture(inputs, trial.parent_rank, params["dropout"])
     model = build_classifier(arch)
@@ -55,8 +59,11 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
     if trial.parent_rank is not None:
         stacks.copy_into(inputs.stack(trial.parent_rank), model)
     model.to(inputs.device)  # built and initialised on the CPU: the same initial weights on any device
-    scales = layer_lr_scales(len(linears), params["layer_lr_decay"])
-    result = train_classifier(model, inputs.train, inputs.valid, params, spec["patience"], generator, scales)
+    return arch, model, layer_lr_scales(len(linears), params["layer_lr_decay"])
+
+
+def finish(arch: dict, model, result: dict, weights_path: str) -> dict:
+    """Saves the trained network; its metrics."""
     state = {name: tensor.cpu() for name, tensor in model.state_dict().items()}  # read where no GPU may be
     torch.save({"architecture": arch, "state_dict": state}, weights_path)
     best = result["best_epoch"] - 1
@@ -70,3 +77,43 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
         "stopped_epoch": result["stopped_epoch"],
     }
     return {"objective": result["valid_error"], "metrics": metrics, "history": result["history"]}
+
+
+def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
+    arch, model, scales = start(trial, inputs)
+    result = train_classifier(model, inputs.train, inputs.valid, trial.params, spec["patience"], generator, scales)
+    return finish(arch, model, result, weights_path)
+
+
+def pack_key(trial, inputs) -> tuple | None:
+    """Trials with equal keys can train in one pack; None: alone. On a GPU, dropout draws with a
+    kernel of its own, which a pack does not reproduce: a trial with dropout trains alone there."""
+    if inputs.device.type == "cuda" and trial.params["dropout"] > 0:
+        return None
+    return batched_classifier.pack_key(trial.params, trial.parent_rank)
+
+
+def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listeners: list) -> list:
+    """`run_trial` of trials with one pack key, their networks trained together (batched_classifier.py);
+    returns each trial's result, or the error that failed it."""
+    rng_states = {}
+
+    def begin(position, generator):
+        started = start(trials[position], inputs)
+        rng_states[position] = torch.get_rng_state()  # where the trial's dropout draws from, alone
+        return started
+
+    def train(positions, started, generators):
+        params = [trials[p].params for p in positions]
+        penalties = [classifier_coefficients(p, len(scales)) for p, (_, _, scales) in zip(params, started, strict=True)]
+        return batched_classifier.train_pack(
+            [model for _, model, _ in started], params, penalties, [scales for _, _, scales in started],
+            [rng_states[p] for p in positions], generators, [listeners[p] for p in positions],
+            spec["patience"], inputs.train, inputs.valid,
+        )  # fmt: skip
+
+    def end(position, started, result):
+        arch, model, _ = started
+        return finish(arch, model, result, weights_paths[position])
+
+    return packs.outcomes(trials, begin, train, end)

@@ -4,11 +4,10 @@ from dataclasses import replace
 
 import torch
 
-from layerwise import batched
+from layerwise import batched, packs
 from layerwise.learners import learner_for
 from layerwise.rbm import visible_units_for
 from layerwise.readout import ridge_readout_error
-from layerwise.seeding import seed_everything
 from layerwise.training import Diverged
 
 ARTIFACT_SUFFIX = ".pt"
@@ -61,7 +60,7 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
     return scored(trial, learner_for(trial.params).fit(h_train, h_valid, generator), inputs, spec, weights_path)
 
 
-def pack_key(trial) -> tuple | None:
+def pack_key(trial, inputs) -> tuple | None:
     return batched.pack_key(trial.params, trial.parent_rank)
 
 
@@ -70,32 +69,19 @@ def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listene
     each trial's result, or the error that failed it."""
     h_train, h_valid = inputs.features(trials[0].parent_rank)
     learners = [learner_for(trial.params) for trial in trials]
-    outcomes, ready = [None] * len(trials), []
-    for position, (trial, learner) in enumerate(zip(trials, learners, strict=True)):
-        seed_everything(trial.seed)  # the initial weights and noise of the trial alone (shard.run_one)
-        generator = torch.Generator().manual_seed(trial.seed)
-        try:
-            ready.append((position, learner.start(h_train, generator), generator))
-        except Exception as error:
-            outcomes[position] = error
-    if not ready:
-        return outcomes
-    positions, models, generators = zip(*ready, strict=True)
-    try:
+
+    def start(position, generator):
+        return learners[position].start(h_train, generator)
+
+    def train(positions, models, generators):
         params, hearing = [learners[p].params for p in positions], [listeners[p] for p in positions]
-        results = batched.train_pack(models, params, generators, hearing, h_train, h_valid)
-    except Exception as error:  # it fails the pack's trials, not the shard
-        results = [error] * len(positions)
-    for position, model, result in zip(positions, models, results, strict=True):
-        if isinstance(result, Exception):  # it diverged, or the pack failed
-            outcomes[position] = result
-            continue
-        try:
-            learner = learners[position].finish(model, result, h_train, h_valid)
-            outcomes[position] = scored(trials[position], learner, inputs, spec, weights_paths[position])
-        except Exception as error:
-            outcomes[position] = error
-    return outcomes
+        return batched.train_pack(models, params, generators, hearing, h_train, h_valid)
+
+    def finish(position, model, result):
+        learner = learners[position].finish(model, result, h_train, h_valid)
+        return scored(trials[position], learner, inputs, spec, weights_paths[position])
+
+    return packs.outcomes(trials, start, train, finish)
 
 
 def scored(trial, learner, inputs, spec: dict, weights_path: str) -> dict:

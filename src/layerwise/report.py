@@ -24,6 +24,7 @@ COLUMNS = (
     "objective",
     "duration_s",
     "pack",
+    "shard",
     "seed",
     "mlflow_run_id",
 )

@@ -1,4 +1,5 @@
-"""A shard: one process that runs a subset of a stage's trials, sharing data and parent features.
+"""A shard: one process that runs packs of a round's trials, sharing data and parent features; the
+round's shards take their packs from one another's queues when free (claims.py).
 
 A trial that raises or diverges is recorded as FAILED with its reason; the shard goes on.
 """
@@ -14,6 +15,7 @@ import torch
 
 from layerwise import trialruns
 from layerwise.checkpoint import Checkpoint, trial_key
+from layerwise.claims import Claims, claims_folder
 from layerwise.devices import resolve_device
 from layerwise.files import write_json
 from layerwise.inputs import MissingParent, StageInputs
@@ -23,7 +25,7 @@ from layerwise.selection import load_records
 from layerwise.strategies import make_strategy
 from layerwise.tracking import Tracker
 from layerwise.training import Diverged, checkpointing, reporting_epochs
-from layerwise.trials import pack_of, plan_round, shard_trials
+from layerwise.trials import pack_of, plan_round
 
 
 def round_trials(spec: dict, round_: int, history: list[dict]):
@@ -76,9 +78,9 @@ class Opened:
 
 
 def open_trial(
-    trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, pack: str | None = None
+    trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int, pack: str | None = None
 ) -> Opened:
-    """`pack` names the pack the trial trains in with others, if it does."""
+    """`shard` runs the trial; `pack` names the pack it trains in with others, if it does."""
     record = {
         "stage": trial.stage,
         "round": trial.round,
@@ -91,6 +93,7 @@ def open_trial(
         "proposed": trial.params,  # before resolve(): what the strategy chose, for later rounds to build on
         "extended": list(trial.extended),
         "pack": pack,
+        "shard": shard,
     }
     run_id, tracking_error = trialruns.open_run(tracker, record)
     weights = weights_dir / f"{trial.trial_id}{KINDS[spec['kind']].ARTIFACT_SUFFIX}"
@@ -126,10 +129,17 @@ def interrupted(opened: list[Opened], tracker: Tracker) -> None:
 
 
 def run_one(
-    trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, checkpoints: Path | None = None
+    trial,
+    spec: dict,
+    inputs: StageInputs,
+    weights_dir: Path,
+    tracker: Tracker,
+    checkpoints: Path | None = None,
+    shard: int = 0,
 ) -> dict:
     module = KINDS[spec["kind"]]
-    opened, checkpoint = open_trial(trial, spec, inputs, weights_dir, tracker), checkpoint_for(trial, spec, checkpoints)
+    opened = open_trial(trial, spec, inputs, weights_dir, tracker, shard)
+    checkpoint = checkpoint_for(trial, spec, checkpoints)
     started = time.perf_counter()
     try:
         with reporting_epochs(opened.curves), checkpointing(checkpoint):
@@ -147,12 +157,14 @@ def run_one(
     return close_trial(opened, trial, outcome, time.perf_counter() - started, tracker)
 
 
-def run_together(trials: list, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker) -> list[dict]:
+def run_together(
+    trials: list, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int
+) -> list[dict]:
     """Trials of one pack that share a pack key, trained as one batched model (`run_pack` of the
     stage's kind); each is recorded as if it had run alone, with an equal share of the pack's time."""
     module = KINDS[spec["kind"]]
     pack = f"{trials[0].stage}-r{trials[0].round}-p{pack_of(trials[0], spec['pack_size']):04d}"
-    opened = [open_trial(trial, spec, inputs, weights_dir, tracker, pack) for trial in trials]
+    opened = [open_trial(trial, spec, inputs, weights_dir, tracker, shard, pack) for trial in trials]
     trials = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
     started = time.perf_counter()
     try:
@@ -174,7 +186,7 @@ def pack_key(trial, spec: dict, inputs: StageInputs):
     if spec.get("pack_size", 1) == 1 or not hasattr(module, "pack_key"):
         return None
     try:
-        return module.pack_key(module.resolve(trial, inputs, spec))
+        return module.pack_key(module.resolve(trial, inputs, spec), inputs)
     except Exception:  # it fails alone, where its record says why
         return None
 
@@ -192,13 +204,31 @@ def groups(trials: list, spec: dict, inputs: StageInputs) -> list[list]:
     return sorted([*together.values(), *alone], key=lambda group: group[0].index)
 
 
-def progress_line(record: dict, position: int, total: int, elapsed: float) -> str:
-    """One line per finished trial, with the time the shard's remaining trials will take at this pace."""
+def run_group(
+    group: list,
+    spec: dict,
+    inputs: StageInputs,
+    weights_dir: Path,
+    tracker: Tracker,
+    checkpoints: Path | None = None,
+    shard: int = 0,
+) -> list[dict]:
+    """The records of a group of `groups`: one trial alone, or the trials of a pack together."""
+    if len(group) == 1:
+        return [run_one(group[0], spec, inputs, weights_dir, tracker, checkpoints, shard)]
+    print(f"{len(group)} trials train together in one pack: {', '.join(t.trial_id for t in group)}", flush=True)
+    return run_together(group, spec, inputs, weights_dir, tracker, shard)
+
+
+def progress_line(record: dict, position: int, untaken: int, shards: int, elapsed: float) -> str:
+    """One line per finished trial, with the time the round's trials no shard has taken yet will
+    take at this pace, shared by the round's shards."""
     objective = "-" if record["objective"] is None else f"{record['objective']:.4f}"
-    left = elapsed / position * (total - position)
+    left = elapsed / position * untaken / shards
     return (
-        f"[{position}/{total}] {record['stage']} {record['trial_id']}: {record['status']} objective {objective} "
-        f"({record['duration_s']:.1f}s){' ' + record['reason'] if record['reason'] else ''}; about {left:.0f}s left"
+        f"[{position}] {record['stage']} {record['trial_id']}: {record['status']} objective {objective} "
+        f"({record['duration_s']:.1f}s){' ' + record['reason'] if record['reason'] else ''}; "
+        f"{untaken} trials of the round not taken yet, about {left:.0f}s left"
     )
 
 
@@ -217,30 +247,33 @@ def run_shard(
     checkpoints: str | None = None,
     device: str = "cpu",
 ) -> None:
-    """Runs the shard's trials of one round on `device` (auto, cpu or cuda); `history` holds the shard
-    records of the earlier rounds, `checkpoints` the folder where long trials keep their training state
-    (see checkpoint.py)."""
+    """Runs the packs of one round's trials this shard takes (claims.py; the round's shards keep their
+    claims in `claims/` beside their `records`) on `device` (auto, cpu or cuda); `history` holds the
+    shard records of the earlier rounds, `checkpoints` the folder where long trials keep their
+    training state (see checkpoint.py)."""
     configure_torch(threads)
     on = resolve_device(device)
     signal.signal(signal.SIGTERM, interrupt)
     planned = round_trials(spec, round_, load_records(history))
-    trials = shard_trials(planned, shard, spec["shards"], spec.get("pack_size", 1))
+    packs = {}
+    for trial in planned:
+        packs.setdefault(pack_of(trial, spec.get("pack_size", 1)), []).append(trial)
+    claims = Claims(claims_folder(Path(records).parent / "claims", round_, spec, tracking, planned), shard)
     inputs = StageInputs(train, valid, parents, on)
-    print(f"{len(trials)} trials on {on}", flush=True)
+    print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
     tracker = Tracker.from_file(tracking)
-    superseded = tracker.supersede({trial.trial_id for trial in trials})
+    superseded = tracker.supersede({trial.trial_id for pack in claims.earlier(list(packs)) for trial in packs[pack]})
     if superseded:
         print(f"{superseded} runs of an earlier, incomplete attempt of these trials are marked superseded", flush=True)
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
     results, started, checkpoints = [], time.perf_counter(), Path(checkpoints) if checkpoints else None
-    for group in groups(trials, spec, inputs):
-        if len(group) > 1:
-            print(f"{len(group)} trials train together in one pack: {', '.join(t.trial_id for t in group)}", flush=True)
-            ended = run_together(group, spec, inputs, directory, tracker)
-        else:
-            ended = [run_one(group[0], spec, inputs, directory, tracker, checkpoints)]
-        for record in ended:
-            results.append(record)
-            print(progress_line(record, len(results), len(trials), time.perf_counter() - started), flush=True)
+    for pack in claims.taken(list(packs), spec["shards"]):
+        for group in groups(packs[pack], spec, inputs):
+            ended = run_group(group, spec, inputs, directory, tracker, checkpoints, shard)
+            untaken = sum(len(packs[other]) for other in claims.unclaimed(list(packs)))
+            for record in ended:
+                results.append(record)
+                line = progress_line(record, len(results), untaken, spec["shards"], time.perf_counter() - started)
+                print(line, flush=True)
     write_json(records, {"stage": spec["stage"], "round": round_, "shard": shard, "records": results})

@@ -64,6 +64,7 @@ def stage_specs(config: dict) -> dict:
         "no_pretraining_arm": tuning["no_pretraining_arm"],
         "trials_per_parent": tuning["trials_per_parent"],
         "shards": tuning["shards"],
+        "pack_size": tuning["pack_size"],
         "space": tuning["space"],
         "patience": tuning["patience"],
         "checkpoint_after_s": tuning["checkpoint_after_s"],

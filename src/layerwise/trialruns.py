@@ -7,7 +7,7 @@ logs the run again from the record (`repair`).
 
 import sys
 
-from layerwise.tracking import EXTENDED, PACK, PARENT_TRIAL, TRIAL, Tracker
+from layerwise.tracking import EXTENDED, PACK, PARENT_TRIAL, SHARD, TRIAL, Tracker
 
 STATUS, REASON = "layerwise.status", "layerwise.failure_reason"
 
@@ -19,6 +19,7 @@ def opening_tags(record: dict) -> dict:
         "layerwise.round": record["round"],
         "layerwise.arm": record["arm"],
         "layerwise.seed": record["seed"],
+        SHARD: record["shard"],
     }
     if record["parent_trial"]:
         tags[PARENT_TRIAL] = record["parent_trial"]

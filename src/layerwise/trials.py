@@ -3,10 +3,10 @@
 A round's trials are laid out arm by arm: with random search, arm a holds indices a*T .. a*T+T-1,
 where T is `trials_per_parent` and the arm names the parent stack (its rank in the previous stage's
 top-K); a grid brings its own size. Fine-tuning may add one more arm with no pretrained parent.
-Trials are dealt to shards in packs of `pack_size` consecutive indices (pack p holds p*P .. p*P+P-1,
-and goes to shard p modulo the shard count), so sharding never changes what a trial is, nor which
-trials may train together (batched.py); the strategy (strategies.py) decides the hyper-parameters
-from the earlier rounds.
+Shards take trials in packs of `pack_size` consecutive indices (pack p holds p*P .. p*P+P-1;
+claims.py says which shard runs which), so sharding never changes what a trial is, nor which trials
+may train together (batched.py); the strategy (strategies.py) decides the hyper-parameters from the
+earlier rounds.
 """
 
 from dataclasses import dataclass
@@ -64,10 +64,3 @@ def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[T
 
 def pack_of(trial: Trial, pack_size: int) -> int:
     return trial.index // pack_size
-
-
-def shard_trials(trials: list[Trial], shard: int, shards: int, pack_size: int = 1) -> list[Trial]:
-    """The trials of whole packs p with p modulo `shards` equal to `shard`."""
-    if not 0 <= shard < shards:
-        raise ValueError(f"shard {shard} is outside 0..{shards - 1}")
-    return [trial for trial in trials if pack_of(trial, pack_size) % shards == shard]

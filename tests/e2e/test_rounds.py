@@ -23,7 +23,9 @@ def rounds_config() -> dict:
             "layers": 1, "top_k": 1, "trials_per_parent": 3, "shards": 2, "pack_size": 3,
             "strategy": {"name": "multires", "rounds": 2, "grid": {"learning_rate": 3}},
         },
-        finetune={"trials_per_parent": 2, "strategy": {"name": "tpe", "rounds": 2, "extend_on_border": True}},
+        finetune={
+            "trials_per_parent": 2, "pack_size": 2, "strategy": {"name": "tpe", "rounds": 2, "extend_on_border": True},
+        },
         evaluate=LEAN["evaluate"],
     )  # fmt: skip
     config["pretrain"]["space"] = {
@@ -59,18 +61,20 @@ def test_the_second_round_narrows_the_grid_around_the_first_rounds_best(rounds_r
     assert exponents[0] - 1e-9 <= math.log10(best) <= exponents[-1] + 1e-9
 
 
-def test_a_round_of_layer_trials_trains_as_one_pack_and_each_trial_keeps_its_own_run(rounds_run):
+def test_layer_and_fine_tuning_trials_train_in_packs_and_each_trial_keeps_its_own_run(rounds_run):
     shards = {
-        path.stem: json.loads(path.read_text())["records"]
-        for path in (rounds_run.results / "layer1" / "shards").glob("r*.json")
+        path.stem: json.loads(path.read_text()) for path in (rounds_run.results / "layer1" / "shards").glob("r*.json")
     }
-    assert {name: len(records) for name, records in shards.items()} == {"r0-0": 3, "r0-1": 0, "r1-0": 3, "r1-1": 0}
+    # one shard of each round takes the round's one pack
+    assert sorted(len(shard["records"]) for shard in shards.values()) == [0, 0, 3, 3]
     client = MlflowClient(rounds_run.tracking_uri)
-    for records in (shards["r0-0"], shards["r1-0"]):
-        assert len({record["duration_s"] for record in records}) == 1  # each has its share of the pack's time
+    for shard in shards.values():
+        records = shard["records"]
+        assert len({record["duration_s"] for record in records}) <= 1  # each has its share of the pack's time
         for record in records:
             run = client.get_run(record["mlflow_run_id"])
             assert run.info.status == "FINISHED" and run.data.tags["layerwise.status"] == "FINISHED"
+            assert run.data.tags["layerwise.shard"] == str(record["shard"]) == str(shard["shard"])
             assert run.data.tags["layerwise.pack"] == record["pack"] == f"layer1-r{record['round']}-p0000"
             assert float(run.data.params["learning_rate"]) == record["params"]["learning_rate"]
             curve = client.get_metric_history(run.info.run_id, "valid_loss")
@@ -78,7 +82,13 @@ def test_a_round_of_layer_trials_trains_as_one_pack_and_each_trial_keeps_its_own
             assert run.data.metrics["objective"] == record["objective"]
     table = pd.read_csv(rounds_run.results / "trials.csv")
     assert set(table[table.stage == "layer1"].pack) == {"layer1-r0-p0000", "layer1-r1-p0000"}
-    assert table[table.stage == "finetune"].pack.isna().all()  # trained alone
+    ran = {(r["round"], r["index"]): shard["shard"] for shard in shards.values() for r in shard["records"]}
+    assert [ran[row.round, row.index] for row in table[table.stage == "layer1"].itertuples()] == list(
+        table[table.stage == "layer1"].shard
+    )
+    tuning = table[table.stage == "finetune"]  # each arm's 2 trials of a round: one pack
+    assert list(tuning.pack) == [f"finetune-r{row.round}-p{row.index // 2:04d}" for row in tuning.itertuples()]
+    assert all(len(set(pack.duration_s)) == 1 for _, pack in tuning.groupby("pack"))
 
 
 def test_selection_ranks_every_round_and_mlflow_tags_each_trial_with_its_round(rounds_run):

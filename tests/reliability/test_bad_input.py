@@ -49,6 +49,10 @@ CONFIG_CASES = {
     "K above the trials": (changed("pretrain.top_k", 5), "pretrain.top_k (5) exceeds the 2 trials"),
     "zero layers": (changed("pretrain.layers", 0), "pretrain.layers: 0 is less than the minimum of 1"),
     "zero pack size": (changed("pretrain.pack_size", 0), "pretrain.pack_size: 0 is less than the minimum of 1"),
+    "zero fine-tuning pack size": (
+        changed("finetune.pack_size", 0),
+        "finetune.pack_size: 0 is less than the minimum of 1",
+    ),
     "unknown strategy": (
         changed("finetune.strategy", {"name": "bayes"}),
         "finetune.strategy.name: 'bayes' is not one of ['random', 'grid', 'multires', 'coordinate', 'tpe']",

@@ -12,7 +12,7 @@ from runner import Run, same_numbers, snakemake, start_snakemake
 pytestmark = pytest.mark.e2e
 
 FINETUNE_LOG = "logs/finetune/r0-shard-0.log"
-SECOND_TRIAL = "finetune-r0-t0002"  # shard 0 runs trials 0 and 2
+SECOND_TRIAL = "finetune-r0-t0002"  # shard 0 runs trials 0 and 2, those dealt to it (claims.py)
 
 
 def trial_runs(run: Run) -> dict[str, list]:
@@ -33,7 +33,7 @@ def interrupted_while_fine_tuning(tmp_path, how, config=RELIABILITY, ready=lambd
     next (and `ready(run)` holds), stops it by `how` (a callable given the snakemake process)."""
     process = start_snakemake(tmp_path, config)
     run = Run(tmp_path, config, None)
-    wait_for_line(run.results / FINETUNE_LOG, "[1/2] finetune")
+    wait_for_line(run.results / FINETUNE_LOG, "[1] finetune")
     wait_for(lambda: training(run, SECOND_TRIAL) and ready(run), what=f"{SECOND_TRIAL} to train")
     how(process)
     output = tmp_path / "snakemake.out"

@@ -1,5 +1,7 @@
 """A stage run through its library entry points: shards, failures, top-K selection and lineage."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -146,14 +148,15 @@ def test_tied_sizes_give_every_layer_its_parents_width(data_dir):
         assert layers[0]["n_hidden"] == layers[1]["n_hidden"]
 
 
-def test_each_finished_trial_prints_its_progress_and_the_time_left_in_the_shard(data_dir, capsys):
+def test_each_finished_trial_prints_its_progress_and_the_time_left_in_the_round(data_dir, capsys):
     run_stage(layer_spec(shards=1), data_dir)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
-    assert [line.split("]")[0] for line in lines] == ["[1/4", "[2/4", "[3/4", "[4/4"]
-    assert lines[0].startswith("[1/4] layer1 layer1-r0-t0000: FINISHED objective 0.")
+    assert [line.split("]")[0] for line in lines] == ["[1", "[2", "[3", "[4"]
+    assert lines[0].startswith("[1] layer1 layer1-r0-t0000: FINISHED objective 0.")
+    assert [line.split("; ")[1].split(" trials")[0] for line in lines] == ["3", "2", "1", "0"]  # taken one by one
     assert lines[-1].endswith("about 0s left")
     record = {"stage": "s", "trial_id": "t", "status": "FINISHED", "objective": 0.5, "duration_s": 2.0, "reason": None}
-    assert progress_line(record, 2, 5, 10.0).endswith("about 15s left")  # 5 s a trial so far, 3 to go
+    assert progress_line(record, 2, 6, 2, 10.0).endswith("6 trials of the round not taken yet, about 15s left")
 
 
 def test_packed_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
@@ -177,3 +180,13 @@ def test_packed_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
     for (_, metrics, curves), (_, alone_metrics, alone_curves) in zip(numbers[3, 1], numbers[1, 1], strict=True):
         assert metrics == pytest.approx(alone_metrics, rel=1e-4)
         assert all(curves[name] == pytest.approx(values, rel=1e-4) for name, values in alone_curves.items())
+
+
+def test_a_shard_run_again_runs_the_packs_it_took_before_to_the_same_numbers(data_dir):
+    spec = {**layer_spec(shards=2), "pack_size": 2}
+    first, second = (load_records([path]) for path in run_round(spec, data_dir))
+    assert [r["index"] for r in first] == [0, 1, 2, 3] and second == []  # run one after the other: shard 0 takes all
+    Path(data_dir / "layer1" / "r0-0.json").unlink()  # a lost record: Snakemake runs the shard again
+    again, second_again = (load_records([path]) for path in run_round(spec, data_dir))
+    assert second_again == [] and [r["objective"] for r in again] == [r["objective"] for r in first]
+    assert [r["curves"] for r in again] == [r["curves"] for r in first]

@@ -9,7 +9,7 @@ from scipy import stats
 from layerwise import pretrain
 from layerwise.space import SearchSpace, to_unit
 from layerwise.strategies import HARD_LIMITS, STRATEGY_CLASSES, make_strategy
-from layerwise.trials import plan_round, shard_trials
+from layerwise.trials import plan_round
 
 SPACE = SearchSpace(
     {
@@ -72,14 +72,11 @@ def test_every_value_is_within_its_interval_and_of_its_type(name):
 
 
 @pytest.mark.parametrize("name", STRATEGY_CLASSES)
-def test_the_same_seed_gives_the_same_trials_and_sharding_changes_nothing(name):
+def test_the_same_seed_gives_the_same_trials(name):
     first, again = search(name), search(name)
     assert first == again
     for trials in first:
         assert [t.index for t in trials] == list(range(len(trials)))
-        for shards in (1, 2, 5):
-            sharded = sorted((t for s in range(shards) for t in shard_trials(trials, s, shards)), key=lambda t: t.index)
-            assert sharded == trials
 
 
 @pytest.mark.parametrize("name", ["random", "coordinate", "tpe"])

@@ -4,7 +4,7 @@ import torch
 from layerwise import finetune, pretrain
 from layerwise import stack as stacks
 from layerwise.data import Split
-from layerwise.models import ACTIVATIONS, DenoisingAutoencoder, build_classifier
+from layerwise.models import ACTIVATIONS, DenoisingAutoencoder, Dropout, build_classifier, dropout_mask
 from layerwise.optim import make_optimizer, make_schedule
 from layerwise.readout import ridge_readout_error
 from layerwise.training import Diverged, train_classifier, train_unsupervised
@@ -108,7 +108,7 @@ def test_ridge_readout_separates_informative_features_from_noise():
 def test_dropout_is_active_in_training_only_and_pretrained_weights_land_in_place():
     spec = [{"n_in": 5, "n_hidden": 4, "activation": "relu"}, {"n_in": 4, "n_hidden": 4, "activation": "tanh"}]
     model = build_classifier({"n_in": 5, "layers": spec, "n_classes": 3, "dropout": 0.5})
-    assert sum(isinstance(m, torch.nn.Dropout) for m in model) == 2
+    assert sum(isinstance(m, Dropout) for m in model) == 2
     layers = [
         {**s, "weight": torch.full((4, s["n_in"]), float(i + 1)), "bias": torch.zeros(4)} for i, s in enumerate(spec)
     ]
@@ -121,3 +121,11 @@ def test_dropout_is_active_in_training_only_and_pretrained_weights_land_in_place
     model.train()
     torch.manual_seed(0)
     assert not torch.equal(model(x), model(x))
+
+
+def test_a_dropout_mask_keeps_each_unit_with_probability_one_minus_p_and_rescales_it():
+    torch.manual_seed(0)
+    mask = dropout_mask((400, 500), 0.3)
+    assert mask.unique().tolist() == [0.0, pytest.approx(1 / 0.7)]
+    assert (mask > 0).float().mean().item() == pytest.approx(0.7, abs=0.005)
+    assert mask.mean().item() == pytest.approx(1.0, abs=0.01)  # the expected activation is unchanged

@@ -1,7 +1,7 @@
 from layerwise import pretrain
 from layerwise.space import SearchSpace
 from layerwise.strategies import RandomSearch
-from layerwise.trials import plan_round, shard_trials
+from layerwise.trials import pack_of, plan_round
 
 SPACE = SearchSpace({"learning_rate": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}, pretrain.DEFAULTS)
 
@@ -29,19 +29,13 @@ def test_first_layer_and_no_pretraining_arm_have_no_parent_stack():
 
 def test_trials_depend_on_seed_and_stage_not_on_sharding():
     trials = plan_stage(spec(), SPACE)
-    for shards in (1, 3, 5):
-        sharded = sorted((t for s in range(shards) for t in shard_trials(trials, s, shards)), key=lambda t: t.index)
-        assert sharded == trials
-    assert plan_stage(spec(), SPACE) == trials
+    assert plan_stage(spec(shards=5), SPACE) == plan_stage(spec(), SPACE) == trials
     assert plan_stage(spec(seed=1), SPACE)[0].params != trials[0].params
     assert plan_stage(spec(stage="layer3"), SPACE)[0].seed != trials[0].seed
     assert len({t.seed for t in trials}) == len(trials)
 
 
-def test_shards_take_whole_packs_whatever_their_count():
+def test_packs_are_consecutive_indices():
     trials = plan_stage(spec(), SPACE)  # 12 trials: packs of 5 are 0-4, 5-9, 10-11
-    for shards in (1, 2, 4):
-        dealt = [shard_trials(trials, shard, shards, pack_size=5) for shard in range(shards)]
-        assert sorted((t for part in dealt for t in part), key=lambda t: t.index) == trials
-        for shard, part in enumerate(dealt):  # with the line above: every pack lies whole in one shard
-            assert {t.index // 5 for t in part} == {pack for pack in range(3) if pack % shards == shard}
+    assert [pack_of(trial, 5) for trial in trials] == [0] * 5 + [1] * 5 + [2] * 2
+    assert [pack_of(trial, 1) for trial in trials] == list(range(12))
