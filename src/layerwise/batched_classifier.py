@@ -13,6 +13,8 @@ are therefore its own, reproducible for the same pack size and any shard count, 
 not always equal to those it gets alone.
 """
 
+import math
+
 import torch
 from torch import nn
 
@@ -41,7 +43,7 @@ class ClassifierPack(Batched):
             "momentum": column([p["momentum"] for p in params], device),
             "nesterov": column([p["nesterov"] for p in params], device, torch.bool),
             "dropout": column([p["dropout"] for p in params], device),
-            "keep": column([1 - p["dropout"] for p in params], device),  # rounded once, as in dropout_mask
+            "retained": column([1 - p["dropout"] for p in params], device),  # rounded once, as in dropout_mask
         }
         for layer in range(self.layers):
             tensors[f"weight{layer}"] = torch.stack([linear[layer].weight.detach() for linear in linears])
@@ -68,7 +70,7 @@ class ClassifierPack(Batched):
                 per_layer[layer].append(torch.rand(rows, width) if p > 0 else torch.zeros(rows, width))
             self.rng_states[row] = torch.get_rng_state()
         torch.set_rng_state(outer)
-        return [(torch.stack(noise).to(device) >= self["dropout"]) / self["keep"] for noise in per_layer]
+        return [(torch.stack(noise).to(device) >= self["dropout"]) / self["retained"] for noise in per_layer]
 
     def logits(self, x, rows: slice = slice(None), masks=None) -> torch.Tensor:
         """(trials, examples, classes) of the trials of `rows` on their inputs `x`."""
@@ -136,7 +138,7 @@ def train_pack(models, params, penalties, scales, rng_states, generators, listen
     (`rng_states`: alone, its dropout draws from there); returns per trial what
     `training.train_classifier` returns, or the Diverged error that ended it."""
     pack = ClassifierPack(models, params, rng_states, len(train.x), train.x.device)
-    updates = -(-len(train.x) // pack.batch_size)
+    updates = math.ceil(len(train.x) / pack.batch_size)
     members = [
         Member(model, p, generator, listener, updates, p["max_epochs"], patience, "valid_error", penalty, scale)
         for model, p, generator, listener, penalty, scale in zip(

@@ -114,14 +114,11 @@ class Update:
         """regularization.proximal_l1_step: soft-thresholds each trial's weights by lr * l1 * (B'/T) / B."""
         if not any(member.params["proximal_l1"] and member.penalties[layer][0] > 0 for member in self.members):
             return
-        thresholds = [
-            rate * member.penalties[layer][0] * self.rows / (self.n_train * self.batch_size)
-            if member.params["proximal_l1"]
-            else 0.0
-            for member, (rate, _) in zip(
-                self.members, (m.learning_rates(self.updates_done, layer) for m in self.members), strict=True
-            )
-        ]
+        thresholds = []
+        for member in self.members:
+            rate, l1 = member.learning_rates(self.updates_done, layer)[0], member.penalties[layer][0]
+            proximal = member.params["proximal_l1"]  # as alone, in this order, so rounded alike
+            thresholds.append(rate * l1 * self.rows / (self.n_train * self.batch_size) if proximal else 0.0)
         threshold = column(thresholds, self.device)
         weight.copy_(weight.sign() * (weight.abs() - threshold).clamp(min=0))
 
