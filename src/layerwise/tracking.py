@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROLE, STAGE, TRIAL, PARENT_TRIAL = "layerwise.role", "layerwise.stage", "layerwise.trial", "layerwise.parent_trial"
 EXTENDED = "layerwise.extended"  # intervals an adaptive strategy widened (extend_on_border)
-PACK = "layerwise.pack"  # the pack a trial trained in, together with the others of that pack (batched.py)
+PACK = "layerwise.pack"  # the pack a trial trained in, together with the others of that pack (packs.py)
 SHARD = "layerwise.shard"  # the shard (job) that ran a trial: which one is decided as the shards go (claims.py)
 BORDER = "layerwise.border"  # numeric hyper-parameters whose best value lies on a border of the interval
 SUPERSEDED = "layerwise.superseded"  # a trial run of an attempt that did not complete; a later one replaces it

@@ -56,7 +56,7 @@ def training_state(epoch, model, optimizer, schedule, generator, history, best) 
         "optimizer": optimizer.state_dict(),
         "schedule": schedule.state_dict() if schedule is not None else None,
         "generator": generator.get_state(),
-        "torch_rng": torch.get_rng_state(),  # dropout and corruption draw from it on the CPU,
+        "torch_rng": torch.get_rng_state(),  # dropout draws from it on the CPU,
         "cuda_rng": torch.cuda.get_rng_state() if on_cuda(model) else None,  # and from this on a GPU
         "history": history,
         "best": best,

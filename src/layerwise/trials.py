@@ -5,7 +5,7 @@ where T is `trials_per_parent` and the arm names the parent stack (its rank in t
 top-K); a grid brings its own size. Fine-tuning may add one more arm with no pretrained parent.
 Shards take trials in packs of `pack_size` consecutive indices (pack p holds p*P .. p*P+P-1;
 claims.py says which shard runs which), so sharding never changes what a trial is, nor which trials
-may train together (batched.py); the strategy (strategies.py) decides the hyper-parameters from the
+may train together (packs.py); the strategy (strategies.py) decides the hyper-parameters from the
 earlier rounds.
 """
 
