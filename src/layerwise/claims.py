@@ -1,12 +1,14 @@
 """Claims: the shards of a round share its packs, so that a shard that is free takes work a busy one
 has not started.
 
-A shard first runs the packs dealt to it (trials.shard_trials: pack p to shard p mod shards), then
+A shard first runs the packs dealt to it (pack p to shard p mod shards), then
 takes, from the last pack back, every pack no shard has claimed yet. A claim is a file named after
 the pack, holding the shard's number, created whole or not at all (a hard link fails if the name
 exists, on NFS too), so each pack runs in exactly one shard. Claims outlive the attempt: a shard run
 again after a kill runs every pack it claimed before, and the shards' records together hold every
-trial of the round. Which shard ran a trial never changes its numbers (trials.py).
+trial of the round. As no other shard runs a pack a shard takes, any earlier run of its trials is an
+earlier attempt's, which the shard marks superseded (shard.py). Which shard ran a trial never changes
+its numbers (trials.py).
 """
 
 import hashlib
@@ -47,10 +49,6 @@ class Claims:
 
     def unclaimed(self, packs: list[int]) -> list[int]:
         return [pack for pack in packs if self.owner(pack) is None]
-
-    def earlier(self, packs: list[int]) -> list[int]:
-        """The packs this shard claimed in an earlier attempt."""
-        return [pack for pack in packs if self.owner(pack) == self.shard]
 
     def taken(self, packs: list[int], shards: int) -> Iterator[int]:
         """The packs this shard runs, claimed one at a time as it gets to them: those dealt to it,

@@ -262,13 +262,14 @@ def run_shard(
     inputs = StageInputs(train, valid, parents, on)
     print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
     tracker = Tracker.from_file(tracking)
-    superseded = tracker.supersede({trial.trial_id for pack in claims.earlier(list(packs)) for trial in packs[pack]})
-    if superseded:
-        print(f"{superseded} runs of an earlier, incomplete attempt of these trials are marked superseded", flush=True)
+    stale = tracker.stale_runs({trial.trial_id for trial in planned})  # before this attempt opens any
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
     results, started, checkpoints = [], time.perf_counter(), Path(checkpoints) if checkpoints else None
-    for pack in claims.taken(list(packs), spec["shards"]):
+    for pack in claims.taken(list(packs), spec["shards"]):  # no other shard runs it: earlier runs are stale
+        superseded = tracker.supersede([run for trial in packs[pack] for run in stale.get(trial.trial_id, [])])
+        if superseded:
+            print(f"{superseded} runs of an earlier, incomplete attempt of pack {pack} marked superseded", flush=True)
         for group in groups(packs[pack], spec, inputs):
             ended = run_group(group, spec, inputs, directory, tracker, checkpoints, shard)
             untaken = sum(len(packs[other]) for other in claims.unclaimed(list(packs)))

@@ -159,22 +159,25 @@ class Tracker:
             condition += " and attributes.status = 'RUNNING'"
         return retry(self.client.search_runs, [self.info["experiment_id"]], condition, max_results=50000)
 
-    def supersede(self, trial_ids: set[str]) -> int:
-        """Marks the runs an earlier, incomplete attempt left for these trials under the stage run (a
-        killed or failed job's): closed as KILLED if still open, tagged superseded. Each trial then has
-        exactly one current run, the new attempt's. Returns how many there were."""
+    def stale_runs(self, trial_ids: set[str]) -> dict[str, list]:
+        """The current runs of these trials under the stage run, by trial; taken before an attempt
+        opens any, they are an earlier attempt's (a killed or failed job's)."""
         if not self.enabled:
-            return 0
-        stale = [
-            run
-            for run in self.children(self.run_id)
-            if run.info.run_name in trial_ids and run.data.tags.get(SUPERSEDED) != "true"
-        ]
-        for run in stale:
+            return {}
+        stale = {}
+        for run in self.children(self.run_id):
+            if run.info.run_name in trial_ids and run.data.tags.get(SUPERSEDED) != "true":
+                stale.setdefault(run.info.run_name, []).append(run)
+        return stale
+
+    def supersede(self, runs: list) -> int:
+        """Marks runs of an earlier attempt (`stale_runs`) superseded, closed as KILLED if still open, so
+        that each trial has exactly one current run, the new attempt's. Returns how many there were."""
+        for run in runs:
             retry(self.client.set_tag, run.info.run_id, SUPERSEDED, "true")
             if run.info.status in ("RUNNING", "SCHEDULED", "FINISHED"):
                 self.close_run(run.info.run_id, "KILLED", "a later attempt of the same trial")
-        return len(stale)
+        return len(runs)
 
     def close_open_runs(self, reason: str) -> int:
         """Closes as KILLED every run of this pipeline run's tree still RUNNING (after a workflow was

@@ -1,6 +1,8 @@
 """A trial's MLflow run: a store that fails never costs a trial its result, the selection repairs the
 run from the record, and runs of incomplete attempts or interrupted workflows never stay RUNNING."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -104,6 +106,16 @@ def test_a_second_attempt_supersedes_the_runs_of_the_first(stage):
         old = run.info.run_id in first
         assert run.info.status == ("KILLED" if old else "FINISHED")
         assert (run.data.tags.get("layerwise.superseded") == "true") == old
+
+
+def test_a_second_attempt_supersedes_the_first_even_when_the_shards_claims_are_lost(stage):
+    shard(stage)
+    first = {run.info.run_id for run in trial_runs(stage)}
+    shutil.rmtree(stage / "claims")  # the shard takes its packs afresh, as after a deleted shards folder
+    shard(stage)
+    runs = trial_runs(stage)
+    assert len(runs) == 4
+    assert all((run.data.tags.get("layerwise.superseded") == "true") == (run.info.run_id in first) for run in runs)
 
 
 def test_an_interrupted_workflow_leaves_no_run_of_its_tree_running(stage):
