@@ -15,11 +15,10 @@ import torch
 
 from layerwise.criteria import reconstruction_losses
 from layerwise.models import ACTIVATIONS, NOISE
-from layerwise.packs import Batched, Member, Update, column, sgd_update, train_members
+from layerwise.packs import Batched, Member, Update, column, train_members
 
 ALGORITHMS = ("autoencoder", "denoising_autoencoder")
 SHARED = ("batch_size", "activation", "reconstruction")
-PARAMETERS = ("weight", "bias", "decoder_bias")
 VALID_CHUNK = 2**25  # floats of hidden activations per validation pass, to bound a pack's memory
 
 
@@ -53,7 +52,7 @@ class Pack(Batched):
             "corruption": column([p.get("corruption", 0.0) for p in params], device),
             "gaussian": column([p.get("corruption_type") == "gaussian" for p in params], device, torch.bool),
         }
-        super().__init__(tensors, list(PARAMETERS))
+        super().__init__(tensors, [("weight", ["bias", "decoder_bias"])])
 
     def settle(self) -> None:
         super().settle()
@@ -105,23 +104,8 @@ def train_pack(models, params: list[dict], generators, listeners, x_train, x_val
 
 def train_step(pack, members, clean, updates_done: int) -> torch.Tensor:
     """One SGD update of every trial on its own batch (trials, examples, inputs); returns each loss."""
-    rows, batch_size = clean.shape[1], pack.batch_size
-    update = Update(members, updates_done, rows, pack.n_train, batch_size, clean.device)
-    parameters = [pack[name].requires_grad_() for name in PARAMETERS]
-    losses = pack.losses(corrupted(pack, members, clean), clean)
-    if rows < batch_size:  # the last, short batch weighs in proportion to its size
-        losses = losses * (rows / batch_size)
-    penalty = update.penalty([pack["weight"]])
-    if penalty is not None:
-        losses = losses + penalty
-    gradients = torch.autograd.grad(losses.sum(), parameters)
-    for parameter in parameters:
-        parameter.requires_grad_(False)
-    weight_rate, bias_rate = update.rates(0)
-    for name, gradient, rate in zip(PARAMETERS, gradients, (weight_rate, bias_rate, bias_rate), strict=True):
-        sgd_update(pack, name, gradient, rate)
-    update.proximal_step(pack["weight"], 0)
-    return losses.detach().double()
+    update = Update(members, updates_done, clean.shape[1], pack.n_train, pack.batch_size, clean.device)
+    return pack.descend(update, lambda: pack.losses(corrupted(pack, members, clean), clean))
 
 
 def corrupted(pack, members, clean: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from layerwise.models import Dropout
-from layerwise.packs import Batched, Member, Update, column, sgd_update, train_members
+from layerwise.packs import Batched, Member, Update, column, train_members
 
 VALID_CHUNK = 2**25  # floats of hidden activations per validation pass, to bound a pack's memory
 
@@ -48,7 +48,7 @@ class ClassifierPack(Batched):
         for layer in range(self.layers):
             tensors[f"weight{layer}"] = torch.stack([linear[layer].weight.detach() for linear in linears])
             tensors[f"bias{layer}"] = torch.stack([linear[layer].bias.detach() for linear in linears]).unsqueeze(1)
-        super().__init__(tensors, [f"{kind}{layer}" for layer in range(self.layers) for kind in ("weight", "bias")])
+        super().__init__(tensors, [(f"weight{layer}", [f"bias{layer}"]) for layer in range(self.layers)])
 
     def settle(self) -> None:
         super().settle()
@@ -85,28 +85,13 @@ class ClassifierPack(Batched):
     def step(self, members: list[Member], x, y, updates_done: int) -> torch.Tensor:
         """One SGD update of every trial on its own batch (trials, examples, inputs); returns each loss."""
         trials, rows = x.shape[:2]
-        update = Update(members, updates_done, rows, self.n_train, self.batch_size, x.device)
-        names = self.parameters
-        for name in names:
-            self[name].requires_grad_()
-        masks = self.masks(rows, x.device) if self.dropping else None
-        logits = self.logits(x, masks=masks)
-        losses = nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(trials, rows)
-        losses = losses.mean(1)
-        if rows < self.batch_size:  # the last, short batch weighs in proportion to its size
-            losses = losses * (rows / self.batch_size)
-        penalty = update.penalty([self[f"weight{layer}"] for layer in range(self.layers)])
-        if penalty is not None:
-            losses = losses + penalty
-        gradients = dict(zip(names, torch.autograd.grad(losses.sum(), [self[name] for name in names]), strict=True))
-        for name in names:
-            self[name].requires_grad_(False)
-        for layer in range(self.layers):
-            weight_rate, bias_rate = update.rates(layer)
-            sgd_update(self, f"weight{layer}", gradients[f"weight{layer}"], weight_rate)
-            sgd_update(self, f"bias{layer}", gradients[f"bias{layer}"], bias_rate)
-            update.proximal_step(self[f"weight{layer}"], layer)
-        return losses.detach().double()
+
+        def batch_losses():
+            logits = self.logits(x, masks=self.masks(rows, x.device) if self.dropping else None)
+            losses = nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
+            return losses.view(trials, rows).mean(1)
+
+        return self.descend(Update(members, updates_done, rows, self.n_train, self.batch_size, x.device), batch_losses)
 
     def scores(self, x_valid, y_valid) -> list[dict]:
         """Each trial's validation error and loss (as training.classification_error), in chunks of trials."""

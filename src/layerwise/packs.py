@@ -4,7 +4,8 @@ Each trial of a pack is a `Member`: its own generator (batch order), learning ra
 penalties, curves and early stopping, as `training.fit` gives it alone. `Update` computes each
 update's learning rates and weight penalties in the order the trial's optimizer and loss compute them
 alone, so they round alike, and `sgd_update` is torch.optim.SGD's step with one rate and one momentum
-per trial (bit for bit); `train_members` runs the epochs, and a trial that is done (its epochs run,
+per trial (bit for bit); `Batched.descend` makes one update of all the trials of a batched model
+from their batch losses; `train_members` runs the epochs, and a trial that is done (its epochs run,
 its patience spent, or diverged) leaves the pack while the others go on. `outcomes` starts, trains and
 finishes a pack's trials. The batched models themselves are in batched.py (auto-encoder layers) and
 batched_classifier.py (fine-tuning).
@@ -128,12 +129,15 @@ def nesterov_rows(nesterov: torch.Tensor) -> str:
 
 
 class Batched:
-    """The tensors of a batched model by name, one row per trial still training; `parameters` names
-    those SGD updates (each gets a `<name>_velocity`). Subclasses add what their trials need."""
+    """The tensors of a batched model by name, one row per trial still training. `layers` names, per
+    layer bottom to top, the weight and the biases SGD updates (each gets a `<name>_velocity`), the
+    weight at the layer's rates and under its penalties, the biases at its bias rate. Subclasses add
+    what their trials need."""
 
-    def __init__(self, tensors: dict, parameters: list[str]):
-        self.tensors, self.parameters = tensors, parameters
-        for name in parameters:
+    def __init__(self, tensors: dict, layers: list[tuple[str, list[str]]]):
+        self.tensors, self.layers_by_name = tensors, layers
+        self.parameters = [name for weight, biases in layers for name in (weight, *biases)]
+        for name in self.parameters:
             self.tensors[f"{name}_velocity"] = torch.zeros_like(self.tensors[name])
         self.settle()
 
@@ -151,6 +155,31 @@ class Batched:
 
     def row_state(self, row: int) -> dict:
         return {name: self[name][row].clone() for name in self.parameters}
+
+    def descend(self, update: Update, batch_losses) -> torch.Tensor:
+        """One SGD update of every trial, as `training.train_epoch` makes it alone: `batch_losses()`
+        gives each trial's mean loss on its batch; the last, short batch weighs in proportion to its
+        size, the weight penalty is added, autograd gives the gradients, and each layer takes its SGD
+        step and proximal L1 step. Returns each trial's loss."""
+        for name in self.parameters:
+            self[name].requires_grad_()
+        losses = batch_losses()
+        if update.rows < update.batch_size:
+            losses = losses * (update.rows / update.batch_size)
+        penalty = update.penalty([self[weight] for weight, _ in self.layers_by_name])
+        if penalty is not None:
+            losses = losses + penalty
+        gradients = torch.autograd.grad(losses.sum(), [self[name] for name in self.parameters])
+        gradients = dict(zip(self.parameters, gradients, strict=True))
+        for name in self.parameters:
+            self[name].requires_grad_(False)
+        for layer, (weight, biases) in enumerate(self.layers_by_name):
+            weight_rate, bias_rate = update.rates(layer)
+            sgd_update(self, weight, gradients[weight], weight_rate)
+            for bias in biases:
+                sgd_update(self, bias, gradients[bias], bias_rate)
+            update.proximal_step(self[weight], layer)
+        return losses.detach().double()
 
 
 def train_members(model, members: list[Member], x_train, y_train, x_valid, y_valid) -> list:
