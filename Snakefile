@@ -58,11 +58,14 @@ rule all:
 
 onstart:
     warn_of_sqlite_on_a_cluster()
+    start_fork_server()
 
 
 onsuccess:
+    stop_fork_server()
     print_summary()
 
 
 onerror:
+    stop_fork_server()
     close_open_runs()

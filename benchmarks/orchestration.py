@@ -9,10 +9,17 @@ study and the evaluation) is overhead.
 
     overhead = wall time x cores / sum of the trials' training time    (1.0: every core trains all along)
 
-    .venv/bin/python benchmarks/orchestration.py [--size default|tiny] [--cores 2] [--shards 2] [--keep DIR]
+The seed study's members train too, but are not trials: a second figure counts their training time
+(`duration_s` in their records) with the trials', a third takes the search alone, up to the fine-tuning
+selection. The run is made twice, one after the other: with the jobs forked from the fork server
+(`fork_server: true`, the default) and started cold.
+
+    .venv/bin/python benchmarks/orchestration.py [--size default|tiny] [--cores 2] [--shards 2]
+                                                 [--fork-server on|off|both] [--keep DIR]
 """
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -58,16 +65,18 @@ def merged(base: dict, changes: dict) -> dict:
     return out
 
 
-def benchmark_config(size: str, shards: int) -> dict:
+def benchmark_config(size: str, shards: int, fork_server: bool) -> dict:
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     if size == "tiny":
         base = merged(base, TINY)
     sharded = {stage: {"shards": shards} for stage in ("pretrain", "finetune")}
-    return merged(merged(base, SEARCH), {**sharded, "experiment": f"orchestration-{size}-{shards}"})
+    return merged(
+        merged(base, SEARCH), {**sharded, "fork_server": fork_server, "experiment": f"orchestration-{size}-{shards}"}
+    )
 
 
-def timed_snakemake(folder: Path, config: dict, cores: int) -> float:
-    """Runs the workflow on `config` in `folder` to the end; returns its wall time in seconds."""
+def timed_snakemake(folder: Path, config: dict, cores: int) -> tuple[float, float]:
+    """Runs the workflow on `config` in `folder` to the end; its start (epoch seconds) and wall time."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     bin_dir = Path(sys.executable).parent
@@ -75,9 +84,26 @@ def timed_snakemake(folder: Path, config: dict, cores: int) -> float:
         str(bin_dir / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(folder),
         "--configfile", str(folder / "config.yaml"), "--cores", str(cores), "--quiet",
     ]  # fmt: skip
-    started = time.perf_counter()
+    started, clock = time.time(), time.perf_counter()
     subprocess.run(command, check=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(Path.home())})
-    return time.perf_counter() - started
+    return started, time.perf_counter() - clock
+
+
+def measured(folder: Path, config: dict, cores: int) -> dict:
+    """One run's wall time, its trials' and its seed study's training times, and the overheads."""
+    started, wall = timed_snakemake(folder, config, cores)
+    results = folder / "results" / config["experiment"]
+    search = (results / "finetune" / "selected.json").stat().st_mtime - started  # to the fine-tuning selection
+    trials = pd.read_csv(results / "trials.csv")
+    per_stage = trials.groupby("stage", sort=False).agg(trials=("trial_id", "size"), training_s=("duration_s", "sum"))
+    print(per_stage.to_string(), flush=True)
+    training = trials.duration_s.sum()
+    seed_study = sum(json.loads(path.read_text())["duration_s"] for path in (results / "seed_study").glob("*.json"))
+    return {
+        "trials": len(trials), "training": training, "seed_study": seed_study, "wall": wall,
+        "overhead": wall * cores / training, "overhead_all": wall * cores / (training + seed_study),
+        "overhead_search": search * cores / training,
+    }  # fmt: skip
 
 
 def main() -> None:
@@ -85,18 +111,27 @@ def main() -> None:
     parser.add_argument("--size", choices=("default", "tiny"), default="default")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--shards", type=int, default=2, help="shards per layer and for fine-tuning")
+    parser.add_argument("--fork-server", choices=("on", "off", "both"), default="both")
     parser.add_argument("--keep", help="run in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="layerwise-orchestration-"))
-    config = benchmark_config(args.size, args.shards)
-    wall = timed_snakemake(folder, config, args.cores)
-    trials = pd.read_csv(folder / "results" / config["experiment"] / "trials.csv")
-    per_stage = trials.groupby("stage", sort=False).agg(trials=("trial_id", "size"), training_s=("duration_s", "sum"))
-    training = trials.duration_s.sum()
-    print(per_stage.to_string())
-    print(f"\n{len(trials)} trials trained {training:.1f} s in all; the run took {wall:.1f} s on {args.cores} cores")
-    print(f"overhead = wall x cores / training = {wall * args.cores / training:.2f}")
-    print(f"wall / training = {wall / training:.2f}")
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.fork_server]
+    rows = []
+    for fork_server in modes:
+        config = benchmark_config(args.size, args.shards, fork_server)
+        row = measured(folder / ("warm" if fork_server else "cold"), config, args.cores)
+        rows.append({"jobs": "forked" if fork_server else "cold", **row})
+        print(f"{row['trials']} trials trained {row['training']:.1f} s (the seed study {row['seed_study']:.1f} s); "
+              f"the run took {row['wall']:.1f} s on {args.cores} cores", flush=True)  # fmt: skip
+    columns = ("size", "shards", "jobs", "trials", "their training", "seed study", "wall", "overhead",
+               "with the seed study", "search")  # fmt: skip
+    print(f"\n| {' | '.join(columns)} |\n|{'---|' * len(columns)}")
+    for row in rows:
+        print(
+            f"| {args.size} | {args.shards} | {row['jobs']} | {row['trials']} | {row['training']:.0f} s | "
+            f"{row['seed_study']:.0f} s | {row['wall']:.0f} s | **{row['overhead']:.2f}** | "
+            f"{row['overhead_all']:.2f} | {row['overhead_search']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

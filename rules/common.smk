@@ -2,11 +2,14 @@
 import json
 import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import yaml
 from layerwise.codeversion import code_digest
 from layerwise.figures import STAGE_FIGURES
+from layerwise.forkserver import ADDRESS as FORK_SERVER_ADDRESS
 from layerwise.stages import stage_names, stage_rounds, stage_specs
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
@@ -174,6 +177,35 @@ def warn_of_sqlite_on_a_cluster():
             "file system is unsafe with writers on several machines: start a tracking server "
             "(workflow/scripts/tracking-server.sh) and set MLFLOW_TRACKING_URI (README: Running on a cluster)"
         )
+
+
+FORK_SERVERS = []  # the one this run started, if any
+
+
+def start_fork_server():
+    """Jobs that run on this machine, in this environment, fork from one warm process
+    (src/layerwise/forkserver.py): it imports once what each cold job would import again."""
+    if not config["fork_server"] or workflow.non_local_exec or workflow.deployment_settings.deployment_method:
+        return
+    socket = Path(tempfile.mkdtemp(prefix="layerwise-")) / "socket"  # a folder only this user reads
+    log = Path(f"{RESULTS}/logs/fork_server.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as output:
+        command = ["layerwise", "fork-server", "--socket", str(socket)]
+        FORK_SERVERS.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output))
+    os.environ[FORK_SERVER_ADDRESS] = str(socket)  # jobs inherit it; the server was started without
+
+
+def stop_fork_server():
+    """The server stops taking jobs at once, and ends when those it runs have ended."""
+    os.environ.pop(FORK_SERVER_ADDRESS, None)
+    for server in FORK_SERVERS:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        shutil.rmtree(Path(server.args[-1]).parent, ignore_errors=True)
 
 
 def print_summary():

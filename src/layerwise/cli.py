@@ -134,6 +134,12 @@ def report(args) -> None:
     )  # fmt: skip
 
 
+def fork_server(args) -> None:
+    from layerwise.forkserver import serve
+
+    serve(args.socket)
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="layerwise", description=__doc__)
     commands = main_parser.add_subparsers(dest="command", required=True)
@@ -234,6 +240,10 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--markdown", required=True, help="where to write summary.md")
     command.add_argument("--provenance", required=True, help="where to write what reproduces the run (JSON)")
     command.set_defaults(run=report)
+
+    command = commands.add_parser("fork-server", help="start the workflow's local jobs warm (started by the workflow)")
+    command.add_argument("--socket", required=True, help="where to listen (a path in a folder only this user reads)")
+    command.set_defaults(run=fork_server)
     return main_parser
 
 
@@ -242,6 +252,16 @@ def add_device_argument(command) -> None:
 
 
 def main(argv=None) -> None:
+    """The `layerwise` command: run by the workflow's fork server where one serves this Python."""
+    from layerwise.forkserver import delegate, end_as
+
+    code = delegate(sys.argv[1:] if argv is None else argv)
+    if code is not None:
+        end_as(code)
+    run(argv)
+
+
+def run(argv=None) -> None:
     args = parser().parse_args(argv)
     try:
         args.run(args)

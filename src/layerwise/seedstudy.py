@@ -6,6 +6,7 @@ validation data for the number of epochs early stopping chose, with no early sto
 written as the selected network is (weights + record); only evaluate.py scores them on the test split.
 """
 
+import time
 from dataclasses import replace
 
 import torch
@@ -46,7 +47,7 @@ def retrain(
     device: str = "cpu",
 ) -> dict:
     """Trains one member on `device` (auto, cpu or cuda) and writes its record: member, seed,
-    valid_error (None for the refit), best_epoch and weights."""
+    valid_error (None for the refit), best_epoch, weights and its training time (duration_s)."""
     configure_torch(threads)
     selected = read_json(selected_path)
     trial = member_trial(selected, spec["seed"], member)
@@ -56,8 +57,10 @@ def retrain(
         trial = replace(trial, params={**trial.params, "max_epochs": selected["best"]["metrics"]["best_epoch"]})
         spec = {**spec, "patience": 0}  # the epoch count is chosen already; validation data is now training data
     seed_everything(trial.seed)
+    started = time.perf_counter()
     result = finetune.run_trial(trial, inputs, spec, weights, torch.Generator().manual_seed(trial.seed))
     record = {
+        "duration_s": time.perf_counter() - started,
         "member": member,
         "seed": trial.seed,
         "valid_error": None if member == REFIT else result["objective"],

@@ -2,6 +2,7 @@
 
 import json
 import statistics
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -237,6 +238,20 @@ def test_the_given_config_is_not_merged_with_the_default_one(smoke_run):
     # smoke.yaml leaves init_scale to the code's default (1.0); config/config.yaml searches it.
     table = pd.read_csv(smoke_run.results / "trials.csv")
     assert (table[table.stage.str.startswith("layer")].init_scale == 1.0).all()
+
+
+def test_local_jobs_fork_from_the_fork_server_which_ends_with_the_run(smoke_run):
+    """Jobs that start before the server has imported what they use (the data, the tracking set-up, maybe
+    the preprocessing) run cold; test_slurm compares this run's numbers with a run whose jobs all start cold."""
+    log = (smoke_run.results / "logs" / "fork_server.log").read_text().splitlines()
+    served = Counter(line.split("layerwise ")[-1] for line in log if " ended (0) after " in line)
+    later = [folder for folder in smoke_run.results.glob("*/shards") if folder.parent.name != "preprocess"]
+    assert served["shard"] >= sum(len(list(folder.glob("r*-*.json"))) for folder in later)
+    assert served["select"] >= len(later)
+    assert served["retrain"] == len(list((smoke_run.results / "seed_study").glob("*.json")))
+    assert served["evaluate"] == served["report"] == 1
+    socket = Path(log[0].split("serving on ")[1])
+    assert log[-1].endswith("stopped listening, 0 jobs running") and not socket.parent.exists()
 
 
 def test_a_finished_run_has_nothing_left_to_do(smoke_run):

@@ -73,7 +73,9 @@ def test_training_jobs_ran_as_slurm_jobs(slurm_run):
 
 
 def test_a_slurm_run_in_other_shards_gives_the_numbers_of_the_local_run(slurm_run, smoke_run):
-    """Also the proof that the shard count (2 here, 3 there) and the cores do not change the numbers."""
+    """Also the proof that the shard count (2 here, 3 there), the cores, and jobs started cold (here: no
+    fork server on a cluster) or forked from the fork server (there) do not change the numbers."""
+    assert not (slurm_run.results / "logs" / "fork_server.log").exists()
     same_numbers(slurm_run, smoke_run)
 
 

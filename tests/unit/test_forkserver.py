@@ -1,0 +1,133 @@
+"""The fork server (forkserver.py): a `layerwise` command run through it behaves as the same command
+run cold (streams, folder, environment, exit code, signals), and runs cold where no server serves it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from layerwise import forkserver
+from processes import running
+from repo import REPO
+
+LAYERWISE = str(Path(sys.executable).parent / "layerwise")
+
+
+def wait_until(condition, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A fork server whose children run tests/forkserved.py's commands; its socket's path."""
+    address = tmp_path / "socket"
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "forkserved.py"), str(address)], process_group=0
+    )  # a process group of its own, which a test's command may join
+    wait_until(address.exists, "socket")
+    yield process, address
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def command(address, *argv, variables=None, **popen) -> subprocess.Popen:
+    env = {**os.environ, forkserver.ADDRESS: str(address), "OMP_NUM_THREADS": "1", **(variables or {})}
+    return subprocess.Popen(
+        [LAYERWISE, *argv], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen
+    )
+
+
+def waiting_child(process: subprocess.Popen) -> int:
+    """The pid of the child that runs `wait`, once it runs."""
+    return json.loads(process.stdout.readline())["pid"]
+
+
+def test_a_command_runs_in_a_child_of_the_server_with_its_streams_folder_environment_and_threads(server, tmp_path):
+    process, address = server
+    for threads, umask in (("1", 0o022), ("2", 0o027)):
+        variables = {"FORKED_VARIABLE": "x", "OMP_NUM_THREADS": threads}
+        run = command(address, "describe", "--flag", variables=variables, cwd=tmp_path, umask=umask)
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 0, err
+        child = json.loads(out)
+        assert child["parent"] == process.pid and child["pid"] != run.pid
+        assert (child["cwd"], child["variable"], child["threads"]) == (str(tmp_path), "x", int(threads))
+        assert child["umask"] == umask
+        assert child["argv"] == ["layerwise", "describe", "--flag"]
+        assert err == "on stderr\n"
+
+
+@pytest.mark.parametrize(
+    "argv, code, message", [(("exit", "3"), 3, ""), (("raise",), 1, "RuntimeError: raised in the child")]
+)
+def test_a_command_ends_with_its_childs_exit_code(server, argv, code, message):
+    run = command(server[1], *argv)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == code
+    assert message in err
+
+
+def test_signals_to_a_command_reach_its_child_once(server):
+    run = command(server[1], "wait")
+    waiting_child(run)
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=30) == 1
+
+    run = command(server[1], "wait")
+    waiting_child(run)
+    run.send_signal(signal.SIGINT)  # KeyboardInterrupt in the child, which then dies of SIGINT, as Python does
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == -signal.SIGINT
+    assert err.rstrip().endswith("KeyboardInterrupt")
+
+
+def test_a_signal_to_the_process_group_of_the_server_and_a_command_reaches_the_child_once(server):
+    """As Ctrl-C does in a terminal: Snakemake, its jobs' commands and the server share a process group."""
+    process, address = server
+    run = command(address, "wait", process_group=process.pid)
+    waiting_child(run)
+    os.killpg(process.pid, signal.SIGTERM)  # the server stops listening, the child ends
+    assert run.wait(timeout=30) == 1
+    assert process.wait(timeout=10) == 0
+
+
+def test_a_killed_command_takes_its_child_along(server):
+    run = command(server[1], "wait")
+    child = waiting_child(run)
+    run.kill()
+    run.wait(timeout=10)
+    wait_until(lambda: not running(child), "end of the child", timeout=10)
+
+
+def test_a_stopped_server_takes_no_new_command_and_ends_after_those_it_runs(server):
+    process, address = server
+    run = command(address, "wait")
+    waiting_child(run)
+    process.terminate()
+    wait_until(lambda: not address.exists(), "removed socket", timeout=10)
+    assert process.poll() is None  # it still runs a child
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=30) == 1
+    assert process.wait(timeout=10) == 0
+
+
+def test_without_a_server_a_command_runs_cold(tmp_path):
+    run = command(tmp_path / "no-server", "--help")
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 0, err
+    assert out.startswith("usage: layerwise")
+
+
+def test_a_server_refuses_a_command_of_another_python_which_then_runs_cold(server, monkeypatch):
+    monkeypatch.setenv(forkserver.ADDRESS, str(server[1]))
+    assert forkserver.delegate(["describe"]) is not None  # served
+    monkeypatch.setattr(forkserver, "this_python", lambda: "another Python")
+    assert forkserver.delegate(["describe"]) is None
