@@ -49,9 +49,10 @@ def size_config(layers: int, top_k: int, trials: int) -> dict:
 def timed_run(layers: int, top_k: int, trials: int, cores: int, folder: Path) -> dict:
     config = size_config(layers, top_k, trials)
     workdir = folder / config["experiment"]
-    wall = timed_snakemake(workdir, config, cores)
+    _, wall = timed_snakemake(workdir, config, cores)
     table = pd.read_csv(workdir / "results" / config["experiment"] / "trials.csv")
-    jobs = len(list((workdir / "results" / config["experiment"] / "logs").rglob("*.log")))
+    logs = (workdir / "results" / config["experiment"] / "logs").rglob("*.log")
+    jobs = sum(log.name != "fork_server.log" for log in logs)  # one log per job
     return {
         "L": layers, "K": top_k, "T": trials, "trials": len(table), "jobs": jobs,
         "training_s": round(table.duration_s.sum(), 1), "wall_s": round(wall, 1),

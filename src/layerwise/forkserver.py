@@ -158,7 +158,7 @@ class Server:
                     self.accept()
                 elif key.fileobj is self.wakeup:
                     self.wakeup.recv(4096)
-                elif not key.fileobj.recv(1):  # its command is gone (killed): so goes the child
+                elif not received_any(key.fileobj):  # its command is gone (killed): so goes the child
                     self.selector.unregister(key.fileobj)
                     os.kill(key.data, signal.SIGKILL)
             self.reap()
@@ -171,26 +171,26 @@ class Server:
                 log(f"stopped listening, {len(self.children)} jobs running")
 
     def accept(self) -> None:
-        """Takes one command's request and forks its child."""
+        """Takes one command's request and forks its child. A request that fails is dropped, and its
+        command, which then reads no child's pid, runs cold."""
         connection, _ = self.listener.accept()
+        streams = []
         try:
             request, streams = received(connection)
-        except (OSError, ValueError) as error:
-            log(f"dropped a request: {error}")
+            if request["python"] != this_python():
+                raise ValueError(f"a command of another Python; this server runs {this_python()}")
+            pid = self.fork(request, streams, connection)
+        except (OSError, ValueError, KeyError) as error:
+            log(f"dropped a request: {error!r}")
             connection.close()
             return
-        if request["python"] == this_python():
-            pid = self.fork(request, streams, connection)
-            reply = {"pid": pid}
-            self.children[pid] = (connection, request["argv"], time.time())
-            self.selector.register(connection, selectors.EVENT_READ, pid)
-        else:
-            reply = {"refused": f"this server runs {this_python()}"}
-        for fd in streams:
-            os.close(fd)
-        connection.sendall(json.dumps(reply).encode() + b"\n")
-        if "refused" in reply:
-            connection.close()
+        finally:
+            for fd in streams:
+                os.close(fd)
+        self.children[pid] = (connection, request["argv"], time.time())
+        self.selector.register(connection, selectors.EVENT_READ, pid)
+        with contextlib.suppress(OSError):  # a command killed meanwhile: the selector sees it gone
+            connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
     def fork(self, request: dict, streams: list[int], connection) -> int:
         sys.stdout.flush()
@@ -218,12 +218,17 @@ class Server:
             if connection.fileno() in self.selector.get_map():
                 self.selector.unregister(connection)
             code = os.waitstatus_to_exitcode(status)
-            with connection:
-                try:
-                    connection.sendall(json.dumps({"exit": code}).encode() + b"\n")
-                except OSError:  # the command was killed
-                    pass
+            with connection, contextlib.suppress(OSError):  # OSError: the command was killed
+                connection.sendall(json.dumps({"exit": code}).encode() + b"\n")
             log(f"{pid} ended ({code}) after {time.time() - started:.1f} s: layerwise {argv[0] if argv else ''}")
+
+
+def received_any(connection) -> bool:
+    """Whether a command's connection is still open (a command sends nothing after its request)."""
+    try:
+        return bool(connection.recv(1))
+    except OSError:
+        return False
 
 
 def received(connection) -> tuple[dict, list[int]]:
@@ -233,15 +238,20 @@ def received(connection) -> tuple[dict, list[int]]:
         raise ValueError(f"a request from user {uid}")
     connection.settimeout(10)
     data, streams, _, _ = socket.recv_fds(connection, 1 << 16, len(STREAMS))
-    if len(streams) != len(STREAMS):
-        raise ValueError("a request without its standard streams")
-    while len(data) < 4 or len(data) < 4 + struct.unpack("!I", data[:4])[0]:
-        more = connection.recv(1 << 16)
-        if not more:
-            raise ValueError("a request cut short")
-        data += more
-    connection.settimeout(None)
-    return json.loads(data[4:]), streams
+    try:
+        if len(streams) != len(STREAMS):
+            raise ValueError("a request without its standard streams")
+        while len(data) < 4 or len(data) < 4 + struct.unpack("!I", data[:4])[0]:
+            more = connection.recv(1 << 16)
+            if not more:
+                raise ValueError("a request cut short")
+            data += more
+        connection.settimeout(None)
+        return json.loads(data[4:]), streams
+    except BaseException:
+        for fd in streams:
+            os.close(fd)
+        raise
 
 
 def run_as_child(command, request: dict, streams: list[int]) -> int:

@@ -4,6 +4,7 @@ run cold (streams, folder, environment, exit code, signals), and runs cold where
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -131,3 +132,12 @@ def test_a_server_refuses_a_command_of_another_python_which_then_runs_cold(serve
     assert forkserver.delegate(["describe"]) is not None  # served
     monkeypatch.setattr(forkserver, "this_python", lambda: "another Python")
     assert forkserver.delegate(["describe"]) is None
+
+
+def test_a_request_the_server_cannot_read_is_dropped_and_the_server_serves_on(server):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stranger:
+        stranger.connect(str(server[1]))
+        stranger.sendall(b"\x00\x00\x00\x05hello")  # no standard streams come with it
+        assert stranger.recv(1) == b""  # closed, no child
+    run = command(server[1], "exit", "3")
+    assert run.wait(timeout=60) == 3
