@@ -50,13 +50,14 @@ def delegate(argv: list[str]) -> int | None:
         return None
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        cwd = os.getcwd()
         server.connect(address)
-    except OSError:  # no server any more: run cold
+    except OSError:  # no server any more, or no working folder to hand over: run cold
         server.close()
         return None
     umask = os.umask(0o077)  # to read it
     os.umask(umask)
-    request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask, "python": this_python()}
+    request = {"argv": argv, "cwd": cwd, "env": dict(os.environ), "umask": umask, "python": this_python()}
     signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)  # until the child is there to forward them to
     with server, server.makefile("rb") as replies:
         body = json.dumps(request).encode()
@@ -198,16 +199,17 @@ class Server:
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
-        if pid == 0:  # the child keeps no connection of the server's
-            signal.set_wakeup_fd(-1)
-            self.selector.close()
-            self.listener.close()
-            self.wakeup.close()
-            self.woken.close()
-            for other, _, _ in self.children.values():
-                other.close()
-            connection.close()
-            os._exit(run_as_child(self.command, request, streams))
+        if pid == 0:  # the child keeps no connection of the server's, and never returns to its loop
+            code = 1
+            try:
+                signal.set_wakeup_fd(-1)
+                for other in (self.selector, self.listener, self.wakeup, self.woken, connection):
+                    other.close()
+                for other, _, _ in self.children.values():
+                    other.close()
+                code = run_as_child(self.command, request, streams)
+            finally:
+                os._exit(code)
         return pid
 
     def reap(self) -> None:
@@ -267,12 +269,12 @@ def run_as_child(command, request: dict, streams: list[int]) -> int:
     for fd, stream in zip(STREAMS, streams, strict=True):
         os.dup2(stream, fd)
         os.close(stream)
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
-    sys.argv = ["layerwise", *request["argv"]]
-    as_if_started_cold()
     try:
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = ["layerwise", *request["argv"]]
+        as_if_started_cold()
         command(request["argv"])
         code = 0
     except SystemExit as exit:

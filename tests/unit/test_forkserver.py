@@ -141,3 +141,23 @@ def test_a_request_the_server_cannot_read_is_dropped_and_the_server_serves_on(se
         assert stranger.recv(1) == b""  # closed, no child
     run = command(server[1], "exit", "3")
     assert run.wait(timeout=60) == 3
+
+
+def test_a_child_that_fails_before_its_command_runs_ends_alone_and_the_server_serves_on(server, tmp_path):
+    """Its error goes to the command's stderr, and the child never goes back to the server's loop."""
+    request = {
+        "argv": ["describe"], "cwd": str(tmp_path / "gone"), "env": {}, "umask": 0o022,
+        "python": forkserver.this_python(),
+    }  # fmt: skip
+    body = json.dumps(request).encode()
+    out, err = os.pipe(), os.pipe()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client, client.makefile("rb") as replies:
+        client.connect(str(server[1]))
+        socket.send_fds(client, [len(body).to_bytes(4, "big") + body], [0, out[1], err[1]])
+        os.close(out[1]), os.close(err[1])
+        pid = json.loads(replies.readline())["pid"]
+        assert json.loads(replies.readline()) == {"exit": 1}
+    assert "FileNotFoundError" in os.fdopen(err[0]).read() and os.fdopen(out[0]).read() == ""
+    assert not running(pid)
+    run = command(server[1], "exit", "3")
+    assert run.wait(timeout=60) == 3
