@@ -15,11 +15,10 @@ import torch
 
 from layerwise.criteria import reconstruction_losses
 from layerwise.models import ACTIVATIONS, NOISE
-from layerwise.packs import Batched, Member, Update, column, train_members
+from layerwise.packs import Batched, Member, Update, column, train_members, trial_chunks
 
 ALGORITHMS = ("autoencoder", "denoising_autoencoder")
 SHARED = ("batch_size", "activation", "reconstruction")
-VALID_CHUNK = 2**25  # floats of hidden activations per validation pass, to bound a pack's memory
 
 
 def pack_key(params: dict, parent_rank: int | None) -> tuple | None:
@@ -123,10 +122,9 @@ def corrupted(pack, members, clean: torch.Tensor) -> torch.Tensor:
 def validation_losses(pack, x_valid) -> list[dict]:
     """Each trial's reconstruction error on the clean validation set, in chunks of trials."""
     trials, width = pack["weight"].shape[:2]
-    chunk = max(1, VALID_CHUNK // (len(x_valid) * width))
     losses = []
     with torch.no_grad():
-        for start in range(0, trials, chunk):
-            x = x_valid.expand(min(chunk, trials - start), *x_valid.shape)
-            losses += pack.losses(x, x, slice(start, start + chunk)).tolist()
+        for rows in trial_chunks(trials, len(x_valid), width):
+            x = x_valid.expand(rows.stop - rows.start, *x_valid.shape)
+            losses += pack.losses(x, x, rows).tolist()
     return [{"valid_loss": loss} for loss in losses]

@@ -19,9 +19,7 @@ import torch
 from torch import nn
 
 from layerwise.models import Dropout
-from layerwise.packs import Batched, Member, Update, column, train_members
-
-VALID_CHUNK = 2**25  # floats of hidden activations per validation pass, to bound a pack's memory
+from layerwise.packs import Batched, Member, Update, column, train_members, trial_chunks
 
 
 def pack_key(params: dict, parent_rank: int | None) -> tuple:
@@ -95,13 +93,12 @@ class ClassifierPack(Batched):
 
     def scores(self, x_valid, y_valid) -> list[dict]:
         """Each trial's validation error and loss (as training.classification_error), in chunks of trials."""
-        trials = len(self["momentum"])
-        chunk = max(1, VALID_CHUNK // (len(x_valid) * max(self.widths, default=1)))
+        trials, width = len(self["momentum"]), max(self.widths, default=1)
         scores = []
         with torch.no_grad():
-            for start in range(0, trials, chunk):
-                count = min(chunk, trials - start)
-                logits = self.logits(x_valid.expand(count, *x_valid.shape), slice(start, start + count))
+            for rows in trial_chunks(trials, len(x_valid), width):
+                count = rows.stop - rows.start
+                logits = self.logits(x_valid.expand(count, *x_valid.shape), rows)
                 errors = (logits.argmax(-1) != y_valid).float().mean(1)
                 targets = y_valid.expand(count, -1).flatten()
                 losses = nn.functional.cross_entropy(logits.flatten(0, 1), targets, reduction="none").view(count, -1)

@@ -16,6 +16,7 @@ one's loss), `scores(x_valid, y_valid)` (each trial's validation scores) and `wr
 final weights into its own model).
 """
 
+from collections.abc import Iterator
 from functools import partial
 
 import torch
@@ -23,6 +24,16 @@ import torch
 from layerwise.optim import lr_factor
 from layerwise.seeding import seed_everything
 from layerwise.training import Diverged, EarlyStopping, record_epoch
+
+VALID_CHUNK = 2**25  # floats of hidden activations per validation pass, to bound a pack's memory
+
+
+def trial_chunks(trials: int, examples: int, width: int) -> Iterator[slice]:
+    """A pack's trials in chunks whose hidden activations (`examples` rows of `width` units per
+    trial) stay within VALID_CHUNK floats: how a pack scores its trials on validation data."""
+    chunk = max(1, VALID_CHUNK // (examples * width))
+    for start in range(0, trials, chunk):
+        yield slice(start, min(start + chunk, trials))
 
 
 def column(values, device, dtype=torch.float32) -> torch.Tensor:
