@@ -161,7 +161,7 @@ class Server:
                     self.accept()
                 elif key.fileobj is self.wakeup:
                     self.wakeup.recv(4096)
-                elif not received_any(key.fileobj):  # its command is gone (killed): so goes the child
+                elif not still_open(key.fileobj):  # its command was killed: so goes the child
                     self.selector.unregister(key.fileobj)
                     os.kill(key.data, signal.SIGKILL)
             self.reap()
@@ -227,7 +227,7 @@ class Server:
             log(f"{pid} ended ({code}) after {time.time() - started:.1f} s: layerwise {argv[0] if argv else ''}")
 
 
-def received_any(connection) -> bool:
+def still_open(connection) -> bool:
     """Whether a command's connection is still open (a command sends nothing after its request)."""
     try:
         return bool(connection.recv(1))
