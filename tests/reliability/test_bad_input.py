@@ -82,6 +82,8 @@ CONFIG_CASES = {
         "preprocess.space.pipeline: 'standardize+whiten' is not allowed; it must be none, or transforms",
     ),
     "unknown device": (changed("device", "tpu"), "device: 'tpu' is not one of ['auto', 'cpu', 'cuda']"),
+    # what `--config fork_server=false` gives: Snakemake reads only True and False there as booleans
+    "fork server not a boolean": (changed("fork_server", "false"), "fork_server: 'false' is not of type 'boolean'"),
 }
 
 
