@@ -133,7 +133,16 @@ class RBMLayer(TrainedLayer):
     def build(self, x_train, generator):
         params = self.params
         visible = visible_units_for(x_train, params["rbm_visible"])
-        return RBM(x_train.shape[1], params["hidden_units"], visible, params["cd_k"], init=init_options(params))
+        return RBM(
+            x_train.shape[1], params["hidden_units"], visible, params["cd_k"], init=init_options(params),
+            standardize=x_train,
+        )  # fmt: skip
+
+    def finish(self, model, result, x_train, x_valid):
+        """Gaussian visible units trained on standardized input: the layer takes raw input again."""
+        super().finish(model, result, x_train, x_valid)
+        self.layer_ = stacks.layer_of(model.folded_encoder(), "sigmoid")
+        return self
 
 
 ALGORITHMS = {

@@ -1,7 +1,13 @@
 """A restricted Boltzmann machine trained by contrastive divergence CD-k (Bengio 2012, section 3.2).
 
 Hidden units are binary (Bernoulli). Visible units are Bernoulli for inputs in [0, 1], or Gaussian
-with unit variance for real-valued (e.g. standardized) inputs. No I/O here.
+with unit variance for real-valued inputs: the RBM standardizes those itself, with the mean and
+standard deviation of its training input (unit variance is then true of the data, whatever the layer
+below emits), and `folded_encoder` folds the standardization into the layer it passes up. No I/O here.
+
+The criterion is on the auto-encoders' scale: per example, averaged over the visible units (their
+reconstruction error is a mean over inputs), so one `learning_rate` and `l2` range means the same
+step size for both. Summed over the units, an RBM's steps would be n_visible times larger.
 """
 
 import torch
@@ -29,12 +35,35 @@ def visible_units_for(x: torch.Tensor, requested: str) -> str:
 class RBM(nn.Module):
     """Energy E(v, h) = -b'h - v'W'h + visible term: -c'v (Bernoulli) or |v - c|^2 / 2 (Gaussian)."""
 
-    def __init__(self, n_visible: int, n_hidden: int, visible: str, cd_steps: int, init: dict | None = None):
+    def __init__(
+        self,
+        n_visible: int,
+        n_hidden: int,
+        visible: str,
+        cd_steps: int,
+        init: dict | None = None,
+        standardize: torch.Tensor | None = None,
+    ):
+        """`standardize`: the training input whose moments Gaussian visible units standardize by."""
         super().__init__()
-        self.encoder = nn.Linear(n_visible, n_hidden)  # W and the hidden biases b: the layer it becomes
+        self.encoder = nn.Linear(n_visible, n_hidden)  # W and the hidden biases b, on standardized input
         self.visible_bias = nn.Parameter(torch.zeros(n_visible))  # c
         self.visible, self.cd_steps = visible, cd_steps
         init_linear(self.encoder, **(init or {}))
+        gaussian = visible == "gaussian" and standardize is not None
+        self.register_buffer("input_mean", standardize.mean(0) if gaussian else torch.zeros(n_visible))
+        self.register_buffer("input_std", standardize.std(0).clamp_min(1e-6) if gaussian else torch.ones(n_visible))
+
+    def standardized(self, v: torch.Tensor) -> torch.Tensor:
+        return (v - self.input_mean) / self.input_std
+
+    def folded_encoder(self) -> nn.Linear:
+        """The up-pass on raw input: W' = W / std (per input), b' = b - W' mean."""
+        folded = nn.Linear(self.encoder.in_features, self.encoder.out_features)
+        with torch.no_grad():
+            folded.weight.copy_(self.encoder.weight / self.input_std)
+            folded.bias.copy_(self.encoder.bias - folded.weight @ self.input_mean)
+        return folded
 
     def hidden_probability(self, v: torch.Tensor) -> torch.Tensor:
         """p(h = 1 | v): also the features the layer passes up (sigmoid units)."""
@@ -70,9 +99,12 @@ class RBM(nn.Module):
             return self.visible_mean(h)
 
     def training_loss(self, v: torch.Tensor) -> torch.Tensor:
-        """Mean F(data) - F(chain end): its gradient is the CD-k estimate of the negative log-likelihood's."""
-        return (self.free_energy(v) - self.free_energy(self.negative_sample(v))).mean()
+        """F(data) - F(chain end) per example and visible unit: its gradient is the CD-k estimate of the
+        negative log-likelihood's, divided by n_visible (the module's docstring says why)."""
+        v = self.standardized(v)
+        return (self.free_energy(v) - self.free_energy(self.negative_sample(v))).mean() / v.shape[1]
 
     def reconstruction_error(self, v: torch.Tensor) -> torch.Tensor:
-        """Mean squared error of the mean-field reconstruction v -> p(h|v) -> E[v|h]."""
+        """Mean squared error of the mean-field reconstruction v -> p(h|v) -> E[v|h] (standardized)."""
+        v = self.standardized(v)
         return nn.functional.mse_loss(self.visible_mean(self.hidden_probability(v)), v)
