@@ -107,7 +107,7 @@ def memory_child(folder: Path, hidden: int) -> None:
     spec = {
         "stage": "layer2", "kind": "pretrain", "config_key": "pretrain", "seed": 0, "strategy": {"name": "random"},
         "parents": 2, "has_parent_stacks": True, "trials_per_parent": 2, "top_k": 2, "shards": 1, "pack_size": 1,
-        "readout_ridge": 1e-3, "tie_hidden_units": False,
+        "readout": "ridge", "readout_ridge": 1e-3, "tie_hidden_units": False, "distinct_parents": True,
         "space": {"algorithm": "denoising_autoencoder", "hidden_units": hidden, "epochs": 1, "batch_size": 128,
                   "activation": "sigmoid"},
     }  # fmt: skip

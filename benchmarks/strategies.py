@@ -67,6 +67,8 @@ SEARCHES = {
             "dropout": {"type": "float", "low": 0.0, "high": 0.3},
             "max_epochs": 40,
             "batch_size": 64,
+            "hidden_layers": 1,  # the no-pretraining arm's shape: one hidden layer of 256 relu units
+            "hidden_units": 256,
         },
     },
 }
@@ -103,7 +105,7 @@ def stage_spec(search: str, strategy: str, seed: int) -> dict:
     return {
         "stage": search, "kind": definition["kind"], "config_key": definition["kind"], "seed": seed,
         "strategy": renamed, "rounds": settings["rounds"], "trials_per_parent": per_round or BUDGET,
-        "shards": 1, "space": definition["space"], "readout_ridge": 1e-3, "patience": 10,
+        "shards": 1, "space": definition["space"], "readout": "ridge", "readout_ridge": 1e-3, "patience": 10,
         # fine-tuning: the no-pretraining arm only, shaped like the one-layer stack
         "parents": 1 if search == "layer1" else 0, "has_parent_stacks": search != "layer1",
         "no_pretraining_arm": search == "finetune", "top_k": 1,

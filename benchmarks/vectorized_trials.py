@@ -51,7 +51,8 @@ def stage_spec(stage: str, trials: int, pack_size: int) -> dict:
     return {
         "stage": "layer1", "kind": "pretrain", "config_key": "pretrain", "seed": 0, "strategy": {"name": "random"},
         "parents": 1, "has_parent_stacks": False, "trials_per_parent": trials, "top_k": 1, "shards": 1,
-        "pack_size": pack_size, "space": SPACE, "readout_ridge": 1e-3, "tie_hidden_units": False,
+        "pack_size": pack_size, "space": SPACE, "readout": "ridge", "readout_ridge": 1e-3, "tie_hidden_units": False,
+        "distinct_parents": True,
     }  # fmt: skip
 
 

@@ -23,7 +23,9 @@ from layerwise.packs import Batched, Member, Update, column, train_members, tria
 
 
 def pack_key(params: dict, parent_rank: int | None) -> tuple:
-    return (parent_rank, params["batch_size"])
+    """The parent stack, or the no-pretraining arm's shape, and the batch size."""
+    shape = tuple(params.get(name) for name in ("hidden_layers", "hidden_units", "activation"))
+    return (parent_rank, shape, params["batch_size"])
 
 
 class ClassifierPack(Batched):

@@ -74,6 +74,7 @@ LIMITS = {
     "proximal_l1": (boolean, "true or false"),
     "init_scale": (positive, "a number > 0"),
     "hidden_units": (whole_positive, "an integer >= 1"),
+    "hidden_layers": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (0: a softmax on the input)"),
     "epochs": (whole_positive, "an integer >= 1"),
     "max_epochs": (whole_positive, "an integer >= 1"),
     "batch_size": (whole_positive, "an integer >= 1"),

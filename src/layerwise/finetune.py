@@ -1,4 +1,13 @@
-"""One fine-tuning trial: the whole network (pretrained stack + softmax output) trained on labels."""
+"""One fine-tuning trial: the whole network (pretrained stack + softmax output) trained on labels.
+
+A trial on a pretrained stack takes the stack's shape; a trial of the no-pretraining arm builds its
+own: `hidden_layers` layers of `hidden_units` units of `activation` (0 layers: a softmax regression
+on the preprocessed input), so that arm searches width and depth, and stays the control that says
+whether pretraining helped.
+"""
+
+import itertools
+from dataclasses import replace
 
 import torch
 
@@ -32,26 +41,39 @@ DEFAULTS = {
     "init_scale": 1.0,
     "init_rule": "fan_avg",
     "init_distribution": "uniform",
+    "hidden_layers": 2,
+    "hidden_units": 256,
+    "activation": "relu",
 }
+ARCHITECTURE = ("hidden_layers", "hidden_units", "activation")  # the no-pretraining arm's shape
 
 
-def architecture(inputs, parent_rank: int | None, dropout: float) -> dict:
-    """The parent stack's layers; with no parent, the layers of the best stack (same shape, fresh weights)."""
-    reference = parent_rank if parent_rank is not None else (0 if inputs.parents else None)
-    layers = stacks.specs(inputs.stack(reference))
-    return {"n_in": inputs.train.x.shape[1], "layers": layers, "n_classes": inputs.n_classes, "dropout": dropout}
+def architecture(inputs, parent_rank: int | None, params: dict) -> dict:
+    """The parent stack's layers; with no parent, `hidden_layers` fresh layers of `hidden_units`."""
+    n_in = inputs.train.x.shape[1]
+    if parent_rank is not None:
+        layers = stacks.specs(inputs.stack(parent_rank))
+    else:
+        widths = [n_in] + [params["hidden_units"]] * params["hidden_layers"]
+        layers = [
+            {"n_in": below, "n_hidden": above, "activation": params["activation"]}
+            for below, above in itertools.pairwise(widths)
+        ]
+    return {"n_in": n_in, "layers": layers, "n_classes": inputs.n_classes, "dropout": params["dropout"]}
 
 
 def resolve(trial, inputs, spec: dict):
-    """Fine-tuning trials run with the hyper-parameters they were drawn with."""
-    return trial
+    """A trial on a pretrained stack records no shape of its own: the stack's is the one it trains."""
+    if trial.parent_rank is None:
+        return trial
+    return replace(trial, params={k: v for k, v in trial.params.items() if k not in ARCHITECTURE})
 
 
 def start(trial, inputs) -> tuple:
     """(architecture, network, learning-rate scale per layer): the trial's network, initialised, its
     pretrained layers copied in, on the device."""
     params = trial.params
-    arch = architecture(inputs, trial.parent_rank, params["dropout"])
+    arch = architecture(inputs, trial.parent_rank, params)
     model = build_classifier(arch)
     linears = [module for module in model if isinstance(module, torch.nn.Linear)]
     for linear in linears:  # the pretrained layers are overwritten next; the output layer keeps this

@@ -10,7 +10,7 @@ from dataclasses import replace
 import joblib
 import torch
 
-from layerwise.readout import ridge_readout_error
+from layerwise.readout import readout_error
 from layerwise.transforms import fit_preprocessor, pipeline_names, pipeline_steps, transform
 
 ARTIFACT_SUFFIX = ".joblib"
@@ -31,8 +31,8 @@ def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Gen
     )
     x_train = torch.from_numpy(transform(pipeline, inputs.train.x.numpy()))
     x_valid = torch.from_numpy(transform(pipeline, inputs.valid.x.numpy()))
-    objective = ridge_readout_error(
-        x_train, inputs.train.y, x_valid, inputs.valid.y, spec["readout_ridge"], inputs.n_classes
+    objective = readout_error(
+        spec["readout"], x_train, inputs.train.y, x_valid, inputs.valid.y, spec["readout_ridge"], inputs.n_classes
     )
     joblib.dump(pipeline, weights_path)
     metrics = {"objective": objective, "readout_valid_error": objective, "n_features": x_train.shape[1]}

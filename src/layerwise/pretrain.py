@@ -7,7 +7,7 @@ import torch
 from layerwise import batched, packs
 from layerwise.learners import learner_for
 from layerwise.rbm import visible_units_for
-from layerwise.readout import ridge_readout_error
+from layerwise.readout import readout_error
 from layerwise.training import Diverged
 
 ARTIFACT_SUFFIX = ".pt"
@@ -55,7 +55,7 @@ def resolve(trial, inputs, spec: dict):
 
 
 def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
-    """Fits the layer's learner, scores its features with the ridge read-out, saves the layer."""
+    """Fits the layer's learner, scores its features with the read-out, saves the layer."""
     h_train, h_valid = inputs.features(trial.parent_rank)
     return scored(trial, learner_for(trial.params).fit(h_train, h_valid, generator), inputs, spec, weights_path)
 
@@ -85,14 +85,14 @@ def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listene
 
 
 def scored(trial, learner, inputs, spec: dict, weights_path: str) -> dict:
-    """The result of a trial whose layer is learned: its features scored by the ridge read-out, the
-    layer saved."""
+    """The result of a trial whose layer is learned: its features scored by the read-out (readout.py),
+    the layer saved."""
     h_train, h_valid = inputs.features(trial.parent_rank)
     f_train, f_valid = learner.transform(h_train), learner.transform(h_valid)
     if not (torch.isfinite(f_train).all() and torch.isfinite(f_valid).all()):
         raise Diverged("hidden features are not finite")
-    objective = ridge_readout_error(
-        f_train, inputs.train.y, f_valid, inputs.valid.y, spec["readout_ridge"], inputs.n_classes
+    objective = readout_error(
+        spec["readout"], f_train, inputs.train.y, f_valid, inputs.valid.y, spec["readout_ridge"], inputs.n_classes
     )
     torch.save({"layer": {**learner.layer_, "trial_id": trial.trial_id}}, weights_path)
     metrics = {

@@ -45,9 +45,31 @@ def parent_entries(parents_path: str | None) -> list[dict]:
     return read_json(parents_path)["entries"] if parents_path else []
 
 
+def top_k(order: list[dict], k: int, distinct_parents: bool) -> list[dict]:
+    """The K best of `order` (best first); with `distinct_parents`, the best trial of each parent stack
+    comes first, so that no two kept stacks share every layer but the last while another parent has a
+    finished trial; the rest of K is filled by rank. The result keeps the order of `order`."""
+    if not distinct_parents:
+        return order[:k]
+    chosen, parents = [], set()
+    for record in order:
+        if record["parent_rank"] not in parents and len(chosen) < k:
+            chosen.append(record)
+            parents.add(record["parent_rank"])
+    chosen += [record for record in order if record not in chosen][: k - len(chosen)]
+    return sorted(chosen, key=lambda record: order.index(record))
+
+
+def kept_first(spec: dict, order: list[dict]) -> list[dict]:
+    """A layer's ranking with the K stacks it keeps (`top_k`) first: what its selection saves, and its
+    figures, top table and border report show."""
+    kept = top_k(order, spec["top_k"], spec["distinct_parents"])
+    return kept + [record for record in order if record not in kept]
+
+
 def select_pretrain(spec: dict, order: list[dict], parents_path: str | None, out_dir: str) -> dict:
     """The top-K stacks, each saved whole (parent stack + this layer) with its lineage; `order` holds
-    the finished trials, best first (`ranked`)."""
+    the finished trials, the kept ones first (`kept_first`)."""
     parents = parent_entries(parents_path)
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -126,6 +148,7 @@ def select_stage(
         print(f"{spec['stage']}: MLflow runs of {repaired} of {len(unrecorded)} unrecorded trials repaired")
     order = ranked(records, spec["stage"])
     if spec["kind"] == "pretrain":
+        order = kept_first(spec, order)
         selected = select_pretrain(spec, order, parents_path, out_dir)
     elif spec["kind"] == "preprocess":
         selected = select_preprocess(spec, order)

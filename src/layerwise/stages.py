@@ -1,6 +1,10 @@
 """The stages a config defines, and each stage's spec: what the DAG and the jobs need, read without
 importing torch or scikit-learn, so that Snakemake reads the workflow quickly (cluster jobs read it too)."""
 
+# What `evaluate.report` may name as the final model: the search's best network, the seed study's
+# first member (a refit on train + valid by default), or all its members, class probabilities averaged.
+REPORTS = ("single", "member", "ensemble")
+
 
 def stage_names(config: dict) -> list[str]:
     return ["preprocess"] + [f"layer{layer}" for layer in range(1, config["pretrain"]["layers"] + 1)] + ["finetune"]
@@ -33,7 +37,8 @@ def stage_specs(config: dict) -> dict:
             "top_k": 1,
             "shards": preprocessing["shards"],
             "space": preprocessing["space"],
-            "readout_ridge": pretraining["readout_ridge"],  # the same read-out that scores a layer
+            "readout": pretraining["readout"],  # the same read-out that scores a layer
+            "readout_ridge": pretraining["readout_ridge"],
         }
     }
     for layer in range(1, pretraining["layers"] + 1):
@@ -50,8 +55,10 @@ def stage_specs(config: dict) -> dict:
             "shards": pretraining["shards"],
             "pack_size": pretraining["pack_size"],
             "space": pretraining["space"],
+            "readout": pretraining["readout"],
             "readout_ridge": pretraining["readout_ridge"],
             "tie_hidden_units": pretraining["tie_hidden_units"],
+            "distinct_parents": pretraining["distinct_parents"],
         }
     specs["finetune"] = {
         "stage": "finetune",

@@ -13,7 +13,8 @@ tried but never as best, and an arm with no finished trial starts over as in rou
   `shrink` each round; `coordinates` may restrict each round to some hyper-parameters (cycled).
 - coordinate: round 0 is random; each later round varies one hyper-parameter from the best so far,
   revisiting the `sensitive` one (the learning rate by default) every other round.
-- tpe: Optuna's TPE sampler through ask/tell, refit on all earlier rounds at each round.
+- tpe: Optuna's TPE sampler through ask/tell, refit on all earlier rounds at each round; an arm with
+  fewer than `startup_trials` earlier trials draws at random.
 
 With `extend_on_border`, the adaptive strategies widen an interval past the end on which an earlier
 round's best configuration lay (by `extend_factor`, within HARD_LIMITS), and say so in `extensions`.
@@ -236,7 +237,9 @@ class TPE(Strategy):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         distributions = self.optuna_distributions(self.intervals(round_, history)[0])
         sampler = optuna.samplers.TPESampler(
-            seed=derive_seed(self.seed, self.stage, round_, first_index, "tpe"), constant_liar=True
+            seed=derive_seed(self.seed, self.stage, round_, first_index, "tpe"),
+            constant_liar=True,
+            n_startup_trials=self.settings.get("startup_trials", 10),
         )
         study = optuna.create_study(direction="minimize", sampler=sampler)
         for record in history:

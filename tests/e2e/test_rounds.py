@@ -32,6 +32,8 @@ def rounds_config() -> dict:
         "learning_rate": {"type": "float", "low": 0.001, "high": 0.1, "log": True},
         "hidden_units": 16, "epochs": 1, "batch_size": 64,
     }  # fmt: skip
+    # one shape for the no-pretraining arm, so that its trials of a round train in one pack too
+    config["finetune"]["space"] |= {"hidden_layers": 1, "hidden_units": 16}
     return config
 
 

@@ -66,7 +66,7 @@ def test_the_shipped_configs_are_valid(config):
         (
             ("finetune", "space", "dropuot"),
             0.5,
-            "unknown hyper-parameter 'dropuot'; allowed: batch_size, bias_lr_scale, dropout",
+            "unknown hyper-parameter 'dropuot'; allowed: activation, batch_size, bias_lr_scale, dropout",
         ),
         (("pretrain", "top_k"), 9, "pretrain.top_k \\(9\\) exceeds the 3 trials of the first layer"),
         (("data", "source"), "file", "data.path: required"),

@@ -60,11 +60,14 @@ def inputs():
     return Inputs(Tensors(x[:150], y[:150]), Tensors(x[150:], y[150:]), {"layers": layers})
 
 
+# The no-pretraining arm's own shape: as small as the stack, so that the search stays well conditioned.
+SHAPE = {"hidden_layers": 2, "hidden_units": 5, "activation": "tanh"}
+
+
 def trials(parent_rank, batch_size=16):
+    base = {**finetune.DEFAULTS, "batch_size": batch_size, **(SHAPE if parent_rank is None else {})}
     return [
-        Trial(
-            "finetune", 0, index, 0, parent_rank, 100 + index, {**finetune.DEFAULTS, "batch_size": batch_size, **varied}
-        )
+        Trial("finetune", 0, index, 0, parent_rank, 100 + index, {**base, **varied})
         for index, varied in enumerate(VARIED)
     ]
 

@@ -9,7 +9,7 @@ import torch
 from layerwise import stack as stacks
 from layerwise.data import Split, save_split
 from layerwise.files import write_json
-from layerwise.selection import StageFailed, load_records, ranked, select_pretrain
+from layerwise.selection import StageFailed, load_records, ranked, select_pretrain, top_k
 from layerwise.shard import progress_line, run_shard
 
 
@@ -29,7 +29,7 @@ def layer_spec(stage="layer1", parents=1, shards=2, **space):
         "stage": stage, "kind": "pretrain", "config_key": "pretrain", "seed": 0,
         "parents": parents, "has_parent_stacks": stage != "layer1", "trials_per_parent": 4, "top_k": 2,
         "strategy": {"name": "random"},
-        "shards": shards, "readout_ridge": 1e-3,
+        "shards": shards, "readout": "ridge", "readout_ridge": 1e-3, "distinct_parents": True,
         "space": {"hidden_units": 5, "epochs": 3, "batch_size": 16, "activation": "tanh", **space},
     }  # fmt: skip
 
@@ -190,3 +190,15 @@ def test_a_shard_run_again_runs_the_packs_it_took_before_to_the_same_numbers(dat
     again, second_again = (load_records([path]) for path in run_round(spec, data_dir))
     assert second_again == [] and [r["objective"] for r in again] == [r["objective"] for r in first]
     assert [r["curves"] for r in again] == [r["curves"] for r in first]
+
+
+def test_the_top_k_takes_the_best_of_each_parent_stack_first():
+    def record(index, parent, objective):
+        return {"index": index, "parent_rank": parent, "objective": objective}
+
+    order = [record(0, 0, 0.1), record(1, 0, 0.2), record(2, 1, 0.3), record(3, 0, 0.4), record(4, 2, 0.5)]
+    assert [r["index"] for r in top_k(order, 2, distinct_parents=False)] == [0, 1]  # both on parent 0
+    assert [r["index"] for r in top_k(order, 2, distinct_parents=True)] == [0, 2]
+    assert [r["index"] for r in top_k(order, 4, distinct_parents=True)] == [0, 1, 2, 4]  # filled by rank
+    first_layer = [record(index, None, 0.1 * index) for index in range(4)]
+    assert top_k(first_layer, 3, distinct_parents=True) == first_layer[:3]  # one parent: the plain top K

@@ -31,7 +31,7 @@ def stage(tmp_path):
 SPEC = {
     "stage": "layer1", "kind": "pretrain", "config_key": "pretrain", "seed": 0, "parents": 1,
     "has_parent_stacks": False, "trials_per_parent": 2, "top_k": 1, "strategy": {"name": "random"}, "shards": 1,
-    "readout_ridge": 1e-3,
+    "readout": "ridge", "readout_ridge": 1e-3, "distinct_parents": True,
     "space": {"algorithm": "autoencoder", "hidden_units": 4, "epochs": 3, "batch_size": 16, "activation": "tanh"},
 }  # fmt: skip
 
