@@ -123,10 +123,8 @@ def stage_selections():
 
 
 def seed_study_members():
-    """The seed study's members: one per seed, and the refit on train + valid if asked for."""
-    members = [f"seed{seed}" for seed in range(config["evaluate"]["seeds"])]
-    members += ["refit"] if config["evaluate"]["refit_on_train_valid"] else []
-    return [f"{RESULTS}/seed_study/{member}.json" for member in members]
+    """The seed study's members: one per seed."""
+    return [f"{RESULTS}/seed_study/seed{seed}.json" for seed in range(config["evaluate"]["seeds"])]
 
 
 def in_report(path, caption, category, subcategory=None):

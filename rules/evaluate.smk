@@ -1,5 +1,6 @@
-# Train the selected configuration again with other seeds (and refit it on train + valid), test the
-# selected network and the seed study (the only rule that reads the test split), write the trials table.
+# Train the selected configuration again with other seeds (by default refit on train + valid), test the
+# selected network, the seed study and its ensemble (the only rule that reads the test split), write the
+# trials table.
 
 
 rule retrain:
@@ -12,9 +13,10 @@ rule retrain:
         record=f"{RESULTS}/seed_study/{{member}}.json",
         weights=f"{RESULTS}/seed_study/{{member}}.pt",
     wildcard_constraints:
-        member="seed[0-9]+|refit",
+        member="seed[0-9]+",
     params:
         spec=json.dumps(SPECS["finetune"], sort_keys=True),
+        refit="--refit" if config["evaluate"]["refit_on_train_valid"] else "",
         device=config["device"],
         code=CODE,
     threads: config["threads"]
@@ -26,7 +28,7 @@ rule retrain:
         f"{RESULTS}/logs/seed_study/{{member}}.log",
     shell:
         "layerwise retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
-        " --parents {input.parents} --spec {params.spec:q} --member {wildcards.member}"
+        " --parents {input.parents} --spec {params.spec:q} --member {wildcards.member} {params.refit}"
         " --weights {output.weights} --out {output.record} --threads {threads}"
         " --device {params.device} > {log} 2>&1"
 
@@ -37,6 +39,8 @@ rule evaluate:
         preprocessing=rules.select_preprocess.output.selected,
         selections=stage_selections(),
         members=seed_study_members(),
+        train=rules.preprocess.output.train,
+        valid=rules.preprocess.output.valid,
         test=rules.preprocess.output.test,
         tracking=rules.init_tracking.output,
     output:
@@ -46,6 +50,7 @@ rule evaluate:
         beam=in_report(f"{RESULTS}/beam.png", "beam", "Result"),
     params:
         experiment=config["experiment"],
+        report=config["evaluate"]["report"],
         code=CODE,
     conda:
         ENV
@@ -55,7 +60,7 @@ rule evaluate:
         "layerwise evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
         " --selections {input.selections} --members {input.members} --histogram {output.histogram}"
         " --beam {output.beam}"
-        " --test {input.test}"
+        " --train {input.train} --valid {input.valid} --test {input.test} --report {params.report}"
         " --tracking {input.tracking} --experiment {params.experiment:q}"
         " --summary {output.summary} --model {output.model} > {log} 2>&1"
 

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from layerwise.stages import REPORTS
+
 SPLITS = ("train", "valid", "test")
 
 
@@ -101,7 +103,7 @@ def retrain(args) -> None:
     from layerwise.seedstudy import retrain as run
 
     run(
-        args.selected, args.train, args.valid, args.parents, json.loads(args.spec), args.member,
+        args.selected, args.train, args.valid, args.parents, json.loads(args.spec), args.member, args.refit,
         args.weights, args.out, args.threads, args.device,
     )  # fmt: skip
 
@@ -116,7 +118,8 @@ def evaluate(args) -> None:
         args.members,
         args.histogram,
         args.beam,
-        args.test,
+        (args.train, args.valid, args.test),
+        args.report,
         args.tracking,
         args.experiment,
         args.summary,
@@ -209,7 +212,10 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--valid", required=True)
     command.add_argument("--parents", required=True, help="top-K file of the last pretrained layer")
     command.add_argument("--spec", required=True, help="the fine-tuning stage spec, as JSON")
-    command.add_argument("--member", required=True, help="seed<i>, or refit")
+    command.add_argument("--member", required=True, help="seed<i>")
+    command.add_argument(
+        "--refit", action="store_true", help="train on train + valid for the epochs early stopping chose"
+    )
     command.add_argument("--weights", required=True)
     command.add_argument("--out", required=True)
     command.add_argument("--threads", type=int, default=1)
@@ -223,7 +229,10 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--members", nargs="+", required=True, help="the seed study's member records")
     command.add_argument("--histogram", required=True, help="where to draw the seed study's histogram (PNG)")
     command.add_argument("--beam", required=True, help="where to draw the beam of top-K stacks (PNG)")
+    command.add_argument("--train", required=True, help="the preprocessed training split (fits the baseline)")
+    command.add_argument("--valid", required=True, help="the preprocessed validation split (chooses the baseline's C)")
     command.add_argument("--test", required=True)
+    command.add_argument("--report", choices=REPORTS, required=True, help="which candidate is the final model")
     command.add_argument("--tracking", required=True)
     command.add_argument("--experiment", required=True)
     command.add_argument("--summary", required=True)

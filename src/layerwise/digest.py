@@ -4,6 +4,12 @@ import pandas as pd
 
 from layerwise.border import describe
 
+REPORTED = {  # evaluate.report's candidates, as summary.md names them
+    "single": "the search's best network",
+    "member": "the seed study's first member",
+    "ensemble": "the ensemble of the seed study's members",
+}
+
 
 def value(number) -> str:
     return f"{number:.4g}" if isinstance(number, float) else str(number)
@@ -16,17 +22,27 @@ def configuration(step: dict) -> str:
 
 def render(summary: dict, table: pd.DataFrame) -> str:
     selected, study = summary["selected"], summary["seed_study"]
-    arms = summary["pretraining_comparison"]
+    arms, baseline = summary["pretraining_comparison"], summary["baseline"]
     lines = [
         f"# {summary['experiment']}",
         "",
-        f"Test accuracy **{summary['test_accuracy']:.2%}** (test error {summary['test_error']:.4f}, validation error "
-        f"{summary['valid_error']:.4f}), selected trial `{summary['selected_trial']}` "
-        f"({'pretrained' if selected['pretrained'] else 'no pretraining'}).",
+        f"Test accuracy **{summary['test_accuracy']:.2%}** of the final model ({REPORTED[summary['reported']]}; "
+        f"test error {summary['test_error']:.4f}); selected trial `{summary['selected_trial']}` "
+        f"({'pretrained' if selected['pretrained'] else 'no pretraining'}, "
+        f"validation error {summary['valid_error']:.4f}).",
+        "",
+        "| final model | test accuracy |",
+        "|---|---|",
+        *(
+            f"| {REPORTED[name]}{' (reported)' if name == summary['reported'] else ''} "
+            f"| {result['test_accuracy']:.2%} |"
+            for name, result in summary["candidates"].items()
+        ),
+        f"| baseline: logistic regression, C = {baseline['C']:g} | {baseline['test_accuracy']:.2%} |",
         "",
         f"Seed study: {len(study['seeds'])} seeds, test error {study['test_error_mean']:.4f} ± "
         f"{study['test_error_std']:.4f}; their ensemble {study['ensemble_test_error']:.4f}"
-        + (f"; refit on train + valid {study['refit']['test_error']:.4f}." if "refit" in study else "."),
+        + ("; each member a refit on train + valid." if all(member["refit"] for member in study["seeds"]) else "."),
         "",
         "Pretraining against none (the best network of each arm): "
         + "; ".join(

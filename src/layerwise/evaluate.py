@@ -1,26 +1,49 @@
-"""Evaluation: the only code that opens the test split. Scores the selected network and writes the summary."""
+"""Evaluation: the only code that opens the test split. Scores the candidates for the final model
+(the selected network, a seed-study member, their ensemble) and the logistic baseline, writes the
+reported model and the summary.
+"""
 
-import shutil
 import statistics
 
 import torch
 
 from layerwise import plots
+from layerwise.baseline import logistic_baseline
 from layerwise.files import read_json, write_json
 from layerwise.inputs import load_tensors
-from layerwise.models import build_classifier
-from layerwise.seedstudy import REFIT
+from layerwise.models import Ensemble, build_classifier
 from layerwise.selection import lineage_step
 from layerwise.tracking import Tracker
 from layerwise.training import classification_error
 
 
-def load_network(weights_path: str) -> tuple[torch.nn.Sequential, dict]:
-    """A fine-tuned network rebuilt from its own checkpoint, and its architecture."""
+def load_network(weights_path: str) -> tuple[torch.nn.Module, dict]:
+    """A fine-tuned network (or an ensemble of networks of one architecture) rebuilt from its own
+    checkpoint, and its architecture."""
     checkpoint = torch.load(weights_path, weights_only=True)
-    model = build_classifier(checkpoint["architecture"])
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval(), checkpoint["architecture"]
+    architecture = checkpoint["architecture"]
+
+    def network(state: dict) -> torch.nn.Sequential:
+        model = build_classifier(architecture)
+        model.load_state_dict(state)
+        return model
+
+    if "members" in checkpoint:
+        return Ensemble([network(state) for state in checkpoint["members"]]).eval(), architecture
+    return network(checkpoint["state_dict"]).eval(), architecture
+
+
+def save_ensemble(member_weights: list[str], path: str) -> None:
+    """One checkpoint of the members' networks (one architecture), which load_network rebuilds."""
+    checkpoints = [torch.load(weights, weights_only=True) for weights in member_weights]
+    torch.save(
+        {"architecture": checkpoints[0]["architecture"], "members": [c["state_dict"] for c in checkpoints]}, path
+    )
+
+
+def tested(model, test) -> dict:
+    error, loss = classification_error(model, test.x, test.y)
+    return {"test_accuracy": 1.0 - error, "test_error": error, "test_loss": loss}
 
 
 def pretrained_layers(record: dict) -> list[dict]:
@@ -40,32 +63,39 @@ def scores(record: dict | None, test) -> dict | None:
     }
 
 
-def seed_study(member_paths: list[str], test, histogram_path: str) -> dict:
-    """Test error of every member, their mean and spread, the ensemble (averaged class probabilities)
-    of the seed members, and the refit's test error when there is one."""
-    members = [read_json(path) for path in member_paths]
-    seeds = [member for member in members if member["member"] != REFIT]
-    networks = [load_network(member["weights"])[0] for member in seeds]
+def seed_study(members: list[dict], test, histogram_path: str) -> dict:
+    """Test error of every member, their mean and spread, and the test error of their ensemble
+    (averaged class probabilities)."""
+    networks = [load_network(member["weights"])[0] for member in members]
     errors = [classification_error(network, test.x, test.y)[0] for network in networks]
-    with torch.no_grad():
-        probabilities = torch.stack([torch.softmax(network(test.x), dim=1) for network in networks]).mean(0)
-    ensemble_error = (probabilities.argmax(1) != test.y).double().mean().item()
+    ensemble_error = classification_error(Ensemble(networks), test.x, test.y)[0]
     plots.seed_histogram(errors, ensemble_error, histogram_path)
-    study = {
+    return {
         "seeds": [
-            {"member": m["member"], "seed": m["seed"], "valid_error": m["valid_error"], "test_error": error}
-            for m, error in zip(seeds, errors, strict=True)
-        ],
+            {
+                "member": m["member"],
+                "seed": m["seed"],
+                "refit": m["refit"],
+                "epochs": m["best_epoch"],
+                "valid_error": m["valid_error"],
+                "test_error": error,
+            }
+            for m, error in zip(members, errors, strict=True)
+        ],  # fmt: skip
         "test_error_mean": statistics.fmean(errors),
         "test_error_std": statistics.stdev(errors) if len(errors) > 1 else 0.0,
         "ensemble_test_error": ensemble_error,
         "histogram": histogram_path,
     }
-    refit = [member for member in members if member["member"] == REFIT]
-    if refit:
-        test_error = classification_error(load_network(refit[0]["weights"])[0], test.x, test.y)[0]
-        study["refit"] = {"epochs": refit[0]["best_epoch"], "test_error": test_error}
-    return study
+
+
+def write_reported(report: str, selected_weights: str, members: list[dict], path: str) -> None:
+    """The reported model's checkpoint: the selected network's, the first member's, or the ensemble's."""
+    if report == "ensemble":
+        save_ensemble([member["weights"] for member in members], path)
+    else:
+        source = selected_weights if report == "single" else members[0]["weights"]
+        torch.save(torch.load(source, weights_only=True), path)
 
 
 def beam_columns(selection_paths: list[str]) -> list[tuple[str, list[dict]]]:
@@ -98,19 +128,29 @@ def evaluate(
     member_paths: list[str],
     histogram_path: str,
     beam_path: str,
-    test_path: str,
+    splits: tuple[str, str, str],
+    report: str,
     tracking: str,
     experiment: str,
     summary_path: str,
     model_path: str,
 ) -> dict:
+    """`splits`: the preprocessed train, valid and test files (train and valid fit the baseline);
+    `report`: which candidate (stages.REPORTS) is the final model, written to `model_path`."""
     selected = read_json(selected_path)
     preprocessing = lineage_step(read_json(preprocessing_path)["best"])
-    test = load_tensors(test_path)
+    train, valid, test = (load_tensors(path) for path in splits)
+    members = [read_json(path) for path in member_paths]
     best = selected["best"]
-    model, architecture = load_network(best["weights"])
-    test_error, test_loss = classification_error(model, test.x, test.y)
-    shutil.copyfile(best["weights"], model_path)
+    write_reported(report, best["weights"], members, model_path)
+    model, architecture = load_network(model_path)
+    candidates = {
+        "single": tested(load_network(best["weights"])[0], test),
+        "member": tested(load_network(members[0]["weights"])[0], test),
+        "ensemble": tested(Ensemble([load_network(member["weights"])[0] for member in members]), test),
+    }
+    result = candidates[report]
+    baseline = logistic_baseline(*((split.x.numpy(), split.y.numpy()) for split in (train, valid, test)))
     tracker = Tracker.from_file(tracking)
     evaluation = Tracker(tracker.open_child("evaluation", "evaluation"))
     comparison = {
@@ -119,9 +159,10 @@ def evaluate(
     }
     summary = {
         "experiment": experiment,
-        "test_accuracy": 1.0 - test_error,
-        "test_error": test_error,
-        "test_loss": test_loss,
+        **result,
+        "reported": report,
+        "candidates": candidates,
+        "baseline": baseline,
         "valid_error": best["objective"],
         "selected_trial": best["trial_id"],
         "selected": {
@@ -133,7 +174,7 @@ def evaluate(
         },
         "pretraining_comparison": comparison,
         "stages": stage_overview(selection_paths),
-        "seed_study": seed_study(member_paths, test, histogram_path),
+        "seed_study": seed_study(members, test, histogram_path),
         "model": model_path,
         "mlflow": {
             "tracking_uri": tracker.info.get("tracking_uri"),
@@ -148,20 +189,20 @@ def evaluate(
         evaluation.log_model(evaluation.run_id, model, test.x[:5].numpy())
         metrics = {
             "test_accuracy": summary["test_accuracy"],
-            "test_error": test_error,
+            "test_error": summary["test_error"],
             "valid_error": best["objective"],
+            "baseline_test_error": baseline["test_error"],
+            **{f"{name}_test_error": candidate["test_error"] for name, candidate in candidates.items()},
         }
-        for arm, result in comparison.items():
-            if result:
-                metrics.update({f"{arm}_test_error": result["test_error"], f"{arm}_valid_error": result["valid_error"]})
+        for arm, scored in comparison.items():
+            if scored:
+                metrics.update({f"{arm}_test_error": scored["test_error"], f"{arm}_valid_error": scored["valid_error"]})
         study = summary["seed_study"]
         summarised = ("test_error_mean", "test_error_std", "ensemble_test_error")
         metrics |= {f"seed_study_{key}": study[key] for key in summarised}
-        if "refit" in study:
-            metrics["refit_test_error"] = study["refit"]["test_error"]
         evaluation.finish_run(
             evaluation.run_id,
-            params={"selected_trial": best["trial_id"], "seed_study_seeds": len(study["seeds"])},
+            params={"selected_trial": best["trial_id"], "seed_study_seeds": len(study["seeds"]), "reported": report},
             metrics=metrics,
             artifacts=[summary_path, model_path, histogram_path, beam_path],
         )

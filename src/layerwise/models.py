@@ -146,3 +146,16 @@ def build_classifier(architecture: dict) -> nn.Sequential:
             modules.append(Dropout(dropout))
     n_top = layers[-1]["n_hidden"] if layers else architecture["n_in"]
     return nn.Sequential(*modules, nn.Linear(n_top, architecture["n_classes"]))
+
+
+class Ensemble(nn.Module):
+    """Networks whose class probabilities are averaged. It returns the log of the average: read as
+    logits, its argmax is the ensemble's class and its cross-entropy the ensemble's loss."""
+
+    def __init__(self, networks: list[nn.Module]):
+        super().__init__()
+        self.networks = nn.ModuleList(networks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probabilities = torch.stack([torch.softmax(network(x), dim=1) for network in self.networks])
+        return probabilities.mean(0).log()

@@ -1,9 +1,11 @@
 """The seed study (Bengio 2012, "Random seeds"): the selected configuration trained again with other seeds.
 
-Each member is a fine-tuning trial with the selected trial's hyper-parameters and parent stack and a
-seed of its own (`seed<i>`), or the refit (`refit`): the same configuration trained on training +
-validation data for the number of epochs early stopping chose, with no early stopping. Members are
-written as the selected network is (weights + record); only evaluate.py scores them on the test split.
+Each member (`seed<i>`) is a fine-tuning trial with the selected trial's hyper-parameters and parent
+stack and a seed of its own. A refit member trains on training + validation data for the number of
+epochs early stopping chose, with no early stopping (it sees a quarter more examples than the search
+did, the data the search held out to choose); otherwise a member trains as the search's trials did.
+Members are written as the selected network is (weights + record); only evaluate.py scores them on
+the test split, alone and as an ensemble.
 """
 
 import time
@@ -17,8 +19,6 @@ from layerwise.files import read_json, write_json
 from layerwise.inputs import StageInputs, Tensors
 from layerwise.seeding import configure_torch, derive_seed, seed_everything
 from layerwise.trials import Trial
-
-REFIT = "refit"
 
 
 def member_trial(selected: dict, seed: int, member: str) -> Trial:
@@ -41,18 +41,20 @@ def retrain(
     parents: str,
     spec: dict,
     member: str,
+    refit: bool,
     weights: str,
     out: str,
     threads: int,
     device: str = "cpu",
 ) -> dict:
-    """Trains one member on `device` (auto, cpu or cuda) and writes its record: member, seed,
-    valid_error (None for the refit), best_epoch, weights and its training time (duration_s)."""
+    """Trains one member on `device` (auto, cpu or cuda), on train + valid if `refit`, and writes its
+    record: member, seed, refit, valid_error (None for a refit), best_epoch, weights and its training
+    time (duration_s)."""
     configure_torch(threads)
     selected = read_json(selected_path)
     trial = member_trial(selected, spec["seed"], member)
     inputs = StageInputs(train, valid, parents, resolve_device(device))
-    if member == REFIT:
+    if refit:
         inputs.train = Tensors(torch.cat([inputs.train.x, inputs.valid.x]), torch.cat([inputs.train.y, inputs.valid.y]))
         trial = replace(trial, params={**trial.params, "max_epochs": selected["best"]["metrics"]["best_epoch"]})
         spec = {**spec, "patience": 0}  # the epoch count is chosen already; validation data is now training data
@@ -63,7 +65,8 @@ def retrain(
         "duration_s": time.perf_counter() - started,
         "member": member,
         "seed": trial.seed,
-        "valid_error": None if member == REFIT else result["objective"],
+        "refit": refit,
+        "valid_error": None if refit else result["objective"],
         "best_epoch": result["metrics"]["best_epoch"],
         "weights": weights,
     }

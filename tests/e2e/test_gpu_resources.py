@@ -33,7 +33,7 @@ def planned_jobs(workdir, device: str) -> list[dict]:
 def test_with_cuda_each_training_job_asks_for_one_gpu(tmp_path):
     jobs = planned_jobs(tmp_path, "cuda")
     training = [job for job in jobs if job["rule"] in ("run_shard", "retrain") and job["stage"] != "preprocess"]
-    assert len(training) == 6 + 4  # 2 shards in each of layer1, layer2 and finetune; 3 seeds and the refit
+    assert len(training) == 6 + 3  # 2 shards in each of layer1, layer2 and finetune; 3 seeds
     assert all(job["gpu"] and job["device"] == "cuda" for job in training)
     rest = [job for job in jobs if job not in training]
     assert not any(job["gpu"] for job in rest)

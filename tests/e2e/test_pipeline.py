@@ -37,7 +37,7 @@ def test_dry_run_shows_the_whole_dag(tmp_path):
         "select_preprocess": 1,
         "select_layer": 2,
         "select_finetune": 1,
-        "retrain": 3 + 1,  # the seed study's 3 seeds and the refit on train + valid
+        "retrain": 3,  # the seed study's 3 seeds
         "evaluate": 1,
         "report": 1,
     }
@@ -205,12 +205,30 @@ def test_the_seed_study_retrains_the_selected_configuration_and_scores_its_ensem
         probabilities = sum(torch.softmax(network(x), dim=1) for network in networks) / 3
         assert not any(torch.equal(network(x), networks[0](x)) for network in networks[1:])  # other seeds
     assert study["ensemble_test_error"] == pytest.approx((probabilities.argmax(1) != y).double().mean().item())
-    architecture = load_network(str(smoke_run.results / "model.pt"))[1]
-    assert all(
-        load_network(str(smoke_run.results / "seed_study" / f"{m}.pt"))[1] == architecture for m in ("seed0", "refit")
-    )
     table = pd.read_csv(smoke_run.results / "trials.csv").set_index("trial_id")
-    assert study["refit"]["epochs"] == table.loc[summary["selected_trial"], "best_epoch"]
+    chosen = table.loc[summary["selected_trial"], "best_epoch"]
+    assert all(
+        member["refit"] and member["epochs"] == chosen and member["valid_error"] is None for member in study["seeds"]
+    )
+    # the final model is the ensemble of the members: one checkpoint, the averaged probabilities
+    model, architecture = load_network(str(smoke_run.results / "model.pt"))
+    assert all(load_network(str(smoke_run.results / "seed_study" / f"seed{i}.pt"))[1] == architecture for i in range(3))
+    with torch.no_grad():
+        assert torch.allclose(torch.softmax(model(x), 1), probabilities, atol=1e-6)
+    assert summary["reported"] == "ensemble" and set(summary["candidates"]) == {"single", "member", "ensemble"}
+    assert (
+        summary["test_error"]
+        == summary["candidates"]["ensemble"]["test_error"]
+        == pytest.approx(study["ensemble_test_error"])
+    )
+    selected = json.loads((smoke_run.results / "finetune" / "selected.json").read_text())["best"]
+    single = load_network(str(smoke_run.workdir / selected["weights"]))[0]
+    assert summary["candidates"]["single"]["test_error"] == pytest.approx(
+        (single(x).argmax(1) != y).double().mean().item()
+    )
+    baseline = summary["baseline"]
+    assert baseline["model"] == "logistic_regression" and 0 < baseline["test_accuracy"] <= 1
+    assert f"{baseline['test_accuracy']:.2%}" in (smoke_run.results / "summary.md").read_text()
     evaluation = MlflowClient(smoke_run.tracking_uri).get_run(summary["mlflow"]["evaluation_run_id"])
     assert evaluation.data.metrics["seed_study_ensemble_test_error"] == pytest.approx(study["ensemble_test_error"])
     artifacts = {a.path for a in MlflowClient(smoke_run.tracking_uri).list_artifacts(evaluation.info.run_id)}

@@ -1,4 +1,4 @@
-"""The seed study's members: the selected configuration with seeds of their own, and the refit."""
+"""The seed study's members: the selected configuration with seeds of their own, refit or not."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from layerwise import finetune
 from layerwise import stack as stacks
 from layerwise.data import Split, save_split
 from layerwise.files import read_json, write_json
-from layerwise.seedstudy import REFIT, member_trial, retrain
+from layerwise.seedstudy import member_trial, retrain
 
 
 @pytest.fixture()
@@ -30,17 +30,17 @@ def study(tmp_path):
     return tmp_path
 
 
-def run(folder, member):
+def run(folder, member, refit=False):
     spec = {"seed": 0, "patience": 3}
     return retrain(
         str(folder / "selected.json"), str(folder / "train.npz"), str(folder / "valid.npz"), str(folder / "topk.json"),
-        spec, member, str(folder / f"{member}.pt"), str(folder / f"{member}.json"), 1,
+        spec, member, refit, str(folder / f"{member}.pt"), str(folder / f"{member}.json"), 1,
     )  # fmt: skip
 
 
 def test_members_keep_the_selected_configuration_with_seeds_of_their_own(study):
     selected = read_json(str(study / "selected.json"))
-    trials = [member_trial(selected, 0, member) for member in ("seed0", "seed1", REFIT)]
+    trials = [member_trial(selected, 0, member) for member in ("seed0", "seed1", "seed2")]
     assert len({trial.seed for trial in trials}) == 3
     assert all(trial.params == selected["best"]["params"] and trial.parent_rank is None for trial in trials)
     first, second = run(study, "seed0"), run(study, "seed1")
@@ -50,8 +50,12 @@ def test_members_keep_the_selected_configuration_with_seeds_of_their_own(study):
     )
 
 
-def test_the_refit_trains_on_train_and_valid_for_the_chosen_epochs(study):
-    record = run(study, REFIT)
-    assert record["valid_error"] is None  # validation data was training data
+def test_a_refit_trains_on_train_and_valid_for_the_chosen_epochs(study):
+    record = run(study, "seed0", refit=True)
+    assert record["refit"] and record["valid_error"] is None  # validation data was training data
     assert record["best_epoch"] == 4  # no early stopping: exactly the epochs the selected trial chose
-    assert read_json(str(study / "refit.json")) == record
+    assert read_json(str(study / "seed0.json")) == record
+    refit = torch.load(record["weights"])["state_dict"]["0.weight"]
+    alone = run(study, "seed0")  # the same seed trained as the search trained: other data, other weights
+    assert alone["valid_error"] is not None
+    assert not torch.equal(torch.load(alone["weights"])["state_dict"]["0.weight"], refit)

@@ -1,0 +1,99 @@
+"""What the final network can be: the no-pretraining arm's own width and depth, an ensemble of
+members, and the logistic baseline reported beside it."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+from layerwise import batched_classifier, finetune
+from layerwise.baseline import C_GRID, logistic_baseline
+from layerwise.evaluate import load_network, save_ensemble
+from layerwise.inputs import Tensors
+from layerwise.models import Ensemble, build_classifier
+from layerwise.trials import Trial
+
+STACK = {
+    "layers": [{"n_in": 6, "n_hidden": 5, "activation": "tanh", "weight": torch.zeros(5, 6), "bias": torch.zeros(5)}]
+}
+
+
+@dataclass
+class Inputs:
+    train: Tensors
+    n_classes: int = 3
+
+    def stack(self, rank):
+        return STACK if rank is not None else {"layers": []}
+
+
+def trial(parent_rank, **params):
+    return Trial("finetune", 0, 0, 0, parent_rank, 1, {**finetune.DEFAULTS, **params})
+
+
+INPUTS = Inputs(Tensors(torch.zeros(4, 6), torch.zeros(4, dtype=torch.long)))
+
+
+@pytest.mark.parametrize("layers", [0, 1, 3])
+def test_the_no_pretraining_arm_builds_its_own_width_and_depth(layers):
+    params = {**finetune.DEFAULTS, "hidden_layers": layers, "hidden_units": 7, "activation": "tanh"}
+    architecture = finetune.architecture(INPUTS, None, params)
+    network = build_classifier(architecture)
+    linears = [module for module in network if isinstance(module, torch.nn.Linear)]
+    assert [(linear.in_features, linear.out_features) for linear in linears] == (
+        [(6, 7)] + [(7, 7)] * (layers - 1) + [(7, 3)] if layers else [(6, 3)]  # 0: a softmax regression
+    )
+
+
+def test_a_pretrained_arm_takes_its_stack_shape_and_records_no_shape_of_its_own():
+    resolved = finetune.resolve(trial(0, hidden_layers=3, hidden_units=99), INPUTS, {})
+    assert not set(finetune.ARCHITECTURE) & set(resolved.params)
+    assert finetune.architecture(INPUTS, 0, resolved.params)["layers"] == [
+        {"n_in": 6, "n_hidden": 5, "activation": "tanh"}
+    ]
+    alone = finetune.resolve(trial(None, hidden_layers=3), INPUTS, {})
+    assert alone.params["hidden_layers"] == 3
+
+
+def test_trials_of_different_shapes_never_share_a_pack():
+    keys = {
+        batched_classifier.pack_key({**finetune.DEFAULTS, **shape}, None)
+        for shape in ({"hidden_units": 8}, {"hidden_units": 16}, {"hidden_layers": 1}, {"activation": "tanh"})
+    }
+    assert len(keys) == 4
+
+
+def test_an_ensemble_averages_its_members_class_probabilities(tmp_path):
+    torch.manual_seed(0)
+    architecture = {"n_in": 4, "layers": [{"n_in": 4, "n_hidden": 3, "activation": "relu"}], "n_classes": 2}
+    networks = [build_classifier(architecture) for _ in range(3)]
+    x = torch.randn(10, 4)
+    expected = torch.stack([torch.softmax(network(x), 1) for network in networks]).mean(0)
+    with torch.no_grad():
+        assert torch.allclose(torch.softmax(Ensemble(networks)(x), 1), expected, atol=1e-6)
+    paths = []
+    for index, network in enumerate(networks):
+        paths.append(str(tmp_path / f"seed{index}.pt"))
+        torch.save({"architecture": architecture, "state_dict": network.state_dict()}, paths[-1])
+    save_ensemble(paths, str(tmp_path / "model.pt"))
+    loaded, loaded_architecture = load_network(str(tmp_path / "model.pt"))
+    assert loaded_architecture == architecture
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), Ensemble(networks)(x), atol=1e-6)
+
+
+def test_the_logistic_baseline_chooses_its_regularisation_on_validation_data_then_refits_on_both():
+    rng = np.random.default_rng(0)
+
+    def split(rows):
+        y = rng.integers(0, 2, rows)
+        return (rng.normal(size=(rows, 5)) + 2.0 * y[:, None]).astype(np.float32), y
+
+    train, valid, test = split(200), split(100), split(100)
+    baseline = logistic_baseline(train, valid, test)
+    assert baseline["C"] in C_GRID
+    assert baseline["test_accuracy"] > 0.9 and baseline["test_error"] == pytest.approx(1 - baseline["test_accuracy"])
+    noise = (rng.normal(size=(200, 5)).astype(np.float32), rng.integers(0, 2, 200))
+    # refit on train + valid, as the reported network: what only the validation rows teach shows on test
+    assert logistic_baseline(noise, split(200), split(100))["test_accuracy"] > 0.8
