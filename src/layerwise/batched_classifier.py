@@ -22,9 +22,8 @@ from layerwise.models import Dropout
 from layerwise.packs import Batched, Member, Update, column, train_members, trial_chunks
 
 
-def pack_key(params: dict, parent_rank: int | None) -> tuple:
-    """The parent stack, or the no-pretraining arm's shape, and the batch size."""
-    shape = tuple(params.get(name) for name in ("hidden_layers", "hidden_units", "activation"))
+def pack_key(params: dict, parent_rank: int | None, shape: tuple) -> tuple:
+    """The parent stack, or the no-pretraining arm's `shape`, and the batch size."""
     return (parent_rank, shape, params["batch_size"])
 
 

@@ -63,12 +63,11 @@ def scores(record: dict | None, test) -> dict | None:
     }
 
 
-def seed_study(members: list[dict], test, histogram_path: str) -> dict:
-    """Test error of every member, their mean and spread, and the test error of their ensemble
-    (averaged class probabilities)."""
-    networks = [load_network(member["weights"])[0] for member in members]
+def seed_study(members: list[dict], networks: list, ensemble: dict, test, histogram_path: str) -> dict:
+    """Test error of every member (`networks`, in the order of their records), their mean and spread,
+    and that of their ensemble (averaged class probabilities, `tested` already)."""
     errors = [classification_error(network, test.x, test.y)[0] for network in networks]
-    ensemble_error = classification_error(Ensemble(networks), test.x, test.y)[0]
+    ensemble_error = ensemble["test_error"]
     plots.seed_histogram(errors, ensemble_error, histogram_path)
     return {
         "seeds": [
@@ -81,7 +80,7 @@ def seed_study(members: list[dict], test, histogram_path: str) -> dict:
                 "test_error": error,
             }
             for m, error in zip(members, errors, strict=True)
-        ],  # fmt: skip
+        ],
         "test_error_mean": statistics.fmean(errors),
         "test_error_std": statistics.stdev(errors) if len(errors) > 1 else 0.0,
         "ensemble_test_error": ensemble_error,
@@ -144,10 +143,11 @@ def evaluate(
     best = selected["best"]
     write_reported(report, best["weights"], members, model_path)
     model, architecture = load_network(model_path)
+    networks = [load_network(member["weights"])[0] for member in members]
     candidates = {
         "single": tested(load_network(best["weights"])[0], test),
-        "member": tested(load_network(members[0]["weights"])[0], test),
-        "ensemble": tested(Ensemble([load_network(member["weights"])[0] for member in members]), test),
+        "member": tested(networks[0], test),
+        "ensemble": tested(Ensemble(networks), test),
     }
     result = candidates[report]
     baseline = logistic_baseline(*((split.x.numpy(), split.y.numpy()) for split in (train, valid, test)))
@@ -174,7 +174,7 @@ def evaluate(
         },
         "pretraining_comparison": comparison,
         "stages": stage_overview(selection_paths),
-        "seed_study": seed_study(members, test, histogram_path),
+        "seed_study": seed_study(members, networks, candidates["ensemble"], test, histogram_path),
         "model": model_path,
         "mlflow": {
             "tracking_uri": tracker.info.get("tracking_uri"),

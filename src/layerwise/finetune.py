@@ -112,7 +112,8 @@ def pack_key(trial, inputs) -> tuple | None:
     kernel of its own, which a pack does not reproduce: a trial with dropout trains alone there."""
     if inputs.device.type == "cuda" and trial.params["dropout"] > 0:
         return None
-    return batched_classifier.pack_key(trial.params, trial.parent_rank)
+    shape = tuple(trial.params.get(name) for name in ARCHITECTURE)  # none on a pretrained stack
+    return batched_classifier.pack_key(trial.params, trial.parent_rank, shape)
 
 
 def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listeners: list) -> list:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from layerwise import batched_classifier, finetune
+from layerwise import finetune
 from layerwise.baseline import C_GRID, logistic_baseline
 from layerwise.evaluate import load_network, save_ensemble
 from layerwise.inputs import Tensors
@@ -23,6 +23,7 @@ STACK = {
 class Inputs:
     train: Tensors
     n_classes: int = 3
+    device: torch.device = torch.device("cpu")
 
     def stack(self, rank):
         return STACK if rank is not None else {"layers": []}
@@ -57,11 +58,11 @@ def test_a_pretrained_arm_takes_its_stack_shape_and_records_no_shape_of_its_own(
 
 
 def test_trials_of_different_shapes_never_share_a_pack():
-    keys = {
-        batched_classifier.pack_key({**finetune.DEFAULTS, **shape}, None)
-        for shape in ({"hidden_units": 8}, {"hidden_units": 16}, {"hidden_layers": 1}, {"activation": "tanh"})
-    }
-    assert len(keys) == 4
+    shapes = ({"hidden_units": 8}, {"hidden_units": 16}, {"hidden_layers": 1}, {"activation": "tanh"}, {"dropout": 0.5})
+    keys = [finetune.pack_key(trial(None, **shape), INPUTS) for shape in shapes]
+    assert len(set(keys[:4])) == 4 and keys[4] == finetune.pack_key(trial(None), INPUTS)  # dropout: its own
+    on_a_stack = [finetune.pack_key(finetune.resolve(trial(0, **shape), INPUTS, {}), INPUTS) for shape in shapes]
+    assert len(set(on_a_stack)) == 1  # the stack's shape for all (as a shard resolves them first)
 
 
 def test_an_ensemble_averages_its_members_class_probabilities(tmp_path):
