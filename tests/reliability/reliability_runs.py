@@ -55,14 +55,16 @@ def wait_for_line(path: Path, text: str, timeout: float = 600) -> None:
     wait_for(lambda: path.exists() and text in path.read_text(), timeout, f"{text!r} in {path}")
 
 
-def shard_process(stage: str, shard: int) -> int:
-    """The process id of the running `layerwise shard` job of a stage's shard."""
+def shard_process(stage: str, shard: int, workdir: Path) -> int:
+    """The process id of the running `layerwise shard` job of a stage's shard in the run of `workdir`
+    (a job works there): another workflow on the machine may run the same shard."""
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             words = cmdline.read_bytes().decode().split("\0")
+            in_run = (cmdline.parent / "cwd").resolve() == workdir.resolve()
         except OSError:  # the process ended meanwhile
             continue
-        if "shard" in words and "--shard" in words and "--spec" in words:
+        if in_run and "shard" in words and "--shard" in words and "--spec" in words:
             spec = json.loads(words[words.index("--spec") + 1])
             if spec["stage"] == stage and words[words.index("--shard") + 1] == str(shard):
                 return int(cmdline.parent.name)

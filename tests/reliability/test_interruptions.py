@@ -65,7 +65,7 @@ def test_a_shard_killed_mid_trial_resumes_from_its_checkpoint_with_one_finished_
     checkpoints = tmp_path / "results" / config["experiment"] / "finetune" / "checkpoints"
     run = interrupted_while_fine_tuning(
         tmp_path,
-        lambda process: os.kill(shard_process("finetune", 0), signal.SIGKILL),
+        lambda process: os.kill(shard_process("finetune", 0, tmp_path), signal.SIGKILL),
         config,
         ready=lambda run: (checkpoints / f"{SECOND_TRIAL}.pt").exists(),  # it has saved an epoch
     )
