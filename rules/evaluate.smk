@@ -16,7 +16,7 @@ rule retrain:
         member="seed[0-9]+",
     params:
         spec=json.dumps(SPECS["finetune"], sort_keys=True),
-        refit="--refit" if config["evaluate"]["refit_on_train_valid"] else "",
+        refit=str(config["evaluate"]["refit_on_train_valid"]).lower(),
         device=config["device"],
         code=CODE,
     threads: config["threads"]
@@ -28,7 +28,7 @@ rule retrain:
         f"{RESULTS}/logs/seed_study/{{member}}.log",
     shell:
         "layerwise retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
-        " --parents {input.parents} --spec {params.spec:q} --member {wildcards.member} {params.refit}"
+        " --parents {input.parents} --spec {params.spec:q} --member {wildcards.member} --refit {params.refit:q}"
         " --weights {output.weights} --out {output.record} --threads {threads}"
         " --device {params.device} > {log} 2>&1"
 
@@ -60,7 +60,7 @@ rule evaluate:
         "layerwise evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
         " --selections {input.selections} --members {input.members} --histogram {output.histogram}"
         " --beam {output.beam}"
-        " --train {input.train} --valid {input.valid} --test {input.test} --report {params.report}"
+        " --train {input.train} --valid {input.valid} --test {input.test} --report {params.report:q}"
         " --tracking {input.tracking} --experiment {params.experiment:q}"
         " --summary {output.summary} --model {output.model} > {log} 2>&1"
 

@@ -103,7 +103,7 @@ def retrain(args) -> None:
     from layerwise.seedstudy import retrain as run
 
     run(
-        args.selected, args.train, args.valid, args.parents, json.loads(args.spec), args.member, args.refit,
+        args.selected, args.train, args.valid, args.parents, json.loads(args.spec), args.member, args.refit == "true",
         args.weights, args.out, args.threads, args.device,
     )  # fmt: skip
 
@@ -214,8 +214,9 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--spec", required=True, help="the fine-tuning stage spec, as JSON")
     command.add_argument("--member", required=True, help="seed<i>")
     command.add_argument(
-        "--refit", action="store_true", help="train on train + valid for the epochs early stopping chose"
-    )
+        "--refit", choices=("true", "false"), default="false",
+        help="true: train on train + valid for the epochs early stopping chose",
+    )  # fmt: skip
     command.add_argument("--weights", required=True)
     command.add_argument("--out", required=True)
     command.add_argument("--threads", type=int, default=1)
