@@ -142,13 +142,11 @@ def evaluate(
     members = [read_json(path) for path in member_paths]
     best = selected["best"]
     write_reported(report, best["weights"], members, model_path)
-    model, architecture = load_network(model_path)
+    single, architecture = load_network(best["weights"])  # the members share its architecture
     networks = [load_network(member["weights"])[0] for member in members]
-    candidates = {
-        "single": tested(load_network(best["weights"])[0], test),
-        "member": tested(networks[0], test),
-        "ensemble": tested(Ensemble(networks), test),
-    }
+    models = {"single": single, "member": networks[0], "ensemble": Ensemble(networks)}
+    candidates = {name: tested(candidate, test) for name, candidate in models.items()}
+    model = models[report]
     result = candidates[report]
     baseline = logistic_baseline(*((split.x.numpy(), split.y.numpy()) for split in (train, valid, test)))
     tracker = Tracker.from_file(tracking)
