@@ -20,6 +20,7 @@ selection. The run is made twice, one after the other: with the jobs forked from
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -85,7 +86,10 @@ def timed_snakemake(folder: Path, config: dict, cores: int) -> tuple[float, floa
         "--configfile", str(folder / "config.yaml"), "--cores", str(cores), "--quiet",
     ]  # fmt: skip
     started, clock = time.time(), time.perf_counter()
-    subprocess.run(command, check=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(Path.home())})
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(Path.home())}
+    if "PYTHONPATH" in os.environ:  # a benchmark of another checkout (PYTHONPATH=its src) with this venv
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    subprocess.run(command, check=True, env=env)
     return started, time.perf_counter() - clock
 
 

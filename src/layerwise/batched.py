@@ -94,7 +94,7 @@ def train_pack(models, params: list[dict], generators, listeners, x_train, x_val
     pack = Pack(models, params, len(x_train), x_train.device)
     updates = math.ceil(len(x_train) / pack.batch_size)
     members = [  # one weight layer each, at its base rate
-        Member(model, p, generator, listener, updates, p["epochs"], p["patience"], "valid_loss",
+        Member(model, p, generator, listener, updates, p["epochs"], p["patience"], ("valid_loss",),
                penalties=[(p["l1"], p["l2"])], scales=[1.0])
         for model, p, generator, listener in zip(models, params, generators, listeners, strict=True)
     ]  # fmt: skip

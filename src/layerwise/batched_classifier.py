@@ -20,6 +20,7 @@ from torch import nn
 
 from layerwise.models import Dropout
 from layerwise.packs import Batched, Member, Update, column, train_members, trial_chunks
+from layerwise.training import CLASSIFIER_STOP_ON
 
 
 def pack_key(params: dict, parent_rank: int | None, shape: tuple) -> tuple:
@@ -123,7 +124,7 @@ def train_pack(models, params, penalties, scales, rng_states, generators, listen
     pack = ClassifierPack(models, params, rng_states, len(train.x), train.x.device)
     updates = math.ceil(len(train.x) / pack.batch_size)
     members = [
-        Member(model, p, generator, listener, updates, p["max_epochs"], patience, "valid_error", penalty, scale)
+        Member(model, p, generator, listener, updates, p["max_epochs"], patience, CLASSIFIER_STOP_ON, penalty, scale)
         for model, p, generator, listener, penalty, scale in zip(
             models, params, generators, listeners, penalties, scales, strict=True
         )

@@ -43,17 +43,17 @@ def column(values, device, dtype=torch.float32) -> torch.Tensor:
 
 class Member:
     """A trial in a pack: its model, hyper-parameters, generator, schedule, curves and early stopping
-    (on the validation score `stop_on`, over at most `epochs` epochs), and per layer (bottom to top)
+    (on the validation scores `stop_on`, over at most `epochs` epochs), and per layer (bottom to top)
     its (l1, l2) `penalties` and learning-rate `scales`, as its optimizer alone has them (optim.py)."""
 
     def __init__(
         self, model, params, generator, listener, updates_per_epoch, epochs, patience, stop_on, penalties, scales
     ):
         self.model, self.params, self.generator, self.listener = model, params, generator, listener
-        self.epochs, self.patience, self.stop_on = epochs, patience, stop_on
+        self.epochs, self.patience = epochs, patience
         self.penalties, self.scales = penalties, scales
         self.factor = lr_factor(params, updates_per_epoch)
-        self.history, self.stopping = {"train_loss": []}, EarlyStopping(patience)
+        self.history, self.stopping = {"train_loss": []}, EarlyStopping(patience, stop_on)
 
     def learning_rates(self, updates_done: int, layer: int) -> tuple[float, float]:
         """(weights, biases) of `layer`: what the trial's optimizer and schedule use alone, computed in
@@ -71,7 +71,7 @@ class Member:
     def end_of_epoch(self, epoch: int, train_loss: float, scores: dict, snapshot) -> bool:
         """Records the epoch as `training.fit` does (`snapshot()`: the trial's weights now); True: done."""
         record_epoch(self.history, epoch, train_loss, scores, self.listener)
-        return self.stopping.update(epoch, scores[self.stop_on], snapshot) or epoch >= self.epochs
+        return self.stopping.update(epoch, scores, snapshot) or epoch >= self.epochs
 
     def ended(self, epoch: int, state: dict) -> tuple[dict, dict]:
         """(the weights the trial ends with: its best epoch's, with patience; what `training.fit` returns)."""

@@ -1,7 +1,8 @@
 """Selection after a stage: drop failed trials, rank by objective, keep the top K with their lineage.
 
-Every round of the stage competes; ties are broken by round, then trial index, so the ranking never
-depends on which shard finished first.
+Every round of the stage competes; ties are broken by validation loss where fine-tuning has one,
+then by round and trial index (`trials.rank_key`), so the ranking never depends on which shard
+finished first.
 """
 
 import tempfile
@@ -18,6 +19,7 @@ from layerwise.figures import draw_stage, top_table
 from layerwise.files import read_json, write_json
 from layerwise.kinds import stage_space
 from layerwise.tracking import BORDER, EXTENDED, Tracker
+from layerwise.trials import rank_key
 
 
 class StageFailed(RuntimeError):
@@ -34,7 +36,7 @@ def ranked(records: list[dict], stage: str) -> list[dict]:
     if not finished:
         reasons = sorted({record["reason"] for record in records})
         raise StageFailed(f"every trial of stage {stage} failed ({len(records)} trials); reasons: {'; '.join(reasons)}")
-    return sorted(finished, key=lambda record: (record["objective"], record["round"], record["index"]))
+    return sorted(finished, key=rank_key)
 
 
 def lineage_step(record: dict) -> dict:

@@ -29,6 +29,7 @@ from layerwise.border import side_of
 from layerwise.regularization import LAYER_GROUPS
 from layerwise.seeding import derive_seed
 from layerwise.space import Categorical, Fixed, Interval, SearchSpace, domain, from_unit, to_unit
+from layerwise.trials import rank_key
 
 DEFAULT_POINTS = 3
 # How far extend_on_border may widen an interval: what each hyper-parameter can take and still train.
@@ -82,11 +83,11 @@ def finished(history: list[dict]) -> list[dict]:
 
 
 def best_params(history: list[dict]) -> dict | None:
-    """The proposal of the best finished trial (ties: the earlier round, then the lower index)."""
+    """The proposal of the best finished trial, as a stage ranks them (`trials.rank_key`)."""
     done = finished(history)
     if not done:
         return None
-    best = min(done, key=lambda record: (record["objective"], record["round"], record["index"]))
+    best = min(done, key=rank_key)
     return best.get("proposed", best["params"])
 
 

@@ -130,17 +130,24 @@ def record_epoch(history: dict, epoch: int, train_loss: float, scores: dict, lis
         listener(epoch, {"train_loss": train_loss, **scores})
 
 
-class EarlyStopping:
-    """The best epoch so far by a validation score (lower is better), its weights when patience > 0,
-    and whether `patience` epochs have passed without a better one (never, with patience 0)."""
+# Fine-tuning keeps the epoch of lowest validation error, and of those the one of lowest loss: on a
+# small validation set the error is coarse (one example is 1/n) and many epochs tie.
+CLASSIFIER_STOP_ON = ("valid_error", "valid_loss")
 
-    def __init__(self, patience: int, best: tuple = (math.inf, 0, None)):
-        self.patience = patience
+
+class EarlyStopping:
+    """The best epoch so far by the validation scores `stop_on` (compared in order, lower is better),
+    its weights when patience > 0, and whether `patience` epochs have passed without a better one
+    (never, with patience 0)."""
+
+    def __init__(self, patience: int, stop_on: tuple[str, ...], best: tuple = ((math.inf,), 0, None)):
+        self.patience, self.stop_on = patience, stop_on
         self.score, self.epoch, self.state = best
 
-    def update(self, epoch: int, score: float, snapshot) -> bool:
-        """Records an epoch's score (`snapshot()` gives the weights to keep if it is the best); True: stop."""
-        if score < self.score:
+    def update(self, epoch: int, scores: dict, snapshot) -> bool:
+        """Records an epoch's scores (`snapshot()` gives the weights to keep if it is the best); True: stop."""
+        score = tuple(scores[name] for name in self.stop_on)
+        if score < tuple(self.score):
             self.score, self.epoch = score, epoch
             self.state = snapshot() if self.patience else None
             return False
@@ -158,7 +165,7 @@ def fit(
     targets,
     params: dict,
     evaluate,
-    stop_on: str,
+    stop_on: tuple[str, ...],
     max_epochs: int,
     patience: int,
     generator,
@@ -172,12 +179,12 @@ def fit(
     """
     optimizer = make_optimizer(model, params, penalties, layer_scales)
     schedule = make_schedule(optimizer, params, math.ceil(len(inputs) / params["batch_size"]))
-    history, stopping = {"train_loss": []}, EarlyStopping(patience)
+    history, stopping = {"train_loss": []}, EarlyStopping(patience, stop_on)
     listener, checkpoint = _epoch_listener.get(), _checkpoint.get()
     first_epoch, saved = 1, checkpoint.load() if checkpoint else None
     if saved:
         first_epoch, history, best = resume(saved, model, optimizer, schedule, generator, listener)
-        stopping = EarlyStopping(patience, best)
+        stopping = EarlyStopping(patience, stop_on, best)
     epoch = first_epoch - 1
     for epoch in range(first_epoch, max_epochs + 1):
         train_loss = train_epoch(model, batch_loss, inputs, targets, params, optimizer, schedule, generator)
@@ -185,7 +192,7 @@ def fit(
         with torch.no_grad():
             scores = evaluate(model)
         record_epoch(history, epoch, train_loss, scores, listener)
-        if stopping.update(epoch, scores[stop_on], lambda: copy.deepcopy(model.state_dict())):
+        if stopping.update(epoch, scores, lambda: copy.deepcopy(model.state_dict())):
             break
         if checkpoint and checkpoint.due():
             checkpoint.save(training_state(epoch, model, optimizer, schedule, generator, history, stopping.best))
@@ -201,7 +208,7 @@ def train_unsupervised(model, x_train, x_valid, params: dict, generator) -> dict
     return fit(
         model, lambda m, x, _: m.training_loss(x), x_train, x_train, params,
         lambda m: {"valid_loss": m.reconstruction_error(x_valid).item()},
-        "valid_loss", params["epochs"], params["patience"], generator, [(params["l1"], params["l2"])],
+        ("valid_loss",), params["epochs"], params["patience"], generator, [(params["l1"], params["l2"])],
     )  # fmt: skip
 
 
@@ -214,7 +221,7 @@ def classification_error(model, x, y) -> tuple[float, float]:
 
 
 def train_classifier(model, train, valid, params: dict, patience: int, generator, layer_scales: list[float]) -> dict:
-    """Supervised fine-tuning with early stopping on validation error; the best epoch's weights are kept.
+    """Supervised fine-tuning with early stopping on validation error (ties: loss); the best epoch's weights are kept.
 
     `layer_scales` holds one learning-rate multiplier per Linear layer, bottom to top.
     """
@@ -224,8 +231,9 @@ def train_classifier(model, train, valid, params: dict, patience: int, generator
         return {"valid_error": error, "valid_loss": loss}
 
     result = fit(
-        model, lambda m, x, y: nn.functional.cross_entropy(m(x), y), train.x, train.y, params, evaluate, "valid_error",
-        params["max_epochs"], patience, generator, classifier_coefficients(params, len(layer_scales)), layer_scales,
+        model, lambda m, x, y: nn.functional.cross_entropy(m(x), y), train.x, train.y, params, evaluate,
+        CLASSIFIER_STOP_ON, params["max_epochs"], patience, generator,
+        classifier_coefficients(params, len(layer_scales)), layer_scales,
     )  # fmt: skip
     result["valid_error"] = result["history"]["valid_error"][result["best_epoch"] - 1]
     return result

@@ -64,3 +64,12 @@ def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[T
 
 def pack_of(trial: Trial, pack_size: int) -> int:
     return trial.index // pack_size
+
+
+def rank_key(record: dict) -> tuple:
+    """How a stage ranks its finished trials: by objective, lower first; equal objectives (a validation
+    error counts whole examples: on a small set many trials tie) by the fine-tuned validation loss
+    where there is one, then by round and index, so the ranking never depends on the order records
+    arrived in."""
+    tie = record.get("metrics", {}).get("best_valid_loss", 0.0)
+    return record["objective"], tie, record["round"], record["index"]

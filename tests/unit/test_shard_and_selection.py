@@ -11,6 +11,7 @@ from layerwise.data import Split, save_split
 from layerwise.files import write_json
 from layerwise.selection import StageFailed, load_records, ranked, select_pretrain, top_k
 from layerwise.shard import progress_line, run_shard
+from layerwise.strategies import best_params
 
 
 @pytest.fixture()
@@ -100,15 +101,23 @@ def test_top_k_stacks_grow_from_their_parents(data_dir):
         assert torch.equal(stacks.load(parent_entry["stack"])["layers"][0]["weight"], stack["layers"][0]["weight"])
 
 
-def test_ranking_breaks_ties_by_round_then_index_and_drops_failures():
+def test_ranking_breaks_ties_by_validation_loss_then_round_then_index_and_drops_failures():
     records = [
-        {"round": 0, "index": 2, "status": "FINISHED", "objective": 0.1},
-        {"round": 0, "index": 0, "status": "FAILED", "objective": None, "reason": "x"},
-        {"round": 1, "index": 0, "status": "FINISHED", "objective": 0.1},
-        {"round": 0, "index": 1, "status": "FINISHED", "objective": 0.1},
-        {"round": 0, "index": 3, "status": "FINISHED", "objective": 0.05},
+        {"round": 0, "index": 2, "status": "FINISHED", "objective": 0.1, "metrics": {}},
+        {"round": 0, "index": 0, "status": "FAILED", "objective": None, "reason": "x", "metrics": {}},
+        {"round": 1, "index": 0, "status": "FINISHED", "objective": 0.1, "metrics": {}},
+        {"round": 0, "index": 1, "status": "FINISHED", "objective": 0.1, "metrics": {}},
+        {"round": 0, "index": 3, "status": "FINISHED", "objective": 0.05, "metrics": {}},
     ]
     assert [(r["round"], r["index"]) for r in ranked(records, "s")] == [(0, 3), (0, 1), (0, 2), (1, 0)]
+    fine_tuned = [
+        {"round": 0, "index": 0, "status": "FINISHED", "objective": 0.1, "metrics": {"best_valid_loss": 0.4}},
+        {"round": 1, "index": 1, "status": "FINISHED", "objective": 0.1, "metrics": {"best_valid_loss": 0.3}},
+        {"round": 0, "index": 2, "status": "FINISHED", "objective": 0.2, "metrics": {"best_valid_loss": 0.1}},
+    ]
+    assert [(r["round"], r["index"]) for r in ranked(fine_tuned, "finetune")] == [(1, 1), (0, 0), (0, 2)]
+    proposals = [record | {"params": {"lr": i}} for i, record in enumerate(fine_tuned)]
+    assert best_params(proposals) == {"lr": 1}  # the adaptive strategies build on the same best
 
 
 def test_same_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):

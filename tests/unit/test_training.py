@@ -96,6 +96,23 @@ def test_fine_tuning_stops_early_and_keeps_the_best_epoch():
     assert restored == pytest.approx(result["valid_error"])
 
 
+def test_fine_tuning_breaks_ties_in_validation_error_by_validation_loss():
+    """On a small validation set many epochs share the lowest error: the kept epoch is the one of
+    them with the lowest loss, not the first that reached it."""
+    torch.manual_seed(0)
+    x = torch.randn(260, 5)
+    y = (x[:, 0] > 0).long()
+    model = build_classifier({"n_in": 5, "layers": [{"n_in": 5, "n_hidden": 8, "activation": "tanh"}], "n_classes": 2})
+    params = {**finetune.DEFAULTS, "learning_rate": 0.1, "batch_size": 32, "max_epochs": 60}
+    result = train_classifier(
+        model, Split(x[:200], y[:200]), Split(x[200:], y[200:]), params, 60, torch.Generator().manual_seed(0), [1, 1]
+    )
+    errors, losses = result["history"]["valid_error"], result["history"]["valid_loss"]
+    tied = [epoch for epoch, error in enumerate(errors, 1) if error == min(errors)]
+    assert len(tied) > 1 and losses[tied[0] - 1] != min(losses[epoch - 1] for epoch in tied)  # a real tie to break
+    assert result["best_epoch"] == min(tied, key=lambda epoch: losses[epoch - 1])
+
+
 def test_ridge_readout_separates_informative_features_from_noise():
     torch.manual_seed(0)
     y = torch.randint(0, 3, (600,))
