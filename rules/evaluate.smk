@@ -51,6 +51,7 @@ rule evaluate:
     params:
         experiment=config["experiment"],
         report=config["evaluate"]["report"],
+        one_se_rule=str(config["evaluate"]["one_se_rule"]).lower(),
         code=CODE,
     conda:
         ENV
@@ -61,6 +62,7 @@ rule evaluate:
         " --selections {input.selections} --members {input.members} --histogram {output.histogram}"
         " --beam {output.beam}"
         " --train {input.train} --valid {input.valid} --test {input.test} --report {params.report:q}"
+        " --one-se-rule {params.one_se_rule:q}"
         " --tracking {input.tracking} --experiment {params.experiment:q}"
         " --summary {output.summary} --model {output.model} > {log} 2>&1"
 

@@ -120,6 +120,7 @@ def evaluate(args) -> None:
         args.beam,
         (args.train, args.valid, args.test),
         args.report,
+        args.one_se_rule == "true",
         args.tracking,
         args.experiment,
         args.summary,
@@ -233,7 +234,11 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--train", required=True, help="the preprocessed training split (fits the baseline)")
     command.add_argument("--valid", required=True, help="the preprocessed validation split (chooses the baseline's C)")
     command.add_argument("--test", required=True)
-    command.add_argument("--report", choices=REPORTS, required=True, help="which candidate is the final model")
+    command.add_argument("--report", choices=REPORTS, required=True, help="which network is the final model")
+    command.add_argument(
+        "--one-se-rule", choices=("true", "false"), required=True,
+        help="report the logistic baseline instead when its validation error is within one standard error",
+    )  # fmt: skip
     command.add_argument("--tracking", required=True)
     command.add_argument("--experiment", required=True)
     command.add_argument("--summary", required=True)

@@ -8,6 +8,7 @@ REPORTED = {  # evaluate.report's candidates, as summary.md names them
     "single": "the search's best network",
     "member": "the seed study's first member",
     "ensemble": "the ensemble of the seed study's members",
+    "linear": "the logistic baseline, a network with no hidden layer",
 }
 
 
@@ -22,7 +23,9 @@ def configuration(step: dict) -> str:
 
 def render(summary: dict, table: pd.DataFrame) -> str:
     selected, study = summary["selected"], summary["seed_study"]
-    arms, baseline = summary["pretraining_comparison"], summary["baseline"]
+    arms, baseline, rule = summary["pretraining_comparison"], summary["baseline"], summary["one_se_rule"]
+    verdict = "within" if rule["linear_preferred"] else "not within"
+    labels = REPORTED | {"linear": f"{REPORTED['linear']}, C = {baseline['C']:g}"}
     lines = [
         f"# {summary['experiment']}",
         "",
@@ -34,11 +37,13 @@ def render(summary: dict, table: pd.DataFrame) -> str:
         "| final model | test accuracy |",
         "|---|---|",
         *(
-            f"| {REPORTED[name]}{' (reported)' if name == summary['reported'] else ''} "
-            f"| {result['test_accuracy']:.2%} |"
+            f"| {labels[name]}{' (reported)' if name == summary['reported'] else ''} | {result['test_accuracy']:.2%} |"
             for name, result in summary["candidates"].items()
         ),
-        f"| baseline: logistic regression, C = {baseline['C']:g} | {baseline['test_accuracy']:.2%} |",
+        "",
+        f"One-standard-error rule{'' if rule['applied'] else ' (off)'}: the baseline's validation error "
+        f"{rule['linear_valid_error']:.4f} is {verdict} one standard error ({rule['standard_error']:.4f}) of the "
+        f"selected network's {rule['network_valid_error']:.4f}.",
         "",
         f"Seed study: {len(study['seeds'])} seeds, test error {study['test_error_mean']:.4f} ± "
         f"{study['test_error_std']:.4f}; their ensemble {study['ensemble_test_error']:.4f}"

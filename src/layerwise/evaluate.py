@@ -1,6 +1,6 @@
 """Evaluation: the only code that opens the test split. Scores the candidates for the final model
-(the selected network, a seed-study member, their ensemble) and the logistic baseline, writes the
-reported model and the summary.
+(the selected network, a seed-study member, their ensemble, and the logistic baseline as a network
+with no hidden layer), writes the reported model and the summary.
 """
 
 import statistics
@@ -8,7 +8,7 @@ import statistics
 import torch
 
 from layerwise import plots
-from layerwise.baseline import logistic_baseline
+from layerwise.baseline import logistic_baseline, prefers_linear
 from layerwise.files import read_json, write_json
 from layerwise.inputs import load_tensors
 from layerwise.models import Ensemble, build_classifier
@@ -22,15 +22,19 @@ def load_network(weights_path: str) -> tuple[torch.nn.Module, dict]:
     checkpoint, and its architecture."""
     checkpoint = torch.load(weights_path, weights_only=True)
     architecture = checkpoint["architecture"]
-
-    def network(state: dict) -> torch.nn.Sequential:
-        model = build_classifier(architecture)
-        model.load_state_dict(state)
-        return model
-
     if "members" in checkpoint:
-        return Ensemble([network(state) for state in checkpoint["members"]]).eval(), architecture
-    return network(checkpoint["state_dict"]).eval(), architecture
+        states = checkpoint["members"]
+        return Ensemble(
+            [network_from({"architecture": architecture, "state_dict": s}) for s in states]
+        ).eval(), architecture
+    return network_from(checkpoint), architecture
+
+
+def network_from(checkpoint: dict) -> torch.nn.Module:
+    """The network a checkpoint ({"architecture", "state_dict"}) holds, in evaluation mode."""
+    model = build_classifier(checkpoint["architecture"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()
 
 
 def save_ensemble(member_weights: list[str], path: str) -> None:
@@ -88,10 +92,13 @@ def seed_study(members: list[dict], networks: list, ensemble: dict, test, histog
     }
 
 
-def write_reported(report: str, selected_weights: str, members: list[dict], path: str) -> None:
-    """The reported model's checkpoint: the selected network's, the first member's, or the ensemble's."""
+def write_reported(report: str, selected_weights: str, members: list[dict], linear: dict, path: str) -> None:
+    """The reported model's checkpoint: the selected network's, the first member's, the ensemble's, or
+    the linear model's (`linear`, a checkpoint already)."""
     if report == "ensemble":
         save_ensemble([member["weights"] for member in members], path)
+    elif report == "linear":
+        torch.save(linear, path)
     else:
         source = selected_weights if report == "single" else members[0]["weights"]
         torch.save(torch.load(source, weights_only=True), path)
@@ -129,26 +136,34 @@ def evaluate(
     beam_path: str,
     splits: tuple[str, str, str],
     report: str,
+    one_se_rule: bool,
     tracking: str,
     experiment: str,
     summary_path: str,
     model_path: str,
 ) -> dict:
     """`splits`: the preprocessed train, valid and test files (train and valid fit the baseline);
-    `report`: which candidate (stages.REPORTS) is the final model, written to `model_path`."""
+    `report`: which network (stages.REPORTS) is the final model, written to `model_path`, unless
+    `one_se_rule` finds the logistic baseline as good on validation (baseline.prefers_linear)."""
     selected = read_json(selected_path)
     preprocessing = lineage_step(read_json(preprocessing_path)["best"])
     train, valid, test = (load_tensors(path) for path in splits)
     members = [read_json(path) for path in member_paths]
     best = selected["best"]
-    write_reported(report, best["weights"], members, model_path)
     single, architecture = load_network(best["weights"])  # the members share its architecture
+    baseline, linear = logistic_baseline(
+        *((split.x.numpy(), split.y.numpy()) for split in (train, valid)), architecture["n_classes"]
+    )
+    rule = prefers_linear(best["objective"], baseline["valid_error"], len(valid.y))
+    if one_se_rule and rule["linear_preferred"]:
+        report = "linear"
+    write_reported(report, best["weights"], members, linear, model_path)
     networks = [load_network(member["weights"])[0] for member in members]
-    models = {"single": single, "member": networks[0], "ensemble": Ensemble(networks)}
+    models = {"single": single, "member": networks[0], "ensemble": Ensemble(networks), "linear": network_from(linear)}
     candidates = {name: tested(candidate, test) for name, candidate in models.items()}
     model = models[report]
     result = candidates[report]
-    baseline = logistic_baseline(*((split.x.numpy(), split.y.numpy()) for split in (train, valid, test)))
+    baseline |= {key: candidates["linear"][key] for key in ("test_accuracy", "test_error")}
     tracker = Tracker.from_file(tracking)
     evaluation = Tracker(tracker.open_child("evaluation", "evaluation"))
     comparison = {
@@ -161,6 +176,7 @@ def evaluate(
         "reported": report,
         "candidates": candidates,
         "baseline": baseline,
+        "one_se_rule": rule | {"applied": one_se_rule},
         "valid_error": best["objective"],
         "selected_trial": best["trial_id"],
         "selected": {

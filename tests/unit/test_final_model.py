@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from layerwise import finetune
-from layerwise.baseline import C_GRID, logistic_baseline
-from layerwise.evaluate import load_network, save_ensemble
+from layerwise.baseline import C_GRID, as_network, logistic_baseline, logistic_regression, prefers_linear
+from layerwise.evaluate import load_network, network_from, save_ensemble
 from layerwise.inputs import Tensors
 from layerwise.models import Ensemble, build_classifier
 from layerwise.trials import Trial
@@ -84,6 +84,13 @@ def test_an_ensemble_averages_its_members_class_probabilities(tmp_path):
         assert torch.allclose(loaded(x), Ensemble(networks)(x), atol=1e-6)
 
 
+def scored(checkpoint: dict, split) -> float:
+    """The accuracy of a baseline checkpoint's network on a numpy (x, y) split."""
+    with torch.no_grad():
+        predicted = network_from(checkpoint)(torch.as_tensor(split[0])).argmax(1).numpy()
+    return float((predicted == split[1]).mean())
+
+
 def test_the_logistic_baseline_chooses_its_regularisation_on_validation_data_then_refits_on_both():
     rng = np.random.default_rng(0)
 
@@ -92,9 +99,33 @@ def test_the_logistic_baseline_chooses_its_regularisation_on_validation_data_the
         return (rng.normal(size=(rows, 5)) + 2.0 * y[:, None]).astype(np.float32), y
 
     train, valid, test = split(200), split(100), split(100)
-    baseline = logistic_baseline(train, valid, test)
-    assert baseline["C"] in C_GRID
-    assert baseline["test_accuracy"] > 0.9 and baseline["test_error"] == pytest.approx(1 - baseline["test_accuracy"])
+    baseline, checkpoint = logistic_baseline(train, valid, 2)
+    assert baseline["C"] in C_GRID and 0.0 <= baseline["valid_error"] < 0.2
+    assert scored(checkpoint, test) > 0.9
     noise = (rng.normal(size=(200, 5)).astype(np.float32), rng.integers(0, 2, 200))
     # refit on train + valid, as the reported network: what only the validation rows teach shows on test
-    assert logistic_baseline(noise, split(200), split(100))["test_accuracy"] > 0.8
+    assert scored(logistic_baseline(noise, split(200), 2)[1], split(100)) > 0.8
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 4])
+def test_the_logistic_baseline_as_a_network_gives_its_class_probabilities(n_classes):
+    rng = np.random.default_rng(n_classes)
+    y = rng.integers(0, 3 if n_classes == 4 else n_classes, 300)  # with 4: a class the data never has
+    x = (rng.normal(size=(300, 6)) + y[:, None] * rng.normal(size=6)).astype(np.float32)
+    model = logistic_regression(1.0).fit(x, y)
+    network = network_from(as_network(model, 6, n_classes))
+    with torch.no_grad():
+        probabilities = torch.softmax(network(torch.as_tensor(x)), 1).numpy()
+    assert probabilities.shape == (300, n_classes)
+    assert np.allclose(probabilities[:, model.classes_], model.predict_proba(x), atol=1e-5)
+    assert (probabilities.argmax(1) == model.predict(x)).all()
+
+
+def test_the_one_standard_error_rule_takes_the_linear_model_the_validation_data_cannot_tell_apart():
+    assert prefers_linear(1 / 91, 1 / 91, 91)["linear_preferred"]  # a tie: the simpler model
+    assert not prefers_linear(1 / 91, 2 / 91, 91)["linear_preferred"]  # one standard error is 0.0109 < 1/91
+    assert prefers_linear(10 / 91, 12 / 91, 91)["linear_preferred"]  # 0.033: two errors more are within
+    assert not prefers_linear(10 / 91, 14 / 91, 91)["linear_preferred"]
+    rule = prefers_linear(0.27, 0.67, 800)  # MNIST-1D: the network is far ahead
+    assert not rule["linear_preferred"] and rule["standard_error"] == pytest.approx(0.0157, abs=1e-4)
+    assert not prefers_linear(0.0, 0.01, 100)["linear_preferred"]  # a perfect network: no error is within

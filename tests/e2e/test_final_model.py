@@ -1,0 +1,38 @@
+"""The final model through `snakemake`: on data a linear model separates, the one-standard-error rule
+hands the user the logistic baseline, as a network with no hidden layer."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from layerwise.evaluate import load_network
+from runner import LEAN, Run, smoke_config, snakemake
+
+pytestmark = pytest.mark.e2e
+
+
+def test_on_linearly_separable_data_the_final_model_is_the_logistic_baseline(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    frame = pd.DataFrame(rng.normal(size=(400, 6)) + 3.0 * labels[:, None], columns=[f"f{i}" for i in range(6)])
+    frame["kind"] = np.where(labels == 1, "yes", "no")
+    frame.to_csv(tmp_path / "linear.csv", index=False)
+    data = {"source": "file", "path": str(tmp_path / "linear.csv"), "label_column": "kind", "test_fraction": 0.25}
+    config = smoke_config(experiment="linear", data=data, **LEAN)
+    run = Run(tmp_path, config, snakemake(tmp_path, config))
+    assert run.process.returncode == 0, run.output[-3000:]
+    summary = json.loads((run.results / "summary.json").read_text())
+    rule = summary["one_se_rule"]
+    assert rule["applied"] and rule["linear_preferred"]
+    assert rule["linear_valid_error"] <= rule["network_valid_error"] + rule["standard_error"]
+    assert summary["reported"] == "linear" and summary["test_accuracy"] == summary["baseline"]["test_accuracy"] > 0.95
+    model, architecture = load_network(str(run.results / "model.pt"))
+    assert architecture["layers"] == [] and architecture["n_in"] == 6  # a softmax on the preprocessed input
+    test = np.load(run.results / "data" / "test.npz")
+    with torch.no_grad():
+        accuracy = (model(torch.from_numpy(test["x"])).argmax(1).numpy() == test["y"]).mean()
+    assert accuracy == pytest.approx(summary["test_accuracy"])
+    assert "is within one standard error" in (run.results / "summary.md").read_text()
