@@ -1,6 +1,7 @@
 # Config validation and the helpers that rules use for their inputs and params.
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -59,6 +60,18 @@ STAGES = stage_names(config)
 TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI") or config["tracking"]["uri"]
 CODE = code_digest()  # a param of every rule: editing src/ reruns what it affects
 
+
+DATA_FILES = {"path": config["data"].get("path"), "test-path": config["data"].get("test_path")}
+
+
+def data_files():
+    """The user's data files (none for a built-in data set): inputs of the job that reads them."""
+    return [path for path in DATA_FILES.values() if path] if config["data"]["source"] == "file" else []
+
+
+def data_file_options():
+    """--path and --test-path for the files given, each value quoted for the shell."""
+    return " ".join(f"--{flag} {shlex.quote(str(path))}" for flag, path in DATA_FILES.items() if path)
 
 
 wildcard_constraints:

@@ -2,18 +2,17 @@
 
 
 rule prepare_data:
+    input:
+        data_files(),  # a user's files: editing one reruns every job that depends on the data
     output:
-        expand("{results}/data/raw/{split}.npz", results=RESULTS, split=("train", "valid", "test")),
+        splits=expand("{results}/data/raw/{split}.npz", results=RESULTS, split=("train", "valid", "test")),
+        schema=f"{RESULTS}/data/raw/schema.json",
     params:
         source=config["data"]["source"],
         seed=config["seed"],
         valid_fraction=config["data"]["valid_fraction"],
         test_fraction=config["data"]["test_fraction"],
-        files=" ".join(
-            f"--{flag} {value}"
-            for flag, value in (("path", config["data"]["path"]), ("test-path", config["data"]["test_path"]))
-            if value
-        ),
+        files=data_file_options(),
         label_column=config["data"]["label_column"],
         code=CODE,
     conda:
@@ -21,16 +20,16 @@ rule prepare_data:
     log:
         f"{RESULTS}/logs/prepare_data.log",
     shell:
-        "layerwise prepare-data --source {params.source} --seed {params.seed}"
+        "layerwise prepare-data --source {params.source:q} --seed {params.seed}"
         " --valid-fraction {params.valid_fraction} --test-fraction {params.test_fraction}"
         " {params.files} --label-column {params.label_column:q}"
-        " --out {output} > {log} 2>&1"
+        " --out {output.splits:q} --schema {output.schema:q} > {log:q} 2>&1"
 
 
 rule preprocess:
     input:
         selected=f"{RESULTS}/preprocess/selected.json",
-        splits=rules.prepare_data.output,
+        splits=rules.prepare_data.output.splits,
     output:
         train=f"{RESULTS}/data/train.npz",
         valid=f"{RESULTS}/data/valid.npz",

@@ -67,10 +67,38 @@ rule evaluate:
         " --summary {output.summary} --model {output.model} > {log} 2>&1"
 
 
+rule package_model:
+    input:
+        network=rules.evaluate.output.model,
+        preprocessor=rules.preprocess.output.preprocessor,
+        schema=rules.prepare_data.output.schema,
+        example=f"{RESULTS}/data/raw/test.npz",
+        summary=rules.evaluate.output.summary,
+        tracking=rules.init_tracking.output,
+    output:
+        directory(f"{RESULTS}/model"),
+    params:
+        experiment=config["experiment"],
+        register=str(config["tracking"]["register_model"]).lower(),
+        code=CODE,
+    conda:
+        ENV
+    log:
+        f"{RESULTS}/logs/package_model.log",
+    shell:
+        "layerwise package-model --network {input.network:q} --preprocessor {input.preprocessor:q}"
+        " --schema {input.schema:q} --example {input.example:q} --summary {input.summary:q}"
+        " --tracking {input.tracking:q} --experiment {params.experiment:q} --register {params.register}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
 rule report:
     input:
         records=all_records(),
         summary=rules.evaluate.output.summary,
+        model=rules.package_model.output,
+        data=data_files(),
+        raw_splits=rules.prepare_data.output.splits,
         tracking=rules.init_tracking.output,
     output:
         csv=in_report(f"{RESULTS}/trials.csv", "trials", "Result"),
@@ -79,6 +107,7 @@ rule report:
         provenance=f"{RESULTS}/provenance.json",
     params:
         config=json.dumps(config, sort_keys=True),
+        data_files=" ".join(shlex.quote(path) for path in data_files()),
         code=CODE,
     conda:
         ENV
@@ -87,4 +116,5 @@ rule report:
     shell:
         "layerwise report --records {input.records} --summary {input.summary}"
         " --tracking {input.tracking} --config {params.config:q} --csv {output.csv} --parquet {output.parquet}"
-        " --markdown {output.markdown} --provenance {output.provenance} > {log} 2>&1"
+        " --markdown {output.markdown} --provenance {output.provenance}"
+        " --data-files {params.data_files} --raw-splits {input.raw_splits:q} > {log} 2>&1"

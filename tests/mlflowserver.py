@@ -49,8 +49,52 @@ def mlflow_server(tracking_uri: str, log_path: Path):
 
 
 def healthy(base: str) -> bool:
+    return answers(f"{base}/health")
+
+
+@contextlib.contextmanager
+def model_server(model: Path, log_path: Path):
+    """`mlflow models serve` of a model folder on a free port, in this Python's environment; yields the
+    base URL once /ping answers, and stops the server's process group (its workers too)."""
+    import os
+    import signal
+
+    port = free_port()
+    with log_path.open("w") as log:
+        command = [
+            sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model), "--host", "127.0.0.1",
+            "--port", str(port), "--env-manager", "local", "--workers", "1",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while not answers(f"{base}/ping"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"mlflow models serve did not start; see {log_path}")
+                time.sleep(1)
+            yield base
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=5) as response:
             return response.status == 200
     except OSError:
         return False
+
+
+def invocations(base: str, rows, params: dict | None = None) -> dict:
+    """POSTs a pandas frame (and the model's `params`) to a served model in MLflow's dataframe_split
+    format; its JSON answer."""
+    body = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))} | (
+        {"params": params} if params else {}
+    )
+    request = urllib.request.Request(
+        f"{base}/invocations", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())

@@ -8,19 +8,19 @@ import json
 import sys
 from pathlib import Path
 
-from layerwise.stages import REPORTS
-
-SPLITS = ("train", "valid", "test")
+from layerwise.stages import REPORTS, SPLITS
 
 
 def prepare_data(args) -> None:
     from layerwise.data import load_and_split, save_split
+    from layerwise.files import write_json
 
     splits = load_and_split(
         args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path, args.label_column
     )
     for name, path in zip(SPLITS, args.out, strict=True):
         save_split(splits[name], path)
+    write_json(args.schema, {"columns": splits["columns"], "classes": splits["classes"].tolist()})
     sizes = {name: len(splits[name].y) for name in SPLITS}
     print(f"{args.source}: {sizes}, {splits['train'].x.shape[1]} features, {len(splits['classes'])} classes")
 
@@ -129,13 +129,30 @@ def evaluate(args) -> None:
     print(f"test accuracy {summary['test_accuracy']:.4f}")
 
 
+def package_model(args) -> None:
+    from layerwise.pyfunc_model import package
+
+    registered = package(
+        args.network, args.preprocessor, args.schema, args.example, args.summary, args.tracking,
+        args.experiment if args.register == "true" else None, args.out,
+    )  # fmt: skip
+    print(f"model: {args.out}" + (f"; registered as {registered}" if registered else ""))
+
+
+def predict(args) -> None:
+    from layerwise.predictor import predict_file
+
+    predictions = predict_file(args.model, args.input, args.output)
+    print(f"{len(predictions)} rows predicted: {args.output}")
+
+
 def report(args) -> None:
     from layerwise.report import write_report
 
+    outputs = {"csv": args.csv, "parquet": args.parquet, "markdown": args.markdown, "provenance": args.provenance}
     write_report(
-        args.records, args.summary, args.tracking, json.loads(args.config), args.csv, args.parquet, args.markdown,
-        args.provenance,
-    )  # fmt: skip
+        args.records, args.summary, args.tracking, json.loads(args.config), args.data_files, args.raw_splits, outputs
+    )
 
 
 def fork_server(args) -> None:
@@ -157,6 +174,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--test-path")
     command.add_argument("--label-column", default="label")
     command.add_argument("--out", nargs=3, required=True, metavar=SPLITS, help="where to write the three splits")
+    command.add_argument("--schema", required=True, help="where to write the feature columns and class labels (JSON)")
     command.set_defaults(run=prepare_data)
 
     command = commands.add_parser("preprocess", help="apply the selected preprocessing to all splits")
@@ -245,6 +263,28 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--model", required=True)
     command.set_defaults(run=evaluate)
 
+    command = commands.add_parser("package-model", help="write the final model as an MLflow model, log and register it")
+    command.add_argument("--network", required=True, help="the reported network's checkpoint (model.pt)")
+    command.add_argument("--preprocessor", required=True, help="the fitted preprocessing (joblib)")
+    command.add_argument("--schema", required=True, help="the raw data's feature columns and class labels (JSON)")
+    command.add_argument("--example", required=True, help="the raw test split, whose first rows are the input example")
+    command.add_argument("--summary", required=True)
+    command.add_argument("--tracking", required=True)
+    command.add_argument("--experiment", required=True, help="the name the model is registered under")
+    command.add_argument("--register", choices=("true", "false"), required=True)
+    command.add_argument("--out", required=True, help="the model folder to write")
+    command.set_defaults(run=package_model)
+
+    command = commands.add_parser(
+        "predict", help="label new rows with a trained model",
+        description="Each row's label and one probability per class, from raw rows (the columns the model was "
+        "trained on; others are ignored). Bad rows are refused, naming the row and the column; nothing is written.",
+    )  # fmt: skip
+    command.add_argument("--model", required=True, help="a model folder: results/<experiment>/model")
+    command.add_argument("--input", required=True, help="rows to label: .csv, .parquet or .npz (array x)")
+    command.add_argument("--output", required=True, help="where to write the predictions: .csv or .parquet")
+    command.set_defaults(run=predict)
+
     command = commands.add_parser("report", help="write the trials table and close the pipeline run")
     command.add_argument("--records", nargs="+", required=True)
     command.add_argument("--summary", required=True)
@@ -254,6 +294,8 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--parquet", required=True)
     command.add_argument("--markdown", required=True, help="where to write summary.md")
     command.add_argument("--provenance", required=True, help="where to write what reproduces the run (JSON)")
+    command.add_argument("--data-files", nargs="*", default=[], help="the user's data files, digested in provenance")
+    command.add_argument("--raw-splits", nargs=3, required=True, metavar=SPLITS, help="logged as the run's datasets")
     command.set_defaults(run=report)
 
     command = commands.add_parser("fork-server", help="start the workflow's local jobs warm (started by the workflow)")

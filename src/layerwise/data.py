@@ -41,8 +41,14 @@ def load_builtin(name: str):
     raise DataError(f"data.source is {name!r}; allowed values: {', '.join(BUILTIN)}, file")
 
 
+def array_columns(n_features: int) -> list[str]:
+    """The names of an array's feature columns (an NPZ file, a built-in data set): x0, x1, ..."""
+    return [f"x{index}" for index in range(n_features)]
+
+
 def load_table(path: str, label_column: str):
-    """Features and labels from a CSV, Parquet or NPZ file (NPZ: array `x` plus the label array)."""
+    """Features, labels and the feature columns' names from a CSV, Parquet or NPZ file (NPZ: array `x`
+    plus the label array; its columns are named x0, x1, ...)."""
     file = Path(path)
     if file.suffix not in FILE_SUFFIXES:
         raise DataError(f"{path}: unsupported file type {file.suffix!r}; allowed: {', '.join(FILE_SUFFIXES)}")
@@ -55,7 +61,7 @@ def load_table(path: str, label_column: str):
             with np.load(file, allow_pickle=False) as arrays:
                 if "x" not in arrays or label_column not in arrays:
                     raise DataError(f"{path}: an NPZ file needs arrays 'x' and {label_column!r}, has {sorted(arrays)}")
-                return arrays["x"], arrays[label_column]
+                return arrays["x"], arrays[label_column], array_columns(arrays["x"].shape[-1])
         frame = pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)
     except DataError:
         raise
@@ -69,7 +75,7 @@ def load_table(path: str, label_column: str):
     non_numeric = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if non_numeric:
         raise DataError(f"{path}: feature columns must be numeric; not numeric: {', '.join(non_numeric)}")
-    return features.to_numpy(), frame[label_column].to_numpy()
+    return features.to_numpy(), frame[label_column].to_numpy(), [str(column) for column in features.columns]
 
 
 def check_arrays(x: np.ndarray, y: np.ndarray, where: str) -> None:
@@ -100,14 +106,16 @@ def load_and_split(
     test_path: str | None = None,
     label_column: str = "label",
 ) -> dict:
-    """Train, valid and test Splits (float32 features, int64 labels 0..C-1) and the class names."""
+    """Train, valid and test Splits (float32 features, int64 labels 0..C-1), the class labels (in
+    their original type, in the order of their codes) and the feature columns' names."""
     if source == "file":
         if not path:
             raise DataError("data.path is required when data.source is 'file'")
-        x, y = load_table(path, label_column)
-        x_test, y_test = load_table(test_path, label_column) if test_path else (None, None)
+        x, y, columns = load_table(path, label_column)
+        x_test, y_test, test_columns = load_table(test_path, label_column) if test_path else (None, None, None)
     else:
         x, y, x_test, y_test = load_builtin(source)
+        columns = array_columns(np.shape(x)[1])
     x = np.asarray(x, dtype=np.float64)
     check_arrays(x, np.asarray(y), path or source)
     if x_test is None:
@@ -117,6 +125,10 @@ def load_and_split(
         check_arrays(x_test, np.asarray(y_test), test_path or f"{source} test")
         if x_test.shape[1] != x.shape[1]:
             raise DataError(f"train has {x.shape[1]} features but test has {x_test.shape[1]}")
+        if source == "file" and test_columns != columns:  # the model reads columns by name
+            train_only, test_only = sorted(set(columns) - set(test_columns)), sorted(set(test_columns) - set(columns))
+            differ = f"only in {path}: {train_only}; only in {test_path}: {test_only}" if train_only else "in order"
+            raise DataError(f"{test_path}: its feature columns differ from those of {path} ({differ})")
     y, y_test, classes = encode_labels(np.asarray(y), np.asarray(y_test))
     x_train, x_valid, y_train, y_valid = stratified_split(x, y, valid_fraction, seed + 1, "validation")
     as_split = lambda a, b: Split(a.astype(np.float32), b.astype(np.int64))
@@ -125,6 +137,7 @@ def load_and_split(
         "valid": as_split(x_valid, y_valid),
         "test": as_split(x_test, y_test),
         "classes": classes,
+        "columns": columns,
     }
 
 

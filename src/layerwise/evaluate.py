@@ -161,7 +161,6 @@ def evaluate(
     networks = [load_network(member["weights"])[0] for member in members]
     models = {"single": single, "member": networks[0], "ensemble": Ensemble(networks), "linear": network_from(linear)}
     candidates = {name: tested(candidate, test) for name, candidate in models.items()}
-    model = models[report]
     result = candidates[report]
     baseline |= {key: candidates["linear"][key] for key in ("test_accuracy", "test_error")}
     tracker = Tracker.from_file(tracking)
@@ -200,7 +199,6 @@ def evaluate(
     write_json(summary_path, summary)
     plots.beam(beam_columns(selection_paths), [step["trial_id"] for step in best["lineage"]], beam_path)
     if evaluation.enabled:
-        evaluation.log_model(evaluation.run_id, model, test.x[:5].numpy())
         metrics = {
             "test_accuracy": summary["test_accuracy"],
             "test_error": summary["test_error"],

@@ -9,7 +9,7 @@ from layerwise.digest import render
 from layerwise.files import read_json, write_json
 from layerwise.kinds import stage_space
 from layerwise.provenance import provenance
-from layerwise.stages import stage_specs
+from layerwise.stages import SPLITS, stage_specs
 from layerwise.tracking import Tracker
 
 COLUMNS = (
@@ -50,21 +50,27 @@ def write_report(
     summary_path: str,
     tracking: str,
     config: dict,
-    csv_path: str,
-    parquet_path: str,
-    markdown_path: str,
-    provenance_path: str,
+    data_files: list[str],
+    raw_splits: list[str],
+    outputs: dict[str, str],
 ) -> None:
+    """`data_files`: the user's files (none for a built-in data set); `raw_splits`: the train, valid and
+    test splits before preprocessing, logged as the pipeline run's datasets; `outputs`: where to write
+    the csv, parquet, markdown (summary.md) and provenance files."""
+    csv_path, parquet_path, markdown_path, provenance_path = (
+        outputs[key] for key in ("csv", "parquet", "markdown", "provenance")
+    )
     spaces = {stage: stage_space(spec) for stage, spec in stage_specs(config).items()}
     table = trials_table(record_paths, spaces)
     table.to_csv(csv_path, index=False)
     table.to_parquet(parquet_path, index=False)
     summary = read_json(summary_path)
     Path(markdown_path).write_text(render(summary, table))
-    origin = provenance(config)
+    origin = provenance(config, data_files)
     write_json(provenance_path, origin)
     tracker = Tracker.from_file(tracking)
     tracker.log_config(config)
+    tracker.log_datasets(tracker.pipeline_run_id, dict(zip(SPLITS, raw_splits, strict=True)), data_files)
     git = origin["git"] or {}
     tracker.finish_run(
         tracker.pipeline_run_id,

@@ -4,6 +4,7 @@ importing torch or scikit-learn, so that Snakemake reads the workflow quickly (c
 # What `evaluate.report` may name as the final model: the search's best network, the seed study's
 # first member (a refit on train + valid by default), or all its members, class probabilities averaged.
 REPORTS = ("single", "member", "ensemble")
+SPLITS = ("train", "valid", "test")  # the data's splits; only evaluation opens the test split
 
 
 def stage_names(config: dict) -> list[str]:

@@ -21,6 +21,7 @@ SUPERSEDED = "layerwise.superseded"  # a trial run of an attempt that did not co
 CLOSED_BY = "layerwise.closed_by"  # why a run was closed by something other than its own job
 PARENT_RUN = "mlflow.parentRunId"
 # Opens the experiment in the UI's model-training view (its runs table) rather than the GenAI overview.
+CHAMPION = "champion"  # the registry alias of the registered version with the lowest validation error
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 METRICS_PER_BATCH = 1000  # log_batch's limit on metrics per request
 LIVE_FLUSH_SECONDS = 5.0  # per-epoch metrics reach the store at most this often while a trial trains
@@ -223,20 +224,54 @@ class Tracker:
         if self.enabled:
             retry(self.client.log_dict, self.pipeline_run_id, config, "config.json")
 
-    def log_model(self, run_id: str, model, input_example) -> None:
-        """The final network as an MLflow model (pt2 format, which needs an input example)."""
-        if not self.enabled:
+    def log_datasets(self, run_id: str, splits: dict[str, str], data_files: list[str]) -> None:
+        """Each split (name: its NPZ file, before preprocessing) as an input of the run, with its digest
+        and shape in MLflow's Datasets column; its source is the user's file, or the split's file."""
+        if not self.enabled or run_id is None:
             return
         import mlflow
-        import mlflow.pytorch
-        import torch
+        import mlflow.data
+        import numpy as np
+
+        # train and valid come from the first file; test from the second, if there is one
+        origins = {"train": data_files[:1], "valid": data_files[:1], "test": data_files[-1:]}
+        mlflow.set_tracking_uri(self.info["tracking_uri"])
+        with mlflow.start_run(run_id=run_id):
+            for name, path in splits.items():
+                with np.load(path) as split:
+                    source = (origins[name] or [path])[0]
+                    dataset = mlflow.data.from_numpy(split["x"], targets=split["y"], source=source, name=name)
+                    mlflow.log_input(dataset, context=name)
+        # start_run's exit marked the run FINISHED; finish_run sets the final status afterwards.
+
+    def log_final_model(self, run_id: str, arguments: dict, register_as: str | None, tags: dict) -> dict | None:
+        """The final model (pyfunc_model.model_arguments) logged on `run_id`. With `register_as`, a new
+        version of that registered model, carrying `tags` (test_accuracy, valid_error, ...), takes the
+        alias CHAMPION when its validation error is below the current champion's (or there is none).
+        Returns {"name", "version", "champion"}, or None when nothing was registered."""
+        if not self.enabled:
+            return None
+        import mlflow
+        import mlflow.pyfunc
 
         mlflow.set_tracking_uri(self.info["tracking_uri"])
-        # The model needs torch (MLflow adds itself): saying so spares MLflow inferring it in a subprocess.
-        requirements = [f"torch=={torch.__version__.split('+')[0]}"]
         with mlflow.start_run(run_id=run_id):
-            mlflow.pytorch.log_model(model, name="model", input_example=input_example, pip_requirements=requirements)
-        # start_run's exit marked the run FINISHED; finish_run sets the final status afterwards.
+            info = mlflow.pyfunc.log_model(name="model", registered_model_name=register_as, **arguments)
+        # start_run's exit marked the run FINISHED, as evaluate had left it.
+        if register_as is None:
+            return None
+        version = str(info.registered_model_version)
+        for key, value in tags.items():
+            retry(self.client.set_model_version_tag, register_as, version, key, str(value))
+        try:
+            holder = self.client.get_model_version_by_alias(register_as, CHAMPION)
+            to_beat = float(holder.tags.get("valid_error", "inf"))
+        except mlflow.exceptions.MlflowException:  # no champion yet
+            to_beat = float("inf")
+        champion = float(tags["valid_error"]) < to_beat
+        if champion:
+            retry(self.client.set_registered_model_alias, register_as, CHAMPION, version)
+        return {"name": register_as, "version": int(version), "champion": champion}
 
 
 class LiveMetrics:

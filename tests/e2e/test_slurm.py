@@ -20,7 +20,14 @@ PROFILE = REPO / "workflow" / "profiles" / "slurm"
 DAEMONS = ("slurmctld", "slurmd", "munged")
 SHARDS = 2  # per stage: each stage's shards run side by side on the node's 2 CPUs
 # The SLURM jobs of the smoke config: everything but the bookkeeping rules (`localrules` in the Snakefile).
-CLUSTER_JOBS = {"prepare_data": 1, "preprocess": 1, "run_shard": 4 * SHARDS, "retrain": 3, "evaluate": 1}
+CLUSTER_JOBS = {
+    "prepare_data": 1,
+    "preprocess": 1,
+    "run_shard": 4 * SHARDS,
+    "retrain": 3,
+    "evaluate": 1,
+    "package_model": 1,
+}
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,7 @@ def test_user_files_with_a_label_column(tmp_path, suffix):
     splits = load_and_split("file", 0, 0.25, 0.25, path=path, label_column="target")
     assert splits["train"].x.shape[1] == 2
     assert list(splits["classes"]) == ["cat", "dog", "eel"]
+    assert splits["columns"] == (["x0", "x1"] if suffix == ".npz" else ["a", "b"])  # what the model will read
     assert sum(len(splits[name].y) for name in ("train", "valid", "test")) == 120
 
 
@@ -79,3 +80,18 @@ def test_missing_file_and_unseen_test_labels(tmp_path):
     frame(rows=30, classes=("cat", "fox")).to_csv(test_path, index=False)
     with pytest.raises(DataError, match="never seen in training: \\['fox'\\]"):
         load_and_split("file", 0, 0.25, 0.25, path=train, test_path=str(test_path), label_column="target")
+
+
+def test_a_test_file_with_other_feature_columns_is_refused(tmp_path):
+    train = write_table(tmp_path, ".csv", frame())
+    test_path = tmp_path / "test.csv"
+    frame(rows=30).rename(columns={"b": "c"}).to_csv(test_path, index=False)
+    with pytest.raises(DataError, match=r"differ from those of .*only in .*: \['b'\]; only in .*: \['c'\]"):
+        load_and_split("file", 0, 0.25, 0.25, path=train, test_path=str(test_path), label_column="target")
+    frame(rows=30)[["b", "a", "target"]].to_csv(test_path, index=False)
+    with pytest.raises(DataError, match="in order"):
+        load_and_split("file", 0, 0.25, 0.25, path=train, test_path=str(test_path), label_column="target")
+
+
+def test_built_in_data_sets_name_their_columns_by_position():
+    assert load_and_split("digits", seed=0, valid_fraction=0.2, test_fraction=0.2)["columns"][:2] == ["x0", "x1"]
