@@ -12,6 +12,7 @@ from layerwise.codeversion import code_digest
 from layerwise.figures import STAGE_FIGURES
 from layerwise.forkserver import ADDRESS as FORK_SERVER_ADDRESS
 from layerwise.stages import stage_names, stage_rounds, stage_specs
+from layerwise.transforms import candidate_pipelines, imputes
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
@@ -26,6 +27,11 @@ except WorkflowError:  # its message dumps the schema; name the key and what it 
     raise WorkflowError(f"invalid config: {schema_problem(config, yaml.safe_load(SCHEMA.read_text()))}") from None
 # The checks that need the library's vocabulary (and so torch and scikit-learn) run once, in the
 # snakemake that plans the jobs: a cluster job reads the workflow again, and needs only the specs.
+# Missing values are data only when every candidate preprocessing imputes them.
+ALLOW_MISSING = all(
+    imputes(pipeline)
+    for pipeline in candidate_pipelines(config["preprocess"]["space"], config["preprocess"]["strategy"])
+)
 if workflow.is_main_process:
     from layerwise.config import ConfigError, check_config, check_tracking_uri
 
@@ -39,7 +45,7 @@ if workflow.is_main_process:
         from layerwise.data import DataError, check_source
 
         try:
-            check_source(config["data"], config["seed"])
+            check_source(config["data"], config["seed"], ALLOW_MISSING)
         except DataError as error:
             raise WorkflowError(f"invalid data: {error}")
 

@@ -14,6 +14,7 @@ rule prepare_data:
         test_fraction=config["data"]["test_fraction"],
         files=data_file_options(),
         label_column=config["data"]["label_column"],
+        allow_missing=str(ALLOW_MISSING).lower(),
         code=CODE,
     conda:
         ENV
@@ -22,7 +23,7 @@ rule prepare_data:
     shell:
         "layerwise prepare-data --source {params.source:q} --seed {params.seed}"
         " --valid-fraction {params.valid_fraction} --test-fraction {params.test_fraction}"
-        " {params.files} --label-column {params.label_column:q}"
+        " {params.files} --label-column {params.label_column:q} --allow-missing {params.allow_missing}"
         " --out {output.splits:q} --schema {output.schema:q} > {log:q} 2>&1"
 
 

@@ -16,8 +16,9 @@ def prepare_data(args) -> None:
     from layerwise.files import write_json
 
     splits = load_and_split(
-        args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path, args.label_column
-    )
+        args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path, args.label_column,
+        args.allow_missing == "true",
+    )  # fmt: skip
     for name, path in zip(SPLITS, args.out, strict=True):
         save_split(splits[name], path)
     write_json(args.schema, {"columns": splits["columns"], "classes": splits["classes"].tolist()})
@@ -173,6 +174,9 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--path")
     command.add_argument("--test-path")
     command.add_argument("--label-column", default="label")
+    command.add_argument(
+        "--allow-missing", choices=("true", "false"), default="false", help="accept NaN (the preprocessing imputes)"
+    )
     command.add_argument("--out", nargs=3, required=True, metavar=SPLITS, help="where to write the three splits")
     command.add_argument("--schema", required=True, help="where to write the feature columns and class labels (JSON)")
     command.set_defaults(run=prepare_data)

@@ -15,7 +15,7 @@ from layerwise.rbm import VISIBLE_UNITS
 from layerwise.regularization import LAYER_GROUPS
 from layerwise.space import Categorical, Fixed, Interval, SearchSpace, SpaceError
 from layerwise.strategies import STRATEGY_CLASSES, make_strategy
-from layerwise.transforms import NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
+from layerwise.transforms import IMPUTE_STRATEGIES, NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
 
 
 class ConfigError(ValueError):
@@ -97,6 +97,8 @@ LIMITS = {
     "rbm_visible": one_of(VISIBLE_UNITS),
     "pipeline": (pipeline, f"{NO_TRANSFORM}, or transforms joined by '+' from: {', '.join(TRANSFORMS)}"),
     "pca_components": (components, "a fraction of variance in (0, 1), or an integer number of components >= 1"),
+    "impute_strategy": one_of(IMPUTE_STRATEGIES),
+    "impute_indicator": (lambda v: isinstance(v, bool), "true or false"),
 }
 INTEGER_PARAMS = {name for name, (_, text) in LIMITS.items() if text.startswith("an integer")}
 

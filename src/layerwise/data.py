@@ -78,14 +78,25 @@ def load_table(path: str, label_column: str):
     return features.to_numpy(), frame[label_column].to_numpy(), [str(column) for column in features.columns]
 
 
-def check_arrays(x: np.ndarray, y: np.ndarray, where: str) -> None:
+def check_arrays(x: np.ndarray, y: np.ndarray, where: str, columns: list[str], allow_missing: bool) -> None:
     if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
         raise DataError(f"{where}: expected a 2-D feature array and one label per row, got {x.shape} and {y.shape}")
-    if not np.isfinite(x).all():
-        bad = int((~np.isfinite(x)).any(axis=1).sum())
-        raise DataError(f"{where}: {bad} rows hold NaN or infinite features")
+    refuse_non_finite(x, where, columns, allow_missing, MISSING_HINT)
     if len(np.unique(y)) < 2:
         raise DataError(f"{where}: labels hold a single class; a classifier needs at least two")
+
+
+MISSING_HINT = "; add impute to every preprocess.space.pipeline (e.g. impute+standardize)"
+
+
+def refuse_non_finite(x: np.ndarray, where: str, columns: list[str], allow_missing: bool, hint: str = "") -> None:
+    """Raises DataError naming the first row and column of an infinite value, or of a missing one (NaN)
+    unless `allow_missing`; `hint` follows a missing value's message."""
+    for bad, what in ((np.isinf(x), "is infinite"), (None if allow_missing else np.isnan(x), "is missing (NaN)")):
+        if bad is not None and bad.any():
+            row, column = (int(index) for index in np.argwhere(bad)[0])
+            rows, tail = int(bad.any(axis=1).sum()), hint if what.startswith("is missing") else ""
+            raise DataError(f"{where}: row {row + 1}, column {columns[column]!r} {what} ({rows} rows in all){tail}")
 
 
 def encode_labels(y_train: np.ndarray, y_test: np.ndarray):
@@ -105,6 +116,7 @@ def load_and_split(
     path: str | None = None,
     test_path: str | None = None,
     label_column: str = "label",
+    allow_missing: bool = False,
 ) -> dict:
     """Train, valid and test Splits (float32 features, int64 labels 0..C-1), the class labels (in
     their original type, in the order of their codes) and the feature columns' names."""
@@ -117,12 +129,12 @@ def load_and_split(
         x, y, x_test, y_test = load_builtin(source)
         columns = array_columns(np.shape(x)[1])
     x = np.asarray(x, dtype=np.float64)
-    check_arrays(x, np.asarray(y), path or source)
+    check_arrays(x, np.asarray(y), path or source, columns, allow_missing)
     if x_test is None:
         x, x_test, y, y_test = stratified_split(x, y, test_fraction, seed, "test")
     else:
         x_test = np.asarray(x_test, dtype=np.float64)
-        check_arrays(x_test, np.asarray(y_test), test_path or f"{source} test")
+        check_arrays(x_test, np.asarray(y_test), test_path or f"{source} test", columns, allow_missing)
         if x_test.shape[1] != x.shape[1]:
             raise DataError(f"train has {x.shape[1]} features but test has {x_test.shape[1]}")
         if source == "file" and test_columns != columns:  # the model reads columns by name
@@ -141,12 +153,12 @@ def load_and_split(
     }
 
 
-def check_source(data: dict, seed: int) -> None:
+def check_source(data: dict, seed: int, allow_missing: bool) -> None:
     """Raises DataError for a data section whose files cannot be loaded and split (config keys as in
     the `data` section: source, path, test_path, label_column, valid_fraction, test_fraction)."""
     load_and_split(
         data["source"], seed, data["valid_fraction"], data["test_fraction"], data.get("path"), data.get("test_path"),
-        data["label_column"],
+        data["label_column"], allow_missing,
     )  # fmt: skip
 
 

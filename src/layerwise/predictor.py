@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from layerwise.data import DataError, array_columns
+from layerwise.data import DataError, array_columns, refuse_non_finite
 from layerwise.files import read_json
+from layerwise.transforms import imputes, transform
 
 # The files a model folder's artifacts hold, by name.
 PREPROCESSOR, NETWORK, SCHEMA = "preprocessor.joblib", "network.pt", "schema.json"
@@ -61,20 +62,11 @@ class Predictor:
                 row = int(np.flatnonzero(numbers.isna() & values.notna())[0]) if values.notna().any() else 0
                 raise DataError(f"{source}: row {row + 1}, column {column!r}: {values.iloc[row]!r} is not a number")
         x = features.to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(x)
-        if bad.any():
-            row, column = (int(index) for index in np.argwhere(bad)[0])
-            what = "is missing (NaN)" if np.isnan(x[row, column]) else f"is {x[row, column]}"
-            raise DataError(
-                f"{source}: row {row + 1}, column {self.columns[column]!r} {what} "
-                f"({int(bad.any(axis=1).sum())} rows hold NaN or infinite values)"
-            )
+        refuse_non_finite(x, source, self.columns, allow_missing=imputes(self.preprocessor))
         return x.astype(np.float32)
 
     def probabilities(self, rows: pd.DataFrame, source: str) -> np.ndarray:
         """(rows, classes) class probabilities."""
-        from layerwise.transforms import transform
-
         x = transform(self.preprocessor, self.features(rows, source))
         with torch.no_grad():
             return torch.softmax(self.network(torch.from_numpy(x)), dim=1).numpy()

@@ -11,24 +11,22 @@ import joblib
 import torch
 
 from layerwise.readout import readout_error
-from layerwise.transforms import fit_preprocessor, pipeline_names, pipeline_steps, transform
+from layerwise.transforms import STEP_PARAMS, fit_preprocessor, pipeline_names, pipeline_steps, transform
 
 ARTIFACT_SUFFIX = ".joblib"
-DEFAULTS = {"pipeline": "standardize", "pca_components": 0.99}
+DEFAULTS = {"pipeline": "standardize", "pca_components": 0.99, "impute_strategy": "median", "impute_indicator": False}
 
 
 def resolve(trial, inputs, spec: dict):
-    """Without a PCA step, the number of components is not a setting of the trial."""
-    if "pca" in pipeline_names(trial.params["pipeline"]):
-        return trial
-    return replace(trial, params={"pipeline": trial.params["pipeline"]})
+    """A transform's settings are the trial's only when its pipeline has that transform."""
+    names = pipeline_names(trial.params["pipeline"])
+    unused = {param for name, params in STEP_PARAMS.items() if name not in names for param in params}
+    return replace(trial, params={k: v for k, v in trial.params.items() if k not in unused})
 
 
 def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
     params = trial.params
-    pipeline = fit_preprocessor(
-        pipeline_steps(params["pipeline"], params.get("pca_components")), inputs.train.x.numpy()
-    )
+    pipeline = fit_preprocessor(pipeline_steps(params["pipeline"], params), inputs.train.x.numpy())
     x_train = torch.from_numpy(transform(pipeline, inputs.train.x.numpy()))
     x_valid = torch.from_numpy(transform(pipeline, inputs.valid.x.numpy()))
     objective = readout_error(

@@ -1,6 +1,8 @@
 """Preprocessing: an ordered list of scikit-learn transforms, fitted on the training split only.
 
-A searched pipeline is written as transform names joined by "+" (e.g. "standardize+pca"), or "none".
+A searched pipeline is written as transform names joined by "+" (e.g. "impute+standardize+pca"), or
+"none". `impute` fills missing values (scikit-learn's SimpleImputer); data with missing values is
+accepted only when every candidate pipeline has it.
 """
 
 import numpy as np
@@ -8,7 +10,8 @@ import numpy as np
 # scikit-learn is imported where it is used: most jobs only need the names below, and every job
 # pays its imports.
 
-TRANSFORMS = ("standardize", "pca", "uniformize", "log1p", "sqrt")
+TRANSFORMS = ("impute", "standardize", "pca", "uniformize", "log1p", "sqrt")
+IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
 NO_TRANSFORM = "none"
 
 
@@ -30,9 +33,12 @@ def _nonnegative(function):
 
 def build_step(step: dict, n_train: int):
     from sklearn.decomposition import PCA
+    from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, StandardScaler
 
     name = step.get("transform")
+    if name == "impute":  # with an indicator, one 0/1 column per feature that had missing values in training
+        return SimpleImputer(strategy=step.get("strategy", "median"), add_indicator=step.get("indicator", False))
     if name == "standardize":
         return StandardScaler()
     if name == "pca":
@@ -62,11 +68,36 @@ def pipeline_names(pipeline: str) -> list[str]:
     return names
 
 
-def pipeline_steps(pipeline: str, pca_components: float | int) -> list[dict]:
-    return [
-        {"transform": name, **({"n_components": pca_components} if name == "pca" else {})}
-        for name in pipeline_names(pipeline)
-    ]
+# The hyper-parameters of the transforms that have some: what a pipeline step takes from a trial.
+STEP_PARAMS = {
+    "pca": {"pca_components": "n_components"},
+    "impute": {"impute_strategy": "strategy", "impute_indicator": "indicator"},
+}
+
+
+def pipeline_steps(pipeline: str, params: dict) -> list[dict]:
+    """The steps of `pipeline`, each with its settings from the trial's `params`."""
+    steps = []
+    for name in pipeline_names(pipeline):
+        settings = STEP_PARAMS.get(name, {})
+        steps.append({"transform": name, **{key: params[param] for param, key in settings.items() if param in params}})
+    return steps
+
+
+def candidate_pipelines(space: dict, strategy: dict) -> list[str]:
+    """The pipelines a preprocessing config can try (its space's value or choices, and a grid's), read
+    from the raw config: cheap enough for every job that needs to know."""
+    value = space.get("pipeline", "standardize")
+    found = [value] if not isinstance(value, dict) else list(value.get("choices", []))
+    found += list(strategy.get("grid", {}).get("pipeline", []))
+    return [str(pipeline) for pipeline in found]
+
+
+def imputes(pipeline) -> bool:
+    """Whether a fitted pipeline (or a pipeline string) fills missing values."""
+    if isinstance(pipeline, str):
+        return "impute" in pipeline_names(pipeline)
+    return any(type(step).__name__ == "SimpleImputer" for _, step in pipeline.steps)
 
 
 def fit_preprocessor(steps: list[dict], x_train: np.ndarray):

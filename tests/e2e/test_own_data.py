@@ -134,3 +134,27 @@ def test_editing_the_data_file_schedules_the_jobs_that_read_it(own_run):
     path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")  # a row less
     dry = snakemake(own_run.workdir, own_run.config, "-n")
     assert dry.returncode == 0 and "prepare_data" in dry.stdout and "package_model" in dry.stdout
+
+
+def test_a_file_with_missing_values_runs_with_impute_and_its_model_fills_them_too(tmp_path):
+    frame = rings(500, 2)
+    frame.loc[frame.index % 17 == 5, "north"] = np.nan  # a few holes, as real tables have
+    frame.to_csv(tmp_path / "holes.csv", index=False)
+    data = {"source": "file", "path": str(tmp_path / "holes.csv"), "label_column": "kind", "test_fraction": 0.2}
+    refused = smoke_config(experiment="holes", data=data, **LEAN)
+    run = snakemake(tmp_path / "refused", refused)
+    assert run.returncode != 0 and "row 6, column 'north' is missing (NaN)" in run.stdout + run.stderr
+    assert "add impute to every preprocess.space.pipeline" in run.stdout + run.stderr
+    config = smoke_config(experiment="holes", data=data, **{**LEAN, "preprocess": {"space": {
+        "pipeline": "impute+standardize", "impute_strategy": {"type": "categorical", "choices": ["median", "mean"]},
+    }}})  # fmt: skip
+    done = Run(tmp_path / "imputed", config, snakemake(tmp_path / "imputed", config))
+    assert done.process.returncode == 0, done.output[-3000:]
+    table = pd.read_csv(done.results / "trials.csv")
+    assert set(table[table.stage == "preprocess"].pipeline) == {"impute+standardize"}
+    rows = rings(20, 3).drop(columns=["kind"])
+    rows.loc[[0, 4], "north"] = np.nan
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    predicted = layerwise_predict(done, tmp_path / "new.csv", tmp_path / "labels.csv")
+    assert predicted.returncode == 0, predicted.stderr
+    assert pd.read_csv(tmp_path / "labels.csv").label.notna().all()

@@ -127,7 +127,7 @@ def test_pretraining_knobs_are_checked(config, key, value, message):
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("pipeline", "standardize+whiten", "it must be none, or transforms joined by '\\+' from: standardize, pca"),
+        ("pipeline", "standardize+whiten", "transforms joined by '\\+' from: impute, standardize, pca"),
         ("pipeline", {"type": "categorical", "choices": ["none", ""]}, "'' is not allowed"),
         ("pca_components", 1.5, "a fraction of variance in \\(0, 1\\), or an integer number of components >= 1"),
         ("pca_components", {"type": "float", "low": 0.0, "high": 0.9}, "0.0 is not allowed"),

@@ -61,7 +61,11 @@ def test_a_pre_split_pair_keeps_its_test_file(tmp_path):
     "change, message",
     [
         (lambda f: f.drop(columns=["target"]), "label column 'target' not found"),
-        (lambda f: f.assign(a=np.where(np.arange(len(f)) == 3, np.nan, f["a"])), "NaN or infinite"),
+        (
+            lambda f: f.assign(a=np.where(np.arange(len(f)) == 3, np.nan, f["a"])),
+            r"data.csv: row 4, column 'a' is missing \(NaN\) \(1 rows in all\); add impute to every",
+        ),
+        (lambda f: f.assign(b=np.where(np.arange(len(f)) >= 7, -np.inf, f["b"])), "row 8, column 'b' is infinite"),
         (lambda f: f.assign(target="cat"), "single class"),
         (lambda f: f.head(4), "cannot carve a stratified"),
     ],
@@ -95,3 +99,13 @@ def test_a_test_file_with_other_feature_columns_is_refused(tmp_path):
 
 def test_built_in_data_sets_name_their_columns_by_position():
     assert load_and_split("digits", seed=0, valid_fraction=0.2, test_fraction=0.2)["columns"][:2] == ["x0", "x1"]
+
+
+def test_missing_values_pass_when_the_preprocessing_imputes_them_and_infinite_ones_never(tmp_path):
+    rows = frame().assign(a=lambda f: np.where(np.arange(len(f)) % 10 == 3, np.nan, f["a"]))
+    path = write_table(tmp_path, ".csv", rows)
+    splits = load_and_split("file", 0, 0.25, 0.25, path=path, label_column="target", allow_missing=True)
+    assert sum(np.isnan(splits[name].x).sum() for name in ("train", "valid", "test")) == 12  # kept for impute
+    infinite = write_table(tmp_path, ".csv", rows.assign(b=np.inf))
+    with pytest.raises(DataError, match="row 1, column 'b' is infinite"):
+        load_and_split("file", 0, 0.25, 0.25, path=infinite, label_column="target", allow_missing=True)

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from layerwise.transforms import PreprocessError, fit_preprocessor, transform
+from layerwise.transforms import (
+    PreprocessError,
+    candidate_pipelines,
+    fit_preprocessor,
+    imputes,
+    pipeline_steps,
+    transform,
+)
 
 rng = np.random.default_rng(0)
 TRAIN = rng.lognormal(size=(500, 6))
@@ -42,5 +49,32 @@ def test_log_of_negative_values_is_a_clear_error():
 
 
 def test_unknown_transform_names_the_allowed_ones():
-    with pytest.raises(PreprocessError, match="allowed values: standardize, pca, uniformize, log1p, sqrt"):
+    with pytest.raises(PreprocessError, match="allowed values: impute, standardize, pca, uniformize, log1p, sqrt"):
         fit_preprocessor([{"transform": "whiten"}], TRAIN)
+
+
+@pytest.mark.parametrize("strategy", ["median", "mean", "most_frequent"])
+def test_impute_fills_missing_values_from_the_training_split(strategy):
+    train = np.array([[1.0, 10.0], [np.nan, 20.0], [3.0, 20.0], [3.0, np.nan]], dtype=np.float32)
+    steps = pipeline_steps("impute+standardize", {"impute_strategy": strategy, "impute_indicator": True})
+    assert steps[0] == {"transform": "impute", "strategy": strategy, "indicator": True}
+    pipeline = fit_preprocessor(steps, train)
+    filled = pipeline.steps[0][1].transform(np.array([[np.nan, np.nan]], dtype=np.float32))
+    expected = {"median": [3.0, 20.0], "mean": [7 / 3, 50 / 3], "most_frequent": [3.0, 20.0]}[strategy]
+    assert np.allclose(filled[0, :2], expected) and filled[0, 2:].tolist() == [1.0, 1.0]  # the indicator columns
+    assert imputes(pipeline) and imputes("impute+pca") and not imputes(fit_preprocessor([], train[:1]))
+
+
+def test_only_a_pipeline_with_pca_takes_its_components_and_one_with_impute_its_strategy():
+    params = {"pca_components": 3, "impute_strategy": "mean"}
+    assert pipeline_steps("standardize+pca", params) == [
+        {"transform": "standardize"},
+        {"transform": "pca", "n_components": 3},
+    ]
+    assert pipeline_steps("impute", params) == [{"transform": "impute", "strategy": "mean"}]
+    space = {"pipeline": {"type": "categorical", "choices": ["impute+standardize", "impute"]}}
+    assert candidate_pipelines(space, {"name": "grid", "grid": {"pipeline": ["none"]}}) == [
+        "impute+standardize",
+        "impute",
+        "none",
+    ]
