@@ -226,6 +226,9 @@ def stop_fork_server():
 
 
 def print_summary():
+    """The result, when the run produced it: a partial target (one stage's selection) has none."""
+    if not Path(f"{RESULTS}/summary.json").exists():
+        return
     summary = json.loads(Path(f"{RESULTS}/summary.json").read_text())
     print(
         f"layerwise: {config['experiment']}: test accuracy {summary['test_accuracy']:.4f} "

@@ -191,9 +191,16 @@ def schema_problem(config: dict, schema: dict) -> str:
     return f"{'.'.join(map(str, error.absolute_path)) or 'the config'}: {error.message}"
 
 
+# Query parameters that carry a database password (libpq's, and the MySQL drivers').
+PASSWORD_PARAMETERS = {"password", "passwd", "pwd"}
+
+
 def check_tracking_uri(uri: str, where: str) -> None:
-    """A tracking URI is written to logs, params and artifacts, so it must not carry a password."""
-    if urllib.parse.urlsplit(uri).password:
+    """A tracking URI is written to logs, params and artifacts, so it must not carry a password, in its
+    user info or in its query."""
+    parts = urllib.parse.urlsplit(uri)
+    query = {name.lower() for name, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)}
+    if parts.password or query & PASSWORD_PARAMETERS:
         raise ConfigError(
             f"{where}: the URI carries a password, which would be written to logs and artifacts; give it "
             "through MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (an mlflow server) or PGPASSWORD or "

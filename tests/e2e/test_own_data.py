@@ -31,7 +31,8 @@ def rings(rows: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def own_run(tmp_path_factory) -> Run:
-    folder = tmp_path_factory.mktemp("own data")  # a space in the path: every value reaching a shell is quoted
+    # A space, a command substitution and a quote in the path: every value that reaches a shell is quoted.
+    folder = tmp_path_factory.mktemp("own data $(touch PWNED) 'q'")
     rings(600, 0).to_csv(folder / "train set.csv", index=False)
     rings(150, 1).to_csv(folder / "test set.csv", index=False)
     data = {
@@ -126,6 +127,11 @@ def test_the_run_records_its_data_lineage(own_run):
     rows = {name: json.loads(dataset.profile)["features_shape"][0] for name, dataset in logged.items()}
     assert rows["test"] == 150 and rows["train"] + rows["valid"] == 600
     assert json.loads(logged["test"].source)["uri"].endswith("test set.csv")
+
+
+def test_a_path_that_is_shell_code_stays_a_path(own_run):
+    assert "$(touch PWNED)" in str(own_run.workdir)
+    assert not list(own_run.workdir.rglob("PWNED")) and not Path("PWNED").exists()
 
 
 def test_editing_the_data_file_schedules_the_jobs_that_read_it(own_run):

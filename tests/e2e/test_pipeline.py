@@ -299,3 +299,11 @@ def test_tracking_can_be_switched_off(tmp_path):
     # 1 preprocessing candidate, 2 layer trials, 1 fine-tuning trial on the kept stack and 1 without
     assert len(pd.read_csv(tmp_path / "results" / "untracked" / "trials.csv")) == 1 + 2 + 2
     assert not (tmp_path / "results" / "mlflow.db").exists()
+
+
+def test_a_target_short_of_the_summary_runs_and_succeeds(tmp_path):
+    config = smoke_config(experiment="partial")
+    process = snakemake(tmp_path, config, "results/partial/preprocess/selected.json")
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert (tmp_path / "results" / "partial" / "preprocess" / "selected.json").exists()
+    assert not (tmp_path / "results" / "partial" / "summary.json").exists()

@@ -207,3 +207,31 @@ def test_a_tracking_uri_with_a_password_is_refused_without_repeating_it(config):
     assert "s3cret" not in str(raised.value)
     config["tracking"]["uri"] = "http://researcher@127.0.0.1:5000"  # a user name alone is no secret
     check_config(config)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "postgresql://researcher@db.example/mlflow?password=s3cret",
+        "postgresql://db.example/mlflow?sslmode=require&PASSWORD=s3cret",
+        "mysql+pymysql://researcher@db.example/mlflow?passwd=s3cret",
+    ],
+)
+def test_a_password_in_the_query_of_a_tracking_uri_is_refused_too(config, uri):
+    config["tracking"]["uri"] = uri
+    with pytest.raises(ConfigError, match="tracking.uri: the URI carries a password") as raised:
+        check_config(config)
+    assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["run\n", "run\ntouch PWNED", "x" * 65, "-run", "run one", ""])
+def test_an_experiment_name_is_a_short_plain_name_matched_whole(name):
+    import jsonschema
+
+    from layerwise.config import schema_problem
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"experiment": name}, schema)
+    assert "experiment" in schema_problem({"experiment": name}, schema)
+    jsonschema.validate({"experiment": "mnist1d-default_2.b"}, schema)
