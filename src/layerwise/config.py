@@ -34,6 +34,11 @@ def whole_positive(value):
     return isinstance(value, int) and value >= 1
 
 
+def at_most(limit: int):
+    """A whole number in 1..limit: sizes past it would not fit in memory, or never finish."""
+    return lambda value: whole_positive(value) and value <= limit
+
+
 def non_negative(value):
     return value >= 0
 
@@ -73,11 +78,11 @@ LIMITS = {
     **{name: (non_negative, "a number >= 0") for name in WEIGHT_DECAY},
     "proximal_l1": (boolean, "true or false"),
     "init_scale": (positive, "a number > 0"),
-    "hidden_units": (whole_positive, "an integer >= 1"),
-    "hidden_layers": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (0: a softmax on the input)"),
-    "epochs": (whole_positive, "an integer >= 1"),
-    "max_epochs": (whole_positive, "an integer >= 1"),
-    "batch_size": (whole_positive, "an integer >= 1"),
+    "hidden_units": (at_most(65536), "an integer in 1..65536"),
+    "hidden_layers": (lambda v: isinstance(v, int) and 0 <= v <= 64, "an integer in 0..64 (0: a softmax on the input)"),
+    "epochs": (at_most(100_000), "an integer in 1..100000"),
+    "max_epochs": (at_most(100_000), "an integer in 1..100000"),
+    "batch_size": (at_most(1_000_000), "an integer in 1..1000000"),
     "activation": one_of(ACTIVATIONS),
     "init_rule": one_of(INIT_RULES),
     "init_distribution": one_of(INIT_DISTRIBUTIONS),
@@ -93,7 +98,7 @@ LIMITS = {
     **{name: (non_negative, "a number >= 0") for name in ("sparsity_l1", "sparsity_kl", "sparsity_student_t")},
     "sparsity_target": (lambda v: 0 < v < 1, "a number in (0, 1)"),
     "algorithm": one_of(ALGORITHMS),
-    "cd_k": (whole_positive, "an integer >= 1"),
+    "cd_k": (at_most(1000), "an integer in 1..1000"),
     "rbm_visible": one_of(VISIBLE_UNITS),
     "pipeline": (pipeline, f"{NO_TRANSFORM}, or transforms joined by '+' from: {', '.join(TRANSFORMS)}"),
     "pca_components": (components, "a fraction of variance in (0, 1), or an integer number of components >= 1"),
@@ -153,8 +158,9 @@ def check_strategy(settings: dict, space: SearchSpace, where: str) -> None:
 
 
 def first_round_size(settings: dict, space: SearchSpace, seed: int, budget: int) -> int:
-    """How many trials a stage's first round holds per arm: `budget`, or a grid's own size."""
-    return len(make_strategy(space, seed, "layer1", settings).propose(0, 0, budget, []))
+    """How many trials a stage's first round holds per arm: `budget`, or a grid's own size (counted, not
+    proposed: the check must answer at once for any size)."""
+    return make_strategy(space, seed, "layer1", settings).first_round_size(budget)
 
 
 def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:

@@ -22,6 +22,7 @@ round's best configuration lay (by `extend_factor`, within HARD_LIMITS), and say
 
 import dataclasses
 import itertools
+import math
 
 import numpy as np
 
@@ -107,6 +108,10 @@ class Strategy:
     def propose(self, round_: int, first_index: int, budget: int, history: list[dict]) -> list[dict]:
         raise NotImplementedError
 
+    def first_round_size(self, budget: int) -> int:
+        """How many configurations round 0 proposes: the budget (a grid: its own size)."""
+        return budget
+
     def random(self, round_: int, index: int) -> dict:
         rng = np.random.default_rng(derive_seed(self.seed, self.stage, round_, index, "params"))
         return self.space.sample(rng)
@@ -159,6 +164,9 @@ class GridSearch(Strategy):
             else:
                 axes[name] = axis(distribution, given)
         return axes
+
+    def first_round_size(self, budget: int) -> int:
+        return math.prod(len(values) for values in self.axes(self.space.distributions).values())
 
     def product(self, axes: dict) -> list[dict]:
         names = list(axes)

@@ -48,6 +48,22 @@ CONFIG_CASES = {
     ),
     "K above the trials": (changed("pretrain.top_k", 5), "pretrain.top_k (5) exceeds the 2 trials"),
     "zero layers": (changed("pretrain.layers", 0), "pretrain.layers: 0 is less than the minimum of 1"),
+    "ten million trials": (  # once spun for minutes planning them, before any answer
+        changed("pretrain.trials_per_parent", 10_000_000),
+        "pretrain.trials_per_parent: 10000000 is greater than the maximum of 10000",
+    ),
+    "a billion units": (
+        changed("pretrain.space.hidden_units", 1_000_000_000),
+        "pretrain.space.hidden_units: 1000000000 is not allowed; it must be an integer in 1..65536",
+    ),
+    "a huge batch": (
+        changed("finetune.space.batch_size", {"type": "int", "low": 32, "high": 10**12}),
+        "finetune.space.batch_size: 1000000000000 is not allowed; it must be an integer in 1..1000000",
+    ),
+    "a billion epochs": (
+        changed("finetune.space.max_epochs", 10**9),
+        "finetune.space.max_epochs: 1000000000 is not allowed; it must be an integer in 1..100000",
+    ),
     "zero pack size": (changed("pretrain.pack_size", 0), "pretrain.pack_size: 0 is less than the minimum of 1"),
     "zero fine-tuning pack size": (
         changed("finetune.pack_size", 0),

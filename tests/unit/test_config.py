@@ -111,7 +111,7 @@ def test_stage_specs_chain_the_layers(config):
             {"type": "categorical", "choices": ["rbm", "gmm"]},
             "'gmm' is not allowed; it must be one of none, autoencoder, denoising_autoencoder, sparse_autoencoder, rbm",
         ),
-        ("cd_k", 0, "an integer >= 1"),
+        ("cd_k", 0, "an integer in 1..1000"),
         ("cd_k", {"type": "float", "low": 1, "high": 3}, "must be searched with type: int"),
         ("rbm_visible", "binary", "one of auto, bernoulli, gaussian"),
         ("lr_tau_epochs", 0, "an integer number of epochs >= 1"),
