@@ -72,9 +72,21 @@ def load_table(path: str, label_column: str):
             f"{path}: label column {label_column!r} not found; columns: {', '.join(map(str, frame.columns))}"
         )
     features = frame.drop(columns=[label_column])
+    if frame.empty:
+        raise DataError(f"{path}: no rows, only the header")
+    if features.columns.empty:
+        raise DataError(f"{path}: no feature columns, only the label column {label_column!r}")
+    unlabelled = np.flatnonzero(frame[label_column].isna().to_numpy())
+    if len(unlabelled):
+        raise DataError(f"{path}: row {unlabelled[0] + 1} has no label ({len(unlabelled)} rows in all)")
     non_numeric = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if non_numeric:
-        raise DataError(f"{path}: feature columns must be numeric; not numeric: {', '.join(non_numeric)}")
+        values = features[non_numeric[0]]
+        row = int(np.flatnonzero(pd.to_numeric(values, errors="coerce").isna() & values.notna())[0])
+        raise DataError(
+            f"{path}: feature columns must be numeric; not numeric: {', '.join(non_numeric)} "
+            f"(row {row + 1}, column {non_numeric[0]!r}: {values.iloc[row]!r})"
+        )
     return features.to_numpy(), frame[label_column].to_numpy(), [str(column) for column in features.columns]
 
 
@@ -131,7 +143,7 @@ def load_and_split(
     x = np.asarray(x, dtype=np.float64)
     check_arrays(x, np.asarray(y), path or source, columns, allow_missing)
     if x_test is None:
-        x, x_test, y, y_test = stratified_split(x, y, test_fraction, seed, "test")
+        x, x_test, y, y_test = stratified_split(x, y, test_fraction, seed, "test", path or source)
     else:
         x_test = np.asarray(x_test, dtype=np.float64)
         check_arrays(x_test, np.asarray(y_test), test_path or f"{source} test", columns, allow_missing)
@@ -142,7 +154,7 @@ def load_and_split(
             differ = f"only in {path}: {train_only}; only in {test_path}: {test_only}" if train_only else "in order"
             raise DataError(f"{test_path}: its feature columns differ from those of {path} ({differ})")
     y, y_test, classes = encode_labels(np.asarray(y), np.asarray(y_test))
-    x_train, x_valid, y_train, y_valid = stratified_split(x, y, valid_fraction, seed + 1, "validation")
+    x_train, x_valid, y_train, y_valid = stratified_split(x, y, valid_fraction, seed + 1, "validation", path or source)
     as_split = lambda a, b: Split(a.astype(np.float32), b.astype(np.int64))
     return {
         "train": as_split(x_train, y_train),
@@ -162,13 +174,20 @@ def check_source(data: dict, seed: int, allow_missing: bool) -> None:
     )  # fmt: skip
 
 
-def stratified_split(x, y, fraction: float, seed: int, name: str):
+def stratified_split(x, y, fraction: float, seed: int, name: str, where: str):
+    """A stratified split of `fraction` of the rows; DataError naming `where` (the file) when the rows
+    are too few for it: every class needs a row on each side."""
     from sklearn.model_selection import train_test_split
 
     try:
         return train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
     except ValueError as error:
-        raise DataError(f"cannot carve a stratified {name} split of {fraction} from {len(y)} rows: {error}") from error
+        counts = sorted(zip(*np.unique(y, return_counts=True), strict=True), key=lambda pair: pair[1])
+        rarest = ", ".join(f"{label!r}: {count}" for label, count in counts[:3])
+        raise DataError(
+            f"{where}: cannot carve a stratified {name} split of {fraction} from {len(y)} rows in "
+            f"{len(counts)} classes (the rarest: {rarest}); every class needs a row on each side"
+        ) from error
 
 
 def save_split(split: Split, path: str) -> None:

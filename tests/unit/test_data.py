@@ -109,3 +109,30 @@ def test_missing_values_pass_when_the_preprocessing_imputes_them_and_infinite_on
     infinite = write_table(tmp_path, ".csv", rows.assign(b=np.inf))
     with pytest.raises(DataError, match="row 1, column 'b' is infinite"):
         load_and_split("file", 0, 0.25, 0.25, path=infinite, label_column="target", allow_missing=True)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("a,b,target\n", "data.csv: no rows, only the header"),
+        ("target\ncat\ndog\n", "data.csv: no feature columns, only the label column 'target'"),
+        ("a,target\n1,cat\n2,\n3,dog\n", "data.csv: row 2 has no label (1 rows in all)"),
+        ("a,target\n1,cat\nx,dog\n", "not numeric: a (row 2, column 'a': 'x')"),
+    ],
+    ids=["header only", "label only", "missing label", "text feature"],
+)
+def test_a_file_the_search_cannot_use_is_refused_naming_the_file_and_the_row(tmp_path, content, message):
+    (tmp_path / "data.csv").write_text(content)
+    with pytest.raises(DataError) as refused:
+        load_and_split("file", 0, 0.25, 0.25, path=str(tmp_path / "data.csv"), label_column="target")
+    assert str(refused.value).startswith(str(tmp_path / "data.csv")) and message in str(refused.value)
+
+
+def test_too_few_rows_for_a_stratified_split_names_the_file_and_the_rarest_classes(tmp_path):
+    rows = frame(rows=400, classes=tuple(f"c{i}" for i in range(200)))
+    path = write_table(tmp_path, ".csv", rows)
+    with pytest.raises(DataError) as refused:
+        load_and_split("file", 0, 0.25, 0.25, path=path, label_column="target")
+    message = str(refused.value)
+    assert message.startswith(f"{path}: cannot carve a stratified test split") and "in 200 classes" in message
+    assert len(message) < 300  # not the list of 200 classes
