@@ -1,4 +1,4 @@
-"""MLflow lineage: the only module that imports mlflow.
+"""MLflow lineage: the only module that talks to the tracking store (pyfunc_model.py writes the model format).
 
 `init_tracking` creates, once and before any parallel job, the store, the experiment and the
 pipeline run. Each stage then opens its own run under it, with the stage's settings as params, and
@@ -7,6 +7,7 @@ mixes trials of two configurations (nor tries to change a logged param). Jobs pa
 other in small JSON tracking files. Files stay the source of truth: MLflow is for display and lineage.
 """
 
+import contextlib
 import json
 import os
 import time
@@ -55,11 +56,31 @@ def client(uri: str):
     return MlflowClient(tracking_uri=uri)
 
 
+@contextlib.contextmanager
+def creation_lock(uri: str, results: Path):
+    """Held while a store and an experiment may be created. MLflow migrates a fresh database in several
+    steps, and two workflows doing so at once leave it broken for good; two may also create the same
+    experiment. The lock lies beside a sqlite file, else in the results folder the workflows share."""
+    import fcntl
+
+    prefix = "sqlite:///"
+    path = Path(f"{uri[len(prefix) :]}.lock") if uri.startswith(prefix) else results / ".tracking-store.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+        yield
+
+
 def init_tracking(uri: str, experiment: str, artifact_root: str, enabled: bool) -> dict:
     """Creates the store, the experiment and the pipeline run; returns what the tracking file holds."""
     if not enabled:
         return {"enabled": False}
     uri = absolute_uri(uri)
+    with creation_lock(uri, Path(artifact_root).resolve().parents[1]):  # results/<experiment>/mlartifacts
+        return create_experiment_run(uri, experiment, artifact_root)
+
+
+def create_experiment_run(uri: str, experiment: str, artifact_root: str) -> dict:
     mlflow_client = client(uri)
     found = retry(mlflow_client.get_experiment_by_name, experiment)
     if found is None:
