@@ -120,7 +120,7 @@ DATA_CASES = {
     "missing file": (None, None, "label", "file not found"),
     "corrupt file": (b"PAR1\x00\x01garbage", None, "label", "cannot read"),
     "missing label column": (table(120), None, "class", "label column 'class' not found"),
-    "NaN features": (with_nan(table(120)), None, "label", "1 rows hold NaN or infinite features"),
+    "NaN features": (with_nan(table(120)), None, "label", "row 4, column 'f1' is missing (NaN) (1 rows in all)"),
     "single class": (table(120, classes=1), None, "label", "a single class"),
     "too few rows": (table(6), None, "label", "cannot carve a stratified"),
     "unseen test labels": (table(120), table(30, classes=4), "label", "test labels never seen in training: [3]"),
