@@ -56,17 +56,10 @@ def load_table(path: str, label_column: str):
         raise DataError(f"{path}: file not found")
     import pandas as pd
 
-    try:
-        if file.suffix == ".npz":
-            with np.load(file, allow_pickle=False) as arrays:
-                if "x" not in arrays or label_column not in arrays:
-                    raise DataError(f"{path}: an NPZ file needs arrays 'x' and {label_column!r}, has {sorted(arrays)}")
-                return arrays["x"], arrays[label_column], array_columns(arrays["x"].shape[-1])
-        frame = pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)
-    except DataError:
-        raise
-    except Exception as error:  # the reader's own message says what is wrong with the bytes
-        raise DataError(f"{path}: cannot read: {error}") from error
+    if file.suffix == ".npz":
+        arrays = read_npz(path, ("x", label_column))
+        return arrays["x"], arrays[label_column], array_columns(arrays["x"].shape[-1])
+    frame = read_frame(path)
     if label_column not in frame.columns:
         raise DataError(
             f"{path}: label column {label_column!r} not found; columns: {', '.join(map(str, frame.columns))}"
@@ -82,12 +75,46 @@ def load_table(path: str, label_column: str):
     non_numeric = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if non_numeric:
         values = features[non_numeric[0]]
-        row = int(np.flatnonzero(pd.to_numeric(values, errors="coerce").isna() & values.notna())[0])
+        row = first_non_number(values)
         raise DataError(
             f"{path}: feature columns must be numeric; not numeric: {', '.join(non_numeric)} "
             f"(row {row + 1}, column {non_numeric[0]!r}: {values.iloc[row]!r})"
         )
     return features.to_numpy(), frame[label_column].to_numpy(), [str(column) for column in features.columns]
+
+
+def read_frame(path: str):
+    """A CSV or Parquet file as a pandas DataFrame; DataError with the reader's reason if unreadable."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path) if Path(path).suffix == ".csv" else pd.read_parquet(path)
+    except Exception as error:  # the reader's own message says what is wrong with the bytes
+        raise DataError(f"{path}: cannot read: {error}") from error
+
+
+def read_npz(path: str, required: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The `required` arrays of an NPZ file; DataError naming what is missing, or why it is unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            if not set(required) <= set(arrays):
+                needs = (
+                    f"arrays {' and '.join(map(repr, required))}" if len(required) > 1 else f"an array {required[0]!r}"
+                )
+                raise DataError(f"{path}: an NPZ file needs {needs}, has {sorted(arrays)}")
+            return {name: arrays[name] for name in required}
+    except DataError:
+        raise
+    except Exception as error:  # the reader's own message says what is wrong with the bytes
+        raise DataError(f"{path}: cannot read: {error}") from error
+
+
+def first_non_number(values) -> int:
+    """The position of the first value of a pandas column that is neither a number nor missing (0 if none)."""
+    import pandas as pd
+
+    found = np.flatnonzero(pd.to_numeric(values, errors="coerce").isna() & values.notna())
+    return int(found[0]) if len(found) else 0
 
 
 def check_arrays(x: np.ndarray, y: np.ndarray, where: str, columns: list[str], allow_missing: bool) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from layerwise.data import DataError, array_columns, refuse_non_finite
+from layerwise.data import DataError, array_columns, first_non_number, read_frame, read_npz, refuse_non_finite
 from layerwise.files import read_json
 from layerwise.transforms import imputes, transform
 
@@ -58,8 +58,7 @@ class Predictor:
         for column in self.columns:
             values = features[column]
             if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
-                numbers = pd.to_numeric(values, errors="coerce")
-                row = int(np.flatnonzero(numbers.isna() & values.notna())[0]) if values.notna().any() else 0
+                row = first_non_number(values)
                 raise DataError(f"{source}: row {row + 1}, column {column!r}: {values.iloc[row]!r} is not a number")
         x = features.to_numpy(dtype=np.float64)
         refuse_non_finite(x, source, self.columns, allow_missing=imputes(self.preprocessor))
@@ -87,21 +86,11 @@ def read_rows(path: str, columns: list[str]) -> pd.DataFrame:
     file = Path(path)
     if not file.exists():
         raise DataError(f"{path}: file not found")
-    try:
-        if file.suffix == ".npz":
-            with np.load(file, allow_pickle=False) as arrays:
-                if "x" not in arrays:
-                    raise DataError(f"{path}: an NPZ file needs an array 'x', has {sorted(arrays)}")
-                x = np.atleast_2d(arrays["x"])
-                return pd.DataFrame(x, columns=columns if x.shape[1] == len(columns) else array_columns(x.shape[1]))
-        if file.suffix == ".parquet":
-            return pd.read_parquet(file)
-        if file.suffix == ".csv":
-            return pd.read_csv(file)
-    except DataError:
-        raise
-    except Exception as error:  # the reader's own message says what is wrong with the bytes
-        raise DataError(f"{path}: cannot read: {error}") from error
+    if file.suffix in (".csv", ".parquet"):
+        return read_frame(path)
+    if file.suffix == ".npz":
+        x = np.atleast_2d(read_npz(path, ("x",))["x"])
+        return pd.DataFrame(x, columns=columns if x.shape[1] == len(columns) else array_columns(x.shape[1]))
     raise DataError(f"{path}: unsupported file type {file.suffix!r}; allowed: .csv, .parquet, .npz")
 
 
