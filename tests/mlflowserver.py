@@ -26,10 +26,11 @@ def call(base: str, path: str, body: dict | None = None, **query) -> dict:
 
 
 @contextlib.contextmanager
-def mlflow_server(tracking_uri: str, log_path: Path):
-    """Serves `tracking_uri` on a free port; yields the base URL once /health answers."""
-    port = free_port()
-    with log_path.open("w") as log:
+def mlflow_server(tracking_uri: str, log_path: Path, port: int | None = None):
+    """Serves `tracking_uri` on `port` (a free one by default); yields the base URL once /health answers,
+    and stops the server by its process id."""
+    port = port or free_port()
+    with log_path.open("a") as log:
         command = [
             sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri,
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1",

@@ -143,11 +143,7 @@ def select_stage(
     first logs again the trials whose tracking failed in their shard."""
     records = load_records(record_paths)
     tracker = Tracker.from_file(tracking)
-    unrecorded = [record for record in records if record.get("tracking_error")]
-    unrepaired = [record["trial_id"] for record in unrecorded if not trialruns.repair(tracker, record)]
-    if unrecorded:
-        repaired = len(unrecorded) - len(unrepaired)
-        print(f"{spec['stage']}: MLflow runs of {repaired} of {len(unrecorded)} unrecorded trials repaired")
+    unrepaired = trialruns.repair_stage(tracker, records)
     order = ranked(records, spec["stage"])
     if spec["kind"] == "pretrain":
         order = kept_first(spec, order)

@@ -4,6 +4,7 @@ round's shards take their packs from one another's queues when free (claims.py).
 A trial that raises or diverges is recorded as FAILED with its reason; the shard goes on.
 """
 
+import contextlib
 import signal
 import sys
 import time
@@ -123,9 +124,11 @@ def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracke
 
 
 def interrupted(opened: list[Opened], tracker: Tracker) -> None:
-    """Ctrl-C or SIGTERM: this attempt ends here, and the trials' runs must not stay RUNNING."""
-    for trial in opened:
-        tracker.close_run(trial.record["mlflow_run_id"], "KILLED", "the shard was interrupted")
+    """Ctrl-C or SIGTERM: this attempt ends here, and the trials' runs must not stay RUNNING (a later
+    attempt supersedes them if the store cannot be reached now)."""
+    with contextlib.suppress(Exception):
+        for trial in opened:
+            tracker.close_run(trial.record["mlflow_run_id"], "KILLED", "the shard was interrupted")
 
 
 def run_one(
@@ -262,12 +265,13 @@ def run_shard(
     inputs = StageInputs(train, valid, parents, on)
     print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
     tracker = Tracker.from_file(tracking)
-    stale = tracker.stale_runs({trial.trial_id for trial in planned})  # before this attempt opens any
+    stale = trialruns.earlier_attempts(tracker, {trial.trial_id for trial in planned})  # before this attempt opens any
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
     results, started, checkpoints = [], time.perf_counter(), Path(checkpoints) if checkpoints else None
     for pack in claims.taken(list(packs), spec["shards"]):  # no other shard runs it: earlier runs are stale
-        superseded = tracker.supersede([run for trial in packs[pack] for run in stale.get(trial.trial_id, [])])
+        earlier = [run for trial in packs[pack] for run in stale.get(trial.trial_id, [])]
+        superseded = trialruns.supersede(tracker, earlier)
         if superseded:
             print(f"{superseded} runs of an earlier, incomplete attempt of pack {pack} marked superseded", flush=True)
         for group in groups(packs[pack], spec, inputs):

@@ -50,6 +50,22 @@ def retry(call, *args, attempts: int = 8, **kwargs):
             time.sleep(min(0.2 * 2**attempt, 10.0))
 
 
+class StoreUnreachable(ConnectionError):
+    """The tracking store could not be reached earlier in this job."""
+
+
+def cannot_connect(error: BaseException) -> bool:
+    """Whether an error comes from a connection that failed (refused, reset, timed out): MLflow wraps
+    requests' errors, which are OSErrors, in an MlflowException."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def client(uri: str):
     from mlflow.tracking import MlflowClient
 
@@ -122,6 +138,20 @@ class Tracker:
         self.info = info
         self.enabled = info.get("enabled", False)
         self.client = client(info["tracking_uri"]) if self.enabled else None
+        self.unreachable: str | None = None  # why the store could not be reached, once it could not
+
+    def call(self, method, *args, **kwargs):
+        """`method` of the client, with `retry`. Once the store could not be reached, later calls fail at
+        once: each would otherwise wait through MLflow's HTTP retries (minutes), and the job's records
+        let the selection log what this job could not (trialruns.repair)."""
+        if self.unreachable:
+            raise StoreUnreachable(self.unreachable)
+        try:
+            return retry(method, *args, **kwargs)
+        except Exception as error:
+            if cannot_connect(error):
+                self.unreachable = f"{type(error).__name__}: {error}"
+            raise
 
     @classmethod
     def from_file(cls, path: str) -> "Tracker":
@@ -141,9 +171,9 @@ class Tracker:
         if not self.enabled:
             return dict(self.info)
         tags = {ROLE: role, STAGE: stage, PARENT_RUN: self.pipeline_run_id}
-        run = retry(self.client.create_run, self.info["experiment_id"], run_name=stage, tags=tags)
+        run = self.call(self.client.create_run, self.info["experiment_id"], run_name=stage, tags=tags)
         if params:
-            retry(self.client.log_batch, run.info.run_id, params=params_of(params))
+            self.call(self.client.log_batch, run.info.run_id, params=params_of(params))
         return {**self.info, "stage": stage, "run_id": run.info.run_id}
 
     def start_trial(self, stage: str, trial_id: str, tags: dict) -> str | None:
@@ -152,12 +182,12 @@ class Tracker:
             return None
         all_tags = {ROLE: "trial", STAGE: stage, PARENT_RUN: self.run_id, **tags}
         all_tags = {key: str(value) for key, value in all_tags.items()}
-        run = retry(self.client.create_run, self.info["experiment_id"], run_name=trial_id, tags=all_tags)
+        run = self.call(self.client.create_run, self.info["experiment_id"], run_name=trial_id, tags=all_tags)
         return run.info.run_id
 
     def log_metrics(self, run_id, points: list) -> None:
         for start in range(0, len(points), METRICS_PER_BATCH):
-            retry(self.client.log_batch, run_id, metrics=points[start : start + METRICS_PER_BATCH])
+            self.call(self.client.log_batch, run_id, metrics=points[start : start + METRICS_PER_BATCH])
 
     def log_missing_steps(self, run_id, curves: dict) -> None:
         """Logs the epochs of `curves` that the run's metric histories lack (after a failed live batch)."""
@@ -165,21 +195,21 @@ class Tracker:
 
         now, points = int(time.time() * 1000), []
         for key, values in curves.items():
-            logged = {point.step for point in retry(self.client.get_metric_history, run_id, key)}
+            logged = {point.step for point in self.call(self.client.get_metric_history, run_id, key)}
             points += [Metric(key, float(v), now, step) for step, v in enumerate(values, start=1) if step not in logged]
         self.log_metrics(run_id, points)
 
     def close_run(self, run_id, status: str, reason: str) -> None:
         if self.enabled and run_id is not None:
-            retry(self.client.set_tag, run_id, CLOSED_BY, reason)
-            retry(self.client.set_terminated, run_id, status)
+            self.call(self.client.set_tag, run_id, CLOSED_BY, reason)
+            self.call(self.client.set_terminated, run_id, status)
 
     def children(self, parent_run_id: str, *, running_only: bool = False) -> list:
         """The runs directly under a run (one page of up to 50,000)."""
         condition = f"tags.`{PARENT_RUN}` = '{parent_run_id}'"
         if running_only:
             condition += " and attributes.status = 'RUNNING'"
-        return retry(self.client.search_runs, [self.info["experiment_id"]], condition, max_results=50000)
+        return self.call(self.client.search_runs, [self.info["experiment_id"]], condition, max_results=50000)
 
     def stale_runs(self, trial_ids: set[str]) -> dict[str, list]:
         """The current runs of these trials under the stage run, by trial; taken before an attempt
@@ -196,7 +226,7 @@ class Tracker:
         """Marks runs of an earlier attempt (`stale_runs`) superseded, closed as KILLED if still open, so
         that each trial has exactly one current run, the new attempt's. Returns how many there were."""
         for run in runs:
-            retry(self.client.set_tag, run.info.run_id, SUPERSEDED, "true")
+            self.call(self.client.set_tag, run.info.run_id, SUPERSEDED, "true")
             if run.info.status in ("RUNNING", "SCHEDULED", "FINISHED"):
                 self.close_run(run.info.run_id, "KILLED", "a later attempt of the same trial")
         return len(runs)
@@ -206,7 +236,7 @@ class Tracker:
         interrupted or failed); a rerun finishes the pipeline and stage runs again. Returns the count."""
         if not self.enabled:
             return 0
-        pipeline = retry(self.client.get_run, self.pipeline_run_id)
+        pipeline = self.call(self.client.get_run, self.pipeline_run_id)
         open_runs = [pipeline] if pipeline.info.status == "RUNNING" else []
         for stage in self.children(self.pipeline_run_id):
             open_runs += [stage] if stage.info.status == "RUNNING" else []
@@ -226,7 +256,7 @@ class Tracker:
         from mlflow.entities import Metric, RunTag
 
         now = int(time.time() * 1000)
-        retry(
+        self.call(
             self.client.log_batch,
             run_id,
             params=params_of(params or {}),
@@ -235,15 +265,15 @@ class Tracker:
         self.log_metrics(run_id, [Metric(key, float(value), now, 0) for key, value in (metrics or {}).items()])
         for artifact in artifacts:
             if os.path.isdir(artifact):
-                retry(self.client.log_artifacts, run_id, artifact, Path(artifact).name)
+                self.call(self.client.log_artifacts, run_id, artifact, Path(artifact).name)
             else:
-                retry(self.client.log_artifact, run_id, artifact)
-        retry(self.client.set_terminated, run_id, status)
+                self.call(self.client.log_artifact, run_id, artifact)
+        self.call(self.client.set_terminated, run_id, status)
 
     def log_config(self, config: dict) -> None:
         """The resolved config on the pipeline run, as a JSON artifact (a rerun may overwrite it)."""
         if self.enabled:
-            retry(self.client.log_dict, self.pipeline_run_id, config, "config.json")
+            self.call(self.client.log_dict, self.pipeline_run_id, config, "config.json")
 
     def log_datasets(self, run_id: str, splits: dict[str, str], data_files: list[str]) -> None:
         """Each split (name: its NPZ file, before preprocessing) as an input of the run, with its digest
@@ -283,7 +313,7 @@ class Tracker:
             return None
         version = str(info.registered_model_version)
         for key, value in tags.items():
-            retry(self.client.set_model_version_tag, register_as, version, key, str(value))
+            self.call(self.client.set_model_version_tag, register_as, version, key, str(value))
         try:
             holder = self.client.get_model_version_by_alias(register_as, CHAMPION)
             to_beat = float(holder.tags.get("valid_error", "inf"))
@@ -291,7 +321,7 @@ class Tracker:
             to_beat = float("inf")
         champion = float(tags["valid_error"]) < to_beat
         if champion:
-            retry(self.client.set_registered_model_alias, register_as, CHAMPION, version)
+            self.call(self.client.set_registered_model_alias, register_as, CHAMPION, version)
         return {"name": register_as, "version": int(version), "champion": champion}
 
 

@@ -69,16 +69,50 @@ def close_run(tracker: Tracker, record: dict) -> str | None:
         return describe(error)
 
 
-def repair(tracker: Tracker, record: dict) -> bool:
+def repair(tracker: Tracker, record: dict) -> str | None:
     """Logs again, from the record, a trial whose tracking failed: opens its run if it has none, adds
-    the epochs of its curves the store lacks, and closes it. True when the store now holds it."""
+    the epochs of its curves the store lacks, and closes it. Returns the run, when the store now holds it."""
     try:
         run_id = record["mlflow_run_id"] or tracker.start_trial(
             record["stage"], record["trial_id"], opening_tags(record)
         )
         tracker.log_missing_steps(run_id, record["curves"])
         tracker.finish_run(run_id, **closing(record))
-        return True
+        return run_id
     except Exception as error:
         warn(record, describe(error))
-        return False
+        return None
+
+
+def repair_stage(tracker: Tracker, records: list[dict]) -> list[str]:
+    """Repairs the runs of a stage's trials whose tracking failed, then supersedes their runs of earlier
+    attempts that the shard could not mark (the store being down when it started). Returns the trials
+    the store still lacks."""
+    unrecorded = [record for record in records if record.get("tracking_error")]
+    if not unrecorded:
+        return []
+    repaired = {record["trial_id"]: repair(tracker, record) for record in unrecorded}
+    current = {record["mlflow_run_id"] for record in records} | set(repaired.values())
+    stale = earlier_attempts(tracker, {record["trial_id"] for record in records})
+    supersede(tracker, [run for runs in stale.values() for run in runs if run.info.run_id not in current])
+    unrepaired = [trial for trial, run_id in repaired.items() if run_id is None]
+    print(f"MLflow runs of {len(repaired) - len(unrepaired)} of {len(repaired)} unrecorded trials repaired")
+    return unrepaired
+
+
+def earlier_attempts(tracker: Tracker, trial_ids: set[str]) -> dict[str, list]:
+    """`Tracker.stale_runs`, or none when the store cannot be reached: `repair_stage` supersedes them."""
+    try:
+        return tracker.stale_runs(trial_ids)
+    except Exception as error:
+        print(f"warning: MLflow could not list earlier attempts' runs ({describe(error)})", file=sys.stderr)
+        return {}
+
+
+def supersede(tracker: Tracker, runs: list) -> int:
+    """`Tracker.supersede`; 0 when the store cannot be reached (`repair_stage` supersedes them later)."""
+    try:
+        return tracker.supersede(runs)
+    except Exception as error:
+        print(f"warning: MLflow could not mark earlier attempts' runs superseded ({describe(error)})", file=sys.stderr)
+        return 0

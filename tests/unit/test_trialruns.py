@@ -2,29 +2,35 @@
 run from the record, and runs of incomplete attempts or interrupted workflows never stay RUNNING."""
 
 import shutil
+import time
 
 import numpy as np
 import pytest
+from mlflow.exceptions import MlflowException
 
 from layerwise.data import Split, save_split
 from layerwise.files import read_json, write_json
 from layerwise.selection import select_stage
 from layerwise.shard import run_shard
-from layerwise.tracking import Tracker, init_tracking
+from layerwise.tracking import StoreUnreachable, Tracker, init_tracking
+from mlflowserver import free_port, mlflow_server
+
+
+def tracked_stage(folder, uri: str):
+    """Splits, and a tracked layer-1 stage run in the store at `uri`."""
+    rng = np.random.default_rng(0)
+    for name, rows in (("train", 120), ("valid", 40)):
+        y = np.arange(rows) % 3
+        save_split(Split((rng.normal(size=(rows, 5)) + y[:, None]).astype(np.float32), y), str(folder / f"{name}.npz"))
+    info = init_tracking(uri, "runs", str(folder / "artifacts"), True)
+    write_json(str(folder / "pipeline.json"), info)
+    write_json(str(folder / "tracking.json"), Tracker(info).open_child("stage", "layer1"))
 
 
 @pytest.fixture()
 def stage(tmp_path):
-    """Splits, and a tracked layer-1 stage run in a fresh sqlite store."""
-    rng = np.random.default_rng(0)
-    for name, rows in (("train", 120), ("valid", 40)):
-        y = np.arange(rows) % 3
-        save_split(
-            Split((rng.normal(size=(rows, 5)) + y[:, None]).astype(np.float32), y), str(tmp_path / f"{name}.npz")
-        )
-    info = init_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}", "runs", str(tmp_path / "artifacts"), True)
-    write_json(str(tmp_path / "pipeline.json"), info)
-    write_json(str(tmp_path / "tracking.json"), Tracker(info).open_child("stage", "layer1"))
+    """A tracked layer-1 stage in a fresh sqlite store."""
+    tracked_stage(tmp_path, f"sqlite:///{tmp_path / 'mlflow.db'}")
     return tmp_path
 
 
@@ -96,6 +102,34 @@ def test_a_store_that_fails_from_the_start_gets_the_runs_made_by_the_selection(s
         assert history(stage, runs[record["trial_id"]], "train_loss") == record["curves"]["train_loss"]
 
 
+def test_a_shard_whose_tracking_server_is_down_from_the_start_trains_and_the_selection_logs_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")  # MLflow's default retries for minutes
+    backend, log, port = f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "server.log", free_port()
+    with mlflow_server(backend, log, port) as server:
+        tracked_stage(tmp_path, server)
+        shard(tmp_path)  # an attempt whose runs the next one must supersede
+        first = {run.info.run_id for run in trial_runs(tmp_path)}
+    # the server was stopped by its pid: nothing listens on its port
+    started = time.monotonic()
+    records = shard(tmp_path)
+    assert time.monotonic() - started < 60  # one call waits through the retries, not every call
+    assert [record["status"] for record in records] == ["FINISHED", "FINISHED"]
+    assert all(record["mlflow_run_id"] is None and record["tracking_error"] for record in records)
+    with mlflow_server(backend, log, port):
+        select(tmp_path)
+        runs = trial_runs(tmp_path)
+    assert read_json(str(tmp_path / "topk.json"))["tracking_unrepaired"] == []
+    current = {run.info.run_name: run for run in runs if run.info.run_id not in first}
+    assert sorted(current) == sorted(record["trial_id"] for record in records)
+    for record in records:
+        run = current[record["trial_id"]]
+        assert run.info.status == "FINISHED" and run.data.metrics["objective"] == record["objective"]
+        assert "layerwise.superseded" not in run.data.tags
+    for run in runs:
+        if run.info.run_id in first:
+            assert run.info.status == "KILLED" and run.data.tags["layerwise.superseded"] == "true"
+
+
 def test_a_second_attempt_supersedes_the_runs_of_the_first(stage):
     shard(stage)
     first = {run.info.run_id for run in trial_runs(stage)}
@@ -127,3 +161,24 @@ def test_an_interrupted_workflow_leaves_no_run_of_its_tree_running(stage):
         run = pipeline.client.get_run(run_id)
         assert run.info.status == "KILLED" and run.data.tags["layerwise.closed_by"] == "interrupted"
     assert pipeline.close_open_runs("interrupted") == 0
+
+
+def test_once_the_store_cannot_be_reached_later_calls_fail_without_waiting_for_it(stage):
+    tracker, calls = Tracker.from_file(str(stage / "tracking.json")), []
+
+    def refused(*args):
+        calls.append(args)
+        raise ConnectionRefusedError("connection refused")
+
+    with pytest.raises(ConnectionRefusedError):
+        tracker.call(refused, 1)
+    with pytest.raises(StoreUnreachable, match="connection refused"):
+        tracker.call(refused, 2)
+    assert calls == [(1,)]
+
+
+def test_an_error_of_the_request_itself_leaves_the_store_in_use(stage):
+    tracker = Tracker.from_file(str(stage / "tracking.json"))
+    with pytest.raises(MlflowException):
+        tracker.call(tracker.client.get_run, "no-such-run")
+    assert tracker.unreachable is None and tracker.call(tracker.client.get_run, tracker.run_id)
