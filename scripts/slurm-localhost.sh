@@ -2,25 +2,43 @@
 # A single-node SLURM cluster on this machine, from Debian's packages, to try the SLURM profile on:
 #   scripts/slurm-localhost.sh start [STATE_DIR]    install (apt-get) if needed, configure, start, wait until ready
 #   scripts/slurm-localhost.sh stop  [STATE_DIR]    stop the daemons it started, by pid
-# STATE_DIR (default /var/tmp/layerwise-slurm) holds the daemons' state, logs and pid files. The
-# configuration goes where every SLURM command looks, /etc/slurm/slurm.conf (Snakemake's job steps drop
-# SLURM_* variables such as SLURM_CONF); the script never touches a slurm.conf it did not write, and
-# `stop` removes its own. Starting again while it runs only checks that it is ready. It needs root:
-# slurmd runs jobs as their submitter. Daemons are started directly, not through systemd, which
-# containers often lack.
+# STATE_DIR (default /var/tmp/layerwise-slurm) holds the daemons' state, logs and pid files: a folder
+# the script creates owned by root, mode 0700, and refuses when it is anything else (a symlink, another
+# owner, other modes), since it runs as root and kills the pids found there; it kills a pid only when
+# that process is the daemon the file is named after. The configuration goes where every SLURM
+# command looks, /etc/slurm/slurm.conf (Snakemake's job steps drop SLURM_* variables such as
+# SLURM_CONF); the script never touches a slurm.conf it did not write, and `stop` removes its own, and
+# the munge key if `start` created it. Starting again while it runs only checks that it is ready. It
+# needs root: slurmd runs jobs as their submitter. Daemons are started directly, not through systemd,
+# which containers often lack.
 set -euo pipefail
 action=${1:?usage: slurm-localhost.sh start|stop [STATE_DIR]}
-state=$(realpath -m "${2:-/var/tmp/layerwise-slurm}")
+state=$(realpath -ms "${2:-/var/tmp/layerwise-slurm}")  # -s: a symlink stays one, and is refused
 conf=/etc/slurm/slurm.conf
+key=/etc/munge/munge.key
 mark="# written by layerwise scripts/slurm-localhost.sh"
 here=$(dirname "$(realpath "$0")")
 
+fail() { echo "slurm-localhost: $*" >&2; exit 1; }
+
+check_state() {  # the folder is this script's: root's, 0700, a real folder
+    [ ! -L "$state" ] || fail "$state is a symbolic link; give a folder of root's (mode 0700)"
+    [ -d "$state" ] || fail "$state is not a folder"
+    [ "$(stat -c %u "$state")" = 0 ] || fail "$state is not owned by root; give a folder of root's (mode 0700)"
+    [ "$(stat -c %a "$state")" = 700 ] || fail "$state has mode $(stat -c %a "$state"), not 0700"
+}
+
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2> /dev/null; }
 
-stop_daemon() {  # by the pid in its pid file; SIGKILL if it has not ended after 10 s
-    local pidfile=$1 pid
+stop_daemon() {  # $1 by the pid in its pid file $2, if that process is $1; SIGKILL if it has not ended after 10 s
+    local name=$1 pidfile=$2 pid
     running "$pidfile" || { rm -f "$pidfile"; return 0; }
     pid=$(cat "$pidfile")
+    if [ "$(cat "/proc/$pid/comm" 2> /dev/null)" != "$name" ]; then
+        echo "slurm-localhost: pid $pid in $pidfile is not $name; left alone" >&2
+        rm -f "$pidfile"
+        return 0
+    fi
     kill "$pid"
     for _ in $(seq 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2> /dev/null || true
@@ -28,10 +46,13 @@ stop_daemon() {  # by the pid in its pid file; SIGKILL if it has not ended after
 }
 
 stop() {
-    stop_daemon "$state/slurmd.pid"
-    stop_daemon "$state/slurmctld.pid"
-    stop_daemon "$state/munged.pid"  # only there if this script started munged
+    [ -e "$state" ] || return 0  # nothing was started there
+    check_state
+    stop_daemon slurmd "$state/slurmd.pid"
+    stop_daemon slurmctld "$state/slurmctld.pid"
+    stop_daemon munged "$state/munged.pid"  # only there if this script started munged
     if ours; then rm -f "$conf"; fi
+    if [ -f "$state/munge-key-created" ]; then rm -f "$key" "$state/munge-key-created"; fi
 }
 
 ours() { [ -f "$conf" ] && [ "$(head -n 1 "$conf")" = "$mark" ]; }
@@ -77,10 +98,11 @@ start_munge() {
         return 0  # a munged is already serving (this script's or the machine's)
     fi
     install -d -o munge -g munge -m 0755 /run/munge
-    if [ ! -s /etc/munge/munge.key ]; then
-        mungekey --create --keyfile /etc/munge/munge.key
-        chown munge:munge /etc/munge/munge.key
-        chmod 0400 /etc/munge/munge.key
+    if [ ! -s "$key" ]; then
+        mungekey --create --keyfile "$key"
+        chown munge:munge "$key"
+        chmod 0400 "$key"
+        touch "$state/munge-key-created"  # stop removes it
     fi
     rm -f /run/munge/munged.pid
     runuser -u munge -- munged --pid-file /run/munge/munged.pid
@@ -107,13 +129,12 @@ wait_until_ready() {
 }
 
 start() {
-    if [ "$(id -u)" != 0 ]; then
-        echo "slurm-localhost: run as root (slurmd starts jobs as the user who submitted them)" >&2
-        exit 1
-    fi
+    [ "$(id -u)" = 0 ] || fail "run as root (slurmd starts jobs as the user who submitted them)"
+    mkdir -p "$(dirname "$state")"
+    mkdir -m 0700 "$state" 2> /dev/null || true  # fails if it exists: then it must pass the check as it is
+    check_state
     "$here/install-debian.sh" slurmctld slurmctld slurmd slurm-client munge
-    command -v slurmctld > /dev/null || { echo "slurm-localhost: SLURM could not be installed" >&2; exit 1; }
-    mkdir -p "$state"
+    command -v slurmctld > /dev/null || fail "SLURM could not be installed"
     if running "$state/slurmctld.pid" && running "$state/slurmd.pid"; then
         wait_until_ready
     else
@@ -138,6 +159,9 @@ start() {
 
 case $action in
     start) start ;;
-    stop) stop ;;
+    stop)
+        [ "$(id -u)" = 0 ] || fail "run as root (the daemons run as root)"
+        stop
+        ;;
     *) echo "usage: slurm-localhost.sh start|stop [STATE_DIR]" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,8 @@ def slurm(tmp_path_factory):
         pytest.skip("a SLURM node on localhost needs root (slurmd runs jobs as their submitter)")
     if shutil.which("slurmctld") is None:
         pytest.skip("SLURM is not installed (make slurm installs Debian's slurmctld, slurmd and munge)")
-    state = tmp_path_factory.mktemp("slurm")
+    state, key = tmp_path_factory.mktemp("slurm"), Path("/etc/munge/munge.key")
+    had_key = key.exists()
     started = subprocess.run([SCRIPT, "start", state], capture_output=True, text=True, timeout=300)
     pids = {name: int(path.read_text()) for name in DAEMONS if (path := state / f"{name}.pid").exists()}
     try:
@@ -47,6 +49,7 @@ def slurm(tmp_path_factory):
     finally:
         subprocess.run([SCRIPT, "stop", state], capture_output=True, timeout=120)
         assert not [name for name, pid in pids.items() if running(pid)], "a daemon outlived the stop"
+        assert key.exists() == had_key, "the munge key the script created outlived the stop"
 
 
 @pytest.fixture(scope="module")

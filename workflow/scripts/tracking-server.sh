@@ -8,7 +8,9 @@
 #   workflow/scripts/tracking-server.sh stop [--state-dir .tracking-server]
 #
 # Then: export MLFLOW_TRACKING_URI=http://<host>:<port> before calling snakemake. Credentials go in
-# PGPASSWORD or ~/.pgpass, never in the URI (it is written to logs).
+# PGPASSWORD or ~/.pgpass, never in the URI (it is written to logs); the URI reaches the server in its
+# environment, not on its command line, which `ps` shows to every user. `stop` stops the process group
+# its pid file names only if that process is an `mlflow server`.
 set -euo pipefail
 
 action=${1:-}
@@ -26,22 +28,28 @@ while [ $# -gt 0 ]; do
 done
 pid_file=$state/server.pid
 
+ours() {  # the pid file names a running `mlflow server`
+    local pid
+    [ -f "$pid_file" ] && pid=$(cat "$pid_file") && [[ $pid =~ ^[0-9]+$ ]] || return 1
+    [[ $(ps -o args= -p "$pid" 2> /dev/null) == *"mlflow server"* ]]
+}
+
 case $action in
     start)
         if [ -z "$backend" ]; then
             echo "tracking-server: --backend-store-uri is required (e.g. postgresql://mlflow@dbhost/mlflow)" >&2
             exit 2
         fi
-        if [[ $backend == *://*:*@* ]]; then
+        if [[ $backend == *://*:*@* || $backend == *[?\&]password=* ]]; then
             echo "tracking-server: the backend URI carries a password; use PGPASSWORD or ~/.pgpass" >&2
             exit 2
         fi
-        mkdir -p "$state"
-        if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2> /dev/null; then
+        mkdir -p -m 0700 "$state"
+        if ours; then
             echo "tracking-server: already running (pid $(cat "$pid_file"))" >&2
             exit 1
         fi
-        setsid mlflow server --backend-store-uri "$backend" --host "$host" --port "$port" --workers "$workers" \
+        MLFLOW_BACKEND_STORE_URI=$backend setsid mlflow server --host "$host" --port "$port" --workers "$workers" \
             > "$state/server.log" 2>&1 &
         echo $! > "$pid_file"
         for _ in $(seq 1 120); do
@@ -60,10 +68,12 @@ case $action in
         exit 1
         ;;
     stop)
-        if [ -f "$pid_file" ]; then
+        if ours; then
             kill -- "-$(cat "$pid_file")" 2> /dev/null || true  # the server and its workers
-            rm -f "$pid_file"
+        elif [ -f "$pid_file" ]; then
+            echo "tracking-server: pid $(cat "$pid_file") in $pid_file is not an mlflow server; left alone" >&2
         fi
+        rm -f "$pid_file"
         ;;
     *)
         echo "usage: tracking-server.sh start --backend-store-uri URI [--host H] [--port P] | stop" >&2
