@@ -2,7 +2,8 @@
 
 Two configs search 2 layers of 32 trials each and 32 fine-tuning trials on MNIST-1D, in 2 shards per
 stage (`--shards`), with `--cores 2`: `default` with the default config's search spaces (trials of seconds to a
-minute), `tiny` with trials of a fraction of a second, where the fixed costs show most. Each trial
+minute), `tiny` with trials of a fraction of a second, where the fixed costs show most; `config` is
+the default run itself (config/config.yaml as it is; `--shards` does not apply). Each trial
 measures its own training time (`duration_s` in the trials table); everything else (Snakemake,
 Python start-up and imports, data loading, parent features, selections, MLflow writes, the seed
 study and the evaluation) is overhead.
@@ -14,7 +15,7 @@ The seed study's members train too, but are not trials: a second figure counts t
 selection. The run is made twice, one after the other: with the jobs forked from the fork server
 (`fork_server: true`, the default) and started cold.
 
-    .venv/bin/python benchmarks/orchestration.py [--size default|tiny] [--cores 2] [--shards 2]
+    .venv/bin/python benchmarks/orchestration.py [--size default|tiny|config] [--cores 2] [--shards 2]
                                                  [--fork-server on|off|both] [--keep DIR]
 """
 
@@ -68,6 +69,8 @@ def merged(base: dict, changes: dict) -> dict:
 
 def benchmark_config(size: str, shards: int, fork_server: bool) -> dict:
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    if size == "config":  # the default run itself
+        return merged(base, {"fork_server": fork_server, "experiment": "orchestration-config"})
     if size == "tiny":
         base = merged(base, TINY)
     sharded = {stage: {"shards": shards} for stage in ("pretrain", "finetune")}
@@ -112,7 +115,7 @@ def measured(folder: Path, config: dict, cores: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=("default", "tiny"), default="default")
+    parser.add_argument("--size", choices=("default", "tiny", "config"), default="default")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--shards", type=int, default=2, help="shards per layer and for fine-tuning")
     parser.add_argument("--fork-server", choices=("on", "off", "both"), default="both")
