@@ -9,7 +9,9 @@ count and unseeded random states). The command relays the signals it gets to the
 child ends: same exit code, or killed by the same signal. A killed command takes its child along.
 
 A job runs cold, as before, wherever the server cannot serve it: no server (cluster jobs, a server that
-ended), or another Python (a conda environment).
+ended), another Python (a conda environment), or a system where a socket cannot tell who is at its
+other end (no SO_PEERCRED): each side serves, or is served by, a process of the same user only, and
+a command signals only a pid that is a child of the server it checked.
 """
 
 import atexit
@@ -32,6 +34,9 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signa
 STREAMS = (0, 1, 2)
 # What layerwise's own modules import only inside functions, and which a cold job pays at first use.
 LAZY_IMPORTS = ("mlflow.store.tracking.sqlalchemy_store", "torch._dynamo", "sklearn.decomposition")
+# A command sends its request as soon as it connects: a connection silent for longer is dropped, so
+# that it holds up the server's other commands no longer than this.
+REQUEST_SECONDS = 1.0
 
 
 def this_python() -> str:
@@ -46,13 +51,18 @@ def delegate(argv: list[str]) -> int | None:
     """Runs `layerwise argv` in a child of the fork server; its exit code (minus the signal that killed
     it), or None where no server serves this Python and the command must run here."""
     address = os.environ.get(ADDRESS)
-    if not address:
+    if not address or not hasattr(socket, "SO_PEERCRED"):
         return None
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         cwd = os.getcwd()
         server.connect(address)
+        server_pid, server_uid = peer(server)
     except OSError:  # no server any more, or no working folder to hand over: run cold
+        server.close()
+        return None
+    if server_uid != os.getuid():  # never hand this user's environment and streams to another's process
+        print(f"layerwise: {address} is served by user {server_uid}; running cold", file=sys.stderr)
         server.close()
         return None
     umask = os.umask(0o077)  # to read it
@@ -67,18 +77,41 @@ def delegate(argv: list[str]) -> int | None:
             started = json.loads(replies.readline() or b"{}")
         except OSError:  # the server stopped listening meanwhile
             started = {}
-        if "pid" not in started:
+        child = started.get("pid")
+        if not isinstance(child, int) or child <= 0:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
             return None  # refused (another Python) or gone before it forked: run cold
-        handlers = {n: signal.signal(n, lambda received, _: os.kill(started["pid"], received)) for n in FORWARDED}
+
+        def forward(received, _):
+            if parent_of(child) == server_pid:  # not a pid the server merely named, nor one reused since
+                os.kill(child, received)
+
+        handlers = {number: signal.signal(number, forward) for number in FORWARDED}
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         ended = json.loads(replies.readline() or b"{}")
         for number, handler in handlers.items():
             signal.signal(number, handler)
     if "exit" not in ended:
-        print(f"layerwise: the fork server ended before job {started['pid']} did", file=sys.stderr)
+        print(f"layerwise: the fork server ended before job {child} did", file=sys.stderr)
         return 1
     return ended["exit"]
+
+
+def peer(connection) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end of a Unix socket."""
+    pid, uid, _ = struct.unpack(
+        "3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    )
+    return pid, uid
+
+
+def parent_of(pid: int) -> int | None:
+    """The parent of a running process, or None when there is none."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def end_as(code: int) -> None:
@@ -105,6 +138,8 @@ def open_or_null(fd: int) -> int:
 def serve(address: str) -> None:
     """Imports what jobs use, then forks a child per request until the workflow ends (SIGTERM) or
     its process does; it waits for the children it has running before it exits."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        raise SystemExit("fork server: this system cannot tell who connects (no SO_PEERCRED); jobs run cold")
     preload()
     import torch
 
@@ -237,10 +272,10 @@ def still_open(connection) -> bool:
 
 def received(connection) -> tuple[dict, list[int]]:
     """One framed request and the command's standard streams, from a process of this user only."""
-    uid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
+    _, uid = peer(connection)
     if uid != os.getuid():
         raise ValueError(f"a request from user {uid}")
-    connection.settimeout(10)
+    connection.settimeout(REQUEST_SECONDS)
     data, streams, _, _ = socket.recv_fds(connection, 1 << 16, len(STREAMS))
     try:
         if len(streams) != len(STREAMS):

@@ -161,3 +161,86 @@ def test_a_child_that_fails_before_its_command_runs_ends_alone_and_the_server_se
     assert not running(pid)
     run = command(server[1], "exit", "3")
     assert run.wait(timeout=60) == 3
+
+
+def test_a_command_hands_nothing_to_a_server_of_another_user_and_runs_cold(server, monkeypatch):
+    monkeypatch.setenv(forkserver.ADDRESS, str(server[1]))
+    monkeypatch.setattr(os, "getuid", lambda: os.geteuid() + 4242)  # the server now seems another user's
+    assert forkserver.delegate(["describe"]) is None
+
+
+def test_without_a_way_to_tell_who_connects_commands_run_cold_and_no_server_starts(server, monkeypatch, tmp_path):
+    monkeypatch.setenv(forkserver.ADDRESS, str(server[1]))
+    monkeypatch.delattr(socket, "SO_PEERCRED")
+    assert forkserver.delegate(["describe"]) is None
+    with pytest.raises(SystemExit, match="SO_PEERCRED"):
+        forkserver.serve(str(tmp_path / "never"))
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_silent_connection_holds_up_the_server_no_longer_than_a_request_may_take(server):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.connect(str(server[1]))
+        started = time.monotonic()
+        run = command(server[1], "exit", "3")
+        assert run.wait(timeout=60) == 3
+        assert time.monotonic() - started < forkserver.REQUEST_SECONDS + 4  # was 10 s per silent connection
+
+
+@pytest.fixture
+def orphan():
+    """A process that is no child of this one (its parent exited): one no command may signal."""
+    pid = int(subprocess.run(["sh", "-c", "sleep 300 > /dev/null 2>&1 & echo $!"], capture_output=True).stdout)
+    yield pid
+    os.kill(pid, signal.SIGKILL)
+
+
+def impostor(address: Path, replies: list[dict]):
+    """A listener that takes one request and answers `replies`, a second one once `release` is set."""
+    import threading
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(address))
+    listener.listen(1)
+    release = threading.Event()
+
+    def answer():
+        connection, _ = listener.accept()
+        with connection, listener:
+            _, streams = forkserver.received(connection)  # the whole request, as a server reads it
+            for fd in streams:
+                os.close(fd)
+            for position, reply in enumerate(replies):
+                if position:
+                    release.wait(60)
+                connection.sendall(json.dumps(reply).encode() + b"\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    return release
+
+
+@pytest.mark.parametrize("pid", [-1, 0, "1"])
+def test_a_reply_without_a_real_child_pid_is_refused_and_the_command_runs_cold(tmp_path, pid):
+    impostor(tmp_path / "socket", [{"pid": pid}])
+    run = command(tmp_path / "socket", "--help")
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 0 and out.startswith("usage: layerwise"), err
+
+
+def test_a_command_signals_only_a_child_of_the_server_it_checked(tmp_path, orphan):
+    release = impostor(tmp_path / "socket", [{"pid": orphan}, {"exit": 0}])
+    run = command(tmp_path / "socket", "describe")
+    wait_until(lambda: handled(run.pid), "the command's signal handlers")
+    run.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert running(orphan)  # the pid the listener named was not signalled
+    release.set()
+    assert run.wait(timeout=60) == 0
+
+
+def handled(pid: int) -> bool:
+    """Whether a process has its own handler for SIGTERM (the command forwards signals once served)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False
