@@ -20,7 +20,7 @@ if not workflow.config_settings.configfiles:
 
 
 
-# A tracking server's address reaches cluster jobs too (see README, Running on a cluster).
+# A tracking server's address reaches cluster jobs too (see the docs, Running on a cluster).
 if "MLFLOW_TRACKING_URI" in os.environ:
 
     envvars:

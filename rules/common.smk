@@ -192,7 +192,7 @@ def warn_of_sqlite_on_a_cluster():
         logger.warning(
             f"layerwise: jobs run through an executor, but MLflow logs to {TRACKING_URI}; sqlite on a network "
             "file system is unsafe with writers on several machines: start a tracking server "
-            "(workflow/scripts/tracking-server.sh) and set MLFLOW_TRACKING_URI (README: Running on a cluster)"
+            "(workflow/scripts/tracking-server.sh) and set MLFLOW_TRACKING_URI (docs: Running on a cluster)"
         )
 
 

@@ -180,6 +180,7 @@ def test_the_tracking_server_binds_to_localhost_by_default_and_in_every_example(
     script = (REPO / "workflow" / "scripts" / "tracking-server.sh").read_text()
     (default,) = re.findall(r"^backend=.*\bhost=(\S+)", script, flags=re.MULTILINE)
     assert default == "127.0.0.1"
-    readme = (REPO / "README.md").read_text()
-    servers = [line for line in readme.splitlines() if "mlflow server" in line and "--host" in line]
-    assert all("--host 127.0.0.1" in line for line in servers)
+    documents = [REPO / "README.md", *(REPO / "docs").glob("*.md")]
+    lines = [line for document in documents for line in document.read_text().splitlines()]
+    servers = [line for line in lines if "mlflow server" in line and "--host" in line]
+    assert servers and all("--host 127.0.0.1" in line for line in servers)
