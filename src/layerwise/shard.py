@@ -79,9 +79,11 @@ class Opened:
 
 
 def open_trial(
-    trial, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int, pack: str | None = None
+    trial, params: dict, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int,
+    pack: str | None = None,
 ) -> Opened:
-    """`shard` runs the trial; `pack` names the pack it trains in with others, if it does."""
+    """`shard` runs the trial with `params` (as resolved); `pack` names the pack it trains in with others,
+    if it does."""
     record = {
         "stage": trial.stage,
         "round": trial.round,
@@ -96,7 +98,7 @@ def open_trial(
         "pack": pack,
         "shard": shard,
     }
-    run_id, tracking_error = trialruns.open_run(tracker, record)
+    run_id, tracking_error = trialruns.open_run(tracker, record, params)
     weights = weights_dir / f"{trial.trial_id}{KINDS[spec['kind']].ARTIFACT_SUFFIX}"
     return Opened(record | {"mlflow_run_id": run_id}, tracking_error, tracker.live_metrics(run_id), weights)
 
@@ -141,15 +143,20 @@ def run_one(
     shard: int = 0,
 ) -> dict:
     module = KINDS[spec["kind"]]
-    opened = open_trial(trial, spec, inputs, weights_dir, tracker, shard)
+    try:
+        resolved, unresolvable = module.resolve(trial, inputs, spec), None
+    except Exception as error:  # the trial's failure, recorded with the params it was proposed
+        resolved, unresolvable = trial, error
+    opened = open_trial(trial, resolved.params, spec, inputs, weights_dir, tracker, shard)
     checkpoint = checkpoint_for(trial, spec, checkpoints)
     started = time.perf_counter()
     try:
+        if unresolvable:
+            raise unresolvable
         with reporting_epochs(opened.curves), checkpointing(checkpoint):
-            trial = module.resolve(trial, inputs, spec)
-            seed_everything(trial.seed)
-            generator = torch.Generator().manual_seed(trial.seed)
-            outcome = module.run_trial(trial, inputs, spec, str(opened.weights), generator)
+            seed_everything(resolved.seed)
+            generator = torch.Generator().manual_seed(resolved.seed)
+            outcome = module.run_trial(resolved, inputs, spec, str(opened.weights), generator)
     except Exception as error:
         outcome = error
     except BaseException:
@@ -157,7 +164,7 @@ def run_one(
         raise
     if checkpoint:  # the trial ended either way: another attempt would give the same result
         checkpoint.clear()
-    return close_trial(opened, trial, outcome, time.perf_counter() - started, tracker)
+    return close_trial(opened, resolved, outcome, time.perf_counter() - started, tracker)
 
 
 def run_together(
@@ -167,8 +174,12 @@ def run_together(
     stage's kind); each is recorded as if it had run alone, with an equal share of the pack's time."""
     module = KINDS[spec["kind"]]
     pack = f"{trials[0].stage}-r{trials[0].round}-p{pack_of(trials[0], spec['pack_size']):04d}"
-    opened = [open_trial(trial, spec, inputs, weights_dir, tracker, shard, pack) for trial in trials]
-    trials = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
+    resolved = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
+    opened = [
+        open_trial(trial, settled.params, spec, inputs, weights_dir, tracker, shard, pack)
+        for trial, settled in zip(trials, resolved, strict=True)
+    ]
+    trials = resolved
     started = time.perf_counter()
     try:
         weights, listeners = [str(opening.weights) for opening in opened], [opening.curves for opening in opened]

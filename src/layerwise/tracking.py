@@ -176,13 +176,16 @@ class Tracker:
             self.call(self.client.log_batch, run.info.run_id, params=params_of(params))
         return {**self.info, "stage": stage, "run_id": run.info.run_id}
 
-    def start_trial(self, stage: str, trial_id: str, tags: dict) -> str | None:
-        """A RUNNING child run of the stage run, so progress shows in the UI while the trial trains."""
+    def start_trial(self, stage: str, trial_id: str, tags: dict, params: dict | None = None) -> str | None:
+        """A RUNNING child run of the stage run, with `params` when given, so progress shows in the UI
+        while the trial trains."""
         if not self.enabled:
             return None
         all_tags = {ROLE: "trial", STAGE: stage, PARENT_RUN: self.run_id, **tags}
         all_tags = {key: str(value) for key, value in all_tags.items()}
         run = self.call(self.client.create_run, self.info["experiment_id"], run_name=trial_id, tags=all_tags)
+        if params:
+            self.call(self.client.log_batch, run.info.run_id, params=params_of(params))
         return run.info.run_id
 
     def log_metrics(self, run_id, points: list) -> None:

@@ -38,10 +38,12 @@ def warn(record: dict, error: str) -> None:
     print(f"warning: MLflow did not record trial {record['trial_id']} ({error}); its files hold it", file=sys.stderr)
 
 
-def open_run(tracker: Tracker, record: dict) -> tuple[str | None, str | None]:
-    """(run id, tracking error): a RUNNING run under the stage run, so the UI shows the trial training."""
+def open_run(tracker: Tracker, record: dict, params: dict) -> tuple[str | None, str | None]:
+    """(run id, tracking error): a RUNNING run under the stage run, with the trial's hyper-parameters, so
+    the UI shows the trial training and what it trains."""
     try:
-        return tracker.start_trial(record["stage"], record["trial_id"], opening_tags(record)), None
+        params = {**params, "seed": record["seed"]}
+        return tracker.start_trial(record["stage"], record["trial_id"], opening_tags(record), params), None
     except Exception as error:  # the store is unreachable: train anyway, the selection repairs the run
         warn(record, describe(error))
         return None, describe(error)

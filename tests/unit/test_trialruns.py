@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from mlflow.exceptions import MlflowException
 
+from layerwise import pretrain
 from layerwise.data import Split, save_split
 from layerwise.files import read_json, write_json
 from layerwise.selection import select_stage
 from layerwise.shard import run_shard
 from layerwise.tracking import StoreUnreachable, Tracker, init_tracking
-from mlflowserver import free_port, mlflow_server
+from mlflowserver import call, free_port, mlflow_server
 
 
 def tracked_stage(folder, uri: str):
@@ -128,6 +129,27 @@ def test_a_shard_whose_tracking_server_is_down_from_the_start_trains_and_the_sel
     for run in runs:
         if run.info.run_id in first:
             assert run.info.status == "KILLED" and run.data.tags["layerwise.superseded"] == "true"
+
+
+def test_a_running_trial_shows_its_hyper_parameters_through_the_rest_api_before_it_ends(tmp_path, monkeypatch):
+    seen, train = {}, pretrain.run_trial
+
+    def looking(trial, *args):  # what a user of the UI (or of the REST API) sees while the trial trains
+        experiment = read_json(str(tmp_path / "tracking.json"))["experiment_id"]
+        query = {"experiment_ids": [experiment], "filter": f"attributes.run_name = '{trial.trial_id}'"}
+        (run,) = call(server, "runs/search", query)["runs"]
+        seen[trial.trial_id] = run["info"]["status"], {p["key"]: p["value"] for p in run["data"]["params"]}
+        return train(trial, *args)
+
+    monkeypatch.setattr(pretrain, "run_trial", looking)
+    with mlflow_server(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "server.log") as server:
+        tracked_stage(tmp_path, server)
+        records = shard(tmp_path)
+    assert sorted(seen) == sorted(record["trial_id"] for record in records)
+    for record in records:
+        status, params = seen[record["trial_id"]]
+        assert status == "RUNNING"
+        assert params == {key: str(value) for key, value in {**record["params"], "seed": record["seed"]}.items()}
 
 
 def test_a_second_attempt_supersedes_the_runs_of_the_first(stage):
