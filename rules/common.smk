@@ -22,9 +22,9 @@ SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 try:
     validate(config, str(SCHEMA))  # also fills in the defaults
 except WorkflowError:  # its message dumps the schema; name the key and what it allows instead
-    from layerwise.config import schema_problem
+    from layerwise.schema import problem
 
-    raise WorkflowError(f"invalid config: {schema_problem(config, yaml.safe_load(SCHEMA.read_text()))}") from None
+    raise WorkflowError(f"invalid config: {problem(config, yaml.safe_load(SCHEMA.read_text()))}") from None
 # The checks that need the library's vocabulary (and so torch and scikit-learn) run once, in the
 # snakemake that plans the jobs: a cluster job reads the workflow again, and needs only the specs.
 # Missing values are data only when every candidate preprocessing imputes them.

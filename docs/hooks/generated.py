@@ -12,6 +12,8 @@ from pathlib import Path
 import yaml
 from mkdocs.structure.files import File
 
+from layerwise.schema import allowed, shown
+
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 # A space's hyper-parameter says what it allows and its default in its description (a unit test keeps it so).
@@ -80,34 +82,6 @@ def table(entries: list[tuple[str, dict]]) -> list[str]:
 
 def row(*cells: str) -> str:
     return f"| {' | '.join(cells)} |"
-
-
-def allowed(entry: dict) -> str:
-    """What a schema node accepts, in words."""
-    if "enum" in entry:
-        return ", ".join(f"`{shown(value)}`" for value in entry["enum"])
-    if "anyOf" in entry:
-        return " or ".join(allowed(option) for option in entry["anyOf"])
-    kinds = entry.get("type", [])
-    kinds = [kinds] if isinstance(kinds, str) else kinds
-    words = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
-             "null": "null", "array": "a list", "object": "a mapping"}  # fmt: skip
-    text = " or ".join(words[kind] for kind in kinds)
-    bounds = [
-        f"{sign} {entry[key]}"
-        for key, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<"))
-        if key in entry
-    ]
-    if bounds:
-        text += " " + ", ".join(bounds)
-    if "pattern" in entry:
-        text += f" matching `{entry['pattern']}`"
-    return text
-
-
-def shown(value) -> str:
-    """A value as it is written in the YAML config."""
-    return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("\n...").strip()
 
 
 def one_line(text: str) -> str:

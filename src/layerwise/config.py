@@ -186,17 +186,6 @@ def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
     return space
 
 
-def schema_problem(config: dict, schema: dict) -> str:
-    """The most relevant way `config` breaks the JSON schema, as "dotted.key: what is wrong"."""
-    import jsonschema
-    from jsonschema.exceptions import best_match
-
-    error = best_match(jsonschema.validators.validator_for(schema)(schema).iter_errors(config))
-    if error is None:
-        return "the config does not match workflow/schemas/config.schema.yaml"
-    return f"{'.'.join(map(str, error.absolute_path)) or 'the config'}: {error.message}"
-
-
 # Query parameters that carry a database password (libpq's, and the MySQL drivers').
 PASSWORD_PARAMETERS = {"password", "passwd", "pwd"}
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from layerwise.schema import suggestion
+
 DISTRIBUTION_TYPES = ("float", "int", "categorical")
 
 
@@ -154,7 +156,8 @@ class SearchSpace:
     def __init__(self, spec: dict, defaults: dict, where: str = "space"):
         unknown = sorted(set(spec) - set(defaults))
         if unknown:
-            raise SpaceError(f"{where}: unknown hyper-parameter {unknown[0]!r}; allowed: {', '.join(sorted(defaults))}")
+            hint, names = suggestion(unknown[0], defaults), ", ".join(sorted(defaults))
+            raise SpaceError(f"{where}: unknown hyper-parameter {unknown[0]!r}{hint}; allowed: {names}")
         merged = {**defaults, **spec}
         self.distributions = {name: parse_distribution(f"{where}.{name}", merged[name]) for name in sorted(merged)}
 

@@ -28,10 +28,10 @@ def changed(path: str, value) -> dict:
 
 
 CONFIG_CASES = {
-    "unknown key": (changed("finetune.patiences", 3), "finetune: Additional properties are not allowed ('patiences'"),
+    "unknown key": (changed("finetune.patiences", 3), "finetune.patiences: unknown key (did you mean 'patience'?); allowed: checkpoint_after_s,"),
     "wrong type": (
         changed("finetune.trials_per_parent", "eight"),
-        "finetune.trials_per_parent: 'eight' is not of type 'integer'",
+        "finetune.trials_per_parent: eight is not allowed; it must be an integer ≥ 1, ≤ 10000",
     ),
     "zero learning rate": (changed("pretrain.space.learning_rate", 0.0), "pretrain.space.learning_rate: 0.0 is not"),
     "negative learning rate": (
@@ -47,10 +47,10 @@ CONFIG_CASES = {
         "pretrain.space.learning_rate: a log-scaled range needs low > 0",
     ),
     "K above the trials": (changed("pretrain.top_k", 5), "pretrain.top_k (5) exceeds the 2 trials"),
-    "zero layers": (changed("pretrain.layers", 0), "pretrain.layers: 0 is less than the minimum of 1"),
+    "zero layers": (changed("pretrain.layers", 0), "pretrain.layers: 0 is not allowed; it must be an integer ≥ 1, ≤"),
     "ten million trials": (  # once spun for minutes planning them, before any answer
         changed("pretrain.trials_per_parent", 10_000_000),
-        "pretrain.trials_per_parent: 10000000 is greater than the maximum of 10000",
+        "pretrain.trials_per_parent: 10000000 is not allowed; it must be an integer ≥ 1, ≤ 10000",
     ),
     "a billion units": (
         changed("pretrain.space.hidden_units", 1_000_000_000),
@@ -64,18 +64,18 @@ CONFIG_CASES = {
         changed("finetune.space.max_epochs", 10**9),
         "finetune.space.max_epochs: 1000000000 is not allowed; it must be an integer in 1..100000",
     ),
-    "zero pack size": (changed("pretrain.pack_size", 0), "pretrain.pack_size: 0 is less than the minimum of 1"),
+    "zero pack size": (changed("pretrain.pack_size", 0), "pretrain.pack_size: 0 is not allowed; it must be an integer ≥ 1"),
     "zero fine-tuning pack size": (
         changed("finetune.pack_size", 0),
-        "finetune.pack_size: 0 is less than the minimum of 1",
+        "finetune.pack_size: 0 is not allowed; it must be an integer ≥ 1",
     ),
     "unknown strategy": (
         changed("finetune.strategy", {"name": "bayes"}),
-        "finetune.strategy.name: 'bayes' is not one of ['random', 'grid', 'multires', 'coordinate', 'tpe']",
+        "finetune.strategy.name: bayes is not allowed; it must be one of random, grid, multires, coordinate, tpe",
     ),
     "unknown distribution": (
         changed("finetune.space.learning_rate", {"type": "gamma", "low": 0.01, "high": 0.1}),
-        "finetune.space.learning_rate.type: 'gamma' is not one of ['float', 'int', 'categorical']",
+        "finetune.space.learning_rate.type: gamma is not allowed; it must be one of float, int, categorical",
     ),
     "unknown non-linearity": (
         changed("pretrain.space.activation", "swish"),
@@ -91,15 +91,15 @@ CONFIG_CASES = {
     ),
     "unknown data set": (
         changed("data.source", "mnist"),
-        "data.source: 'mnist' is not one of ['mnist1d', 'digits', 'file']",
+        "data.source: mnist is not allowed (did you mean 'mnist1d'?); it must be one of mnist1d, digits, file",
     ),
     "unknown transform": (
         changed("preprocess.space.pipeline", "standardize+whiten"),
         "preprocess.space.pipeline: 'standardize+whiten' is not allowed; it must be none, or transforms",
     ),
-    "unknown device": (changed("device", "tpu"), "device: 'tpu' is not one of ['auto', 'cpu', 'cuda']"),
+    "unknown device": (changed("device", "tpu"), "device: tpu is not allowed (did you mean 'cpu'?); it must be one of auto, cpu, cuda"),
     # what `--config fork_server=false` gives: Snakemake reads only True and False there as booleans
-    "fork server not a boolean": (changed("fork_server", "false"), "fork_server: 'false' is not of type 'boolean'"),
+    "fork server not a boolean": (changed("fork_server", "false"), "fork_server: 'false' is not allowed; it must be true or false"),
 }
 
 

@@ -7,6 +7,8 @@ from layerwise.config import ConfigError, check_config
 from layerwise.stages import stage_specs
 from repo import REPO
 
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
 
 @pytest.fixture()
 def config():
@@ -66,7 +68,7 @@ def test_the_shipped_configs_are_valid(config):
         (
             ("finetune", "space", "dropuot"),
             0.5,
-            "unknown hyper-parameter 'dropuot'; allowed: activation, batch_size, bias_lr_scale, dropout",
+            "unknown hyper-parameter 'dropuot' \\(did you mean 'dropout'\\?\\); allowed: activation, batch_size, bias",
         ),
         (("pretrain", "top_k"), 9, "pretrain.top_k \\(9\\) exceeds the 3 trials of the first layer"),
         (("data", "source"), "file", "data.path: required"),
@@ -228,10 +230,32 @@ def test_a_password_in_the_query_of_a_tracking_uri_is_refused_too(config, uri):
 def test_an_experiment_name_is_a_short_plain_name_matched_whole(name):
     import jsonschema
 
-    from layerwise.config import schema_problem
+    from layerwise.schema import problem
 
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"experiment": name}, schema)
-    assert "experiment" in schema_problem({"experiment": name}, schema)
-    jsonschema.validate({"experiment": "mnist1d-default_2.b"}, schema)
+        jsonschema.validate({"experiment": name}, SCHEMA)
+    assert problem({"experiment": name}, SCHEMA).startswith("experiment: ")
+    jsonschema.validate({"experiment": "mnist1d-default_2.b"}, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"pretrain": {"top_kk": 2}},
+            "pretrain.top_kk: unknown key (did you mean 'top_k'?); allowed: distinct_parents,",
+        ),
+        ({"evaluat": {}}, "evaluat: unknown key (did you mean 'evaluate'?); allowed: data, device, evaluate,"),
+        ({"pretrain": {"zzz": 2}}, "pretrain.zzz: unknown key; allowed: distinct_parents,"),
+        (
+            {"pretrain": {"strategy": {"name": "multiress"}}},
+            "multiress is not allowed (did you mean 'multires'?); it must",
+        ),
+        ({"seed": -1}, "seed: -1 is not allowed; it must be an integer ≥ 0"),
+        ({"experiment": None}, "experiment: null is not allowed; it must be a string matching"),
+    ],
+)
+def test_a_config_the_schema_refuses_is_named_with_what_is_allowed_and_the_closest_name(change, message):
+    from layerwise.schema import problem
+
+    assert message in problem({"experiment": "x", **change}, SCHEMA)
