@@ -208,7 +208,7 @@ def start_fork_server():
     log = Path(f"{RESULTS}/logs/fork_server.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as output:
-        command = ["layerwise", "fork-server", "--socket", str(socket)]
+        command = ["layerwise", "step", "fork-server", "--socket", str(socket)]
         FORK_SERVERS.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output))
     os.environ[FORK_SERVER_ADDRESS] = str(socket)  # jobs inherit it; the server was started without
 

@@ -21,7 +21,7 @@ rule prepare_data:
     log:
         f"{RESULTS}/logs/prepare_data.log",
     shell:
-        "layerwise prepare-data --source {params.source:q} --seed {params.seed}"
+        "layerwise step prepare-data --source {params.source:q} --seed {params.seed}"
         " --valid-fraction {params.valid_fraction} --test-fraction {params.test_fraction}"
         " {params.files} --label-column {params.label_column:q} --allow-missing {params.allow_missing}"
         " --out {output.splits:q} --schema {output.schema:q} > {log:q} 2>&1"
@@ -43,5 +43,5 @@ rule preprocess:
     log:
         f"{RESULTS}/logs/preprocess.log",
     shell:
-        "layerwise preprocess --selected {input.selected} --splits {input.splits}"
+        "layerwise step preprocess --selected {input.selected} --splits {input.splits}"
         " --out {output.train} {output.valid} {output.test} --preprocessor {output.preprocessor} > {log} 2>&1"

@@ -27,7 +27,7 @@ rule retrain:
     log:
         f"{RESULTS}/logs/seed_study/{{member}}.log",
     shell:
-        "layerwise retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
+        "layerwise step retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
         " --parents {input.parents} --spec {params.spec:q} --member {wildcards.member} --refit {params.refit:q}"
         " --weights {output.weights} --out {output.record} --threads {threads}"
         " --device {params.device} > {log} 2>&1"
@@ -58,7 +58,7 @@ rule evaluate:
     log:
         f"{RESULTS}/logs/evaluate.log",
     shell:
-        "layerwise evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
+        "layerwise step evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
         " --selections {input.selections} --members {input.members} --histogram {output.histogram}"
         " --beam {output.beam}"
         " --train {input.train} --valid {input.valid} --test {input.test} --report {params.report:q}"
@@ -86,7 +86,7 @@ rule package_model:
     log:
         f"{RESULTS}/logs/package_model.log",
     shell:
-        "layerwise package-model --network {input.network:q} --preprocessor {input.preprocessor:q}"
+        "layerwise step package-model --network {input.network:q} --preprocessor {input.preprocessor:q}"
         " --schema {input.schema:q} --example {input.example:q} --summary {input.summary:q}"
         " --tracking {input.tracking:q} --experiment {params.experiment:q} --register {params.register}"
         " --out {output:q} > {log:q} 2>&1"
@@ -114,7 +114,7 @@ rule report:
     log:
         f"{RESULTS}/logs/report.log",
     shell:
-        "layerwise report --records {input.records} --summary {input.summary}"
+        "layerwise step report --records {input.records} --summary {input.summary}"
         " --tracking {input.tracking} --config {params.config:q} --csv {output.csv} --parquet {output.parquet}"
         " --markdown {output.markdown} --provenance {output.provenance}"
         " --data-files {params.data_files} --raw-splits {input.raw_splits:q} > {log} 2>&1"

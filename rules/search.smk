@@ -24,7 +24,7 @@ rule run_shard:
     log:
         f"{RESULTS}/logs/{{stage}}/r{{round}}-shard-{{shard}}.log",
     shell:
-        "layerwise shard --spec {params.spec:q} --round {wildcards.round} --shard {wildcards.shard}"
+        "layerwise step shard --spec {params.spec:q} --round {wildcards.round} --shard {wildcards.shard}"
         " --train {input.train} --valid {input.valid} --parents {input.parents} --history {input.history}"
         " --tracking {input.tracking}"
         " --records {output.records} --weights {output.weights} --threads {threads}"
@@ -51,7 +51,7 @@ rule select_layer:
     log:
         f"{RESULTS}/logs/{{stage}}/select.log",
     shell:
-        "layerwise select --spec {params.spec:q} --records {input.records}"
+        "layerwise step select --spec {params.spec:q} --records {input.records}"
         " --parents {input.parents} --tracking {input.tracking} --out {output.topk}"
         " --stacks {output.stacks} --figures {params.figures} --table {output.table} > {log} 2>&1"
 
@@ -72,7 +72,7 @@ rule select_preprocess:
     log:
         f"{RESULTS}/logs/preprocess/select.log",
     shell:
-        "layerwise select --spec {params.spec:q} --records {input.records}"
+        "layerwise step select --spec {params.spec:q} --records {input.records}"
         " --tracking {input.tracking} --out {output.selected}"
         " --figures {params.figures} --table {output.table} > {log} 2>&1"
 
@@ -94,6 +94,6 @@ rule select_finetune:
     log:
         f"{RESULTS}/logs/finetune/select.log",
     shell:
-        "layerwise select --spec {params.spec:q} --records {input.records}"
+        "layerwise step select --spec {params.spec:q} --records {input.records}"
         " --parents {input.parents} --tracking {input.tracking} --out {output.selected}"
         " --figures {params.figures} --table {output.table} > {log} 2>&1"

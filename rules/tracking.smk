@@ -16,7 +16,7 @@ rule init_tracking:
     log:
         f"{RESULTS}/logs/init_tracking.log",
     shell:
-        "layerwise init-tracking --uri {params.uri:q} --experiment {params.experiment:q}"
+        "layerwise step init-tracking --uri {params.uri:q} --experiment {params.experiment:q}"
         " --artifact-root {params.artifact_root} --enabled {params.enabled} --out {output} > {log} 2>&1"
 
 
@@ -33,4 +33,4 @@ rule init_stage:
     log:
         f"{RESULTS}/logs/{{stage}}/init_stage.log",
     shell:
-        "layerwise init-stage --tracking {input} --spec {params.spec:q} --out {output} > {log} 2>&1"
+        "layerwise step init-stage --tracking {input} --spec {params.spec:q} --out {output} > {log} 2>&1"

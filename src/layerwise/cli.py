@@ -1,4 +1,5 @@
-"""Command line: one sub-command per workflow step. Rules call `layerwise <command> ...`.
+"""The `layerwise` command: what a user runs on a run's results (`predict`, ...), and the workflow's
+steps, which the rules run as `layerwise step <step> ...`.
 
 Every value arrives as an argument (stage specs as JSON), so the library never reads the config file.
 """
@@ -8,7 +9,11 @@ import json
 import sys
 from pathlib import Path
 
+from layerwise.data import BUILTIN
+from layerwise.devices import DEVICES
 from layerwise.stages import REPORTS, SPLITS
+
+BOOLEAN = ("true", "false")  # as the rules write a config's booleans
 
 
 def prepare_data(args) -> None:
@@ -147,6 +152,27 @@ def predict(args) -> None:
     print(f"{len(predictions)} rows predicted: {args.output}")
 
 
+def status(args) -> None:
+    from layerwise.overview import results_folder
+    from layerwise.overview import status as describe
+
+    print(describe(results_folder(args.results)))
+
+
+def best(args) -> None:
+    from layerwise.overview import best as describe
+    from layerwise.overview import results_folder
+
+    print(describe(results_folder(args.results)))
+
+
+def compare(args) -> None:
+    from layerwise.overview import compare as describe
+    from layerwise.overview import results_folder
+
+    print(describe(results_folder(args.first), results_folder(args.second)))
+
+
 def report(args) -> None:
     from layerwise.report import write_report
 
@@ -163,19 +189,38 @@ def fork_server(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    main_parser = argparse.ArgumentParser(prog="layerwise", description=__doc__)
-    commands = main_parser.add_subparsers(dest="command", required=True)
+    from importlib.metadata import version
+
+    main_parser = argparse.ArgumentParser(
+        prog="layerwise",
+        description="Greedy layer-wise hyper-parameter search for deep networks: run it with snakemake (see the "
+        "README); these commands work on its results.",
+    )
+    main_parser.add_argument("--version", action="version", version=f"layerwise {version('layerwise')}")
+    commands = main_parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+    add_user_commands(commands)
+    steps = commands.add_parser(
+        "step",
+        help="one step of the workflow, as its rules run it (layerwise step --help lists them)",
+        description="The workflow's steps. Snakemake runs them; run one yourself only to debug a job.",
+    ).add_subparsers(dest="step", required=True, title="steps", metavar="STEP")
+    add_steps(steps)
+    return main_parser
+
+
+def add_steps(commands) -> None:
+    """The workflow's steps, each the command of a rule."""
 
     command = commands.add_parser("prepare-data", help="load a data set and split it")
-    command.add_argument("--source", required=True)
-    command.add_argument("--seed", type=int, required=True)
-    command.add_argument("--valid-fraction", type=float, required=True)
-    command.add_argument("--test-fraction", type=float, required=True)
-    command.add_argument("--path")
-    command.add_argument("--test-path")
-    command.add_argument("--label-column", default="label")
+    command.add_argument("--source", choices=(*BUILTIN, "file"), required=True, help="a built-in data set, or file")
+    command.add_argument("--seed", type=int, required=True, help="the global seed (the splits derive from it)")
+    command.add_argument("--valid-fraction", type=float, required=True, help="of the training part, for validation")
+    command.add_argument("--test-fraction", type=float, required=True, help="held out where there is no test file")
+    command.add_argument("--path", help="the data file (source file): .csv, .parquet or .npz")
+    command.add_argument("--test-path", help="the test file of a pre-split pair")
+    command.add_argument("--label-column", default="label", help="the label's column (or NPZ array)")
     command.add_argument(
-        "--allow-missing", choices=("true", "false"), default="false", help="accept NaN (the preprocessing imputes)"
+        "--allow-missing", choices=BOOLEAN, default="false", help="accept NaN (the preprocessing imputes)"
     )
     command.add_argument("--out", nargs=3, required=True, metavar=SPLITS, help="where to write the three splits")
     command.add_argument("--schema", required=True, help="where to write the feature columns and class labels (JSON)")
@@ -183,47 +228,47 @@ def parser() -> argparse.ArgumentParser:
 
     command = commands.add_parser("preprocess", help="apply the selected preprocessing to all splits")
     command.add_argument("--selected", required=True, help="the preprocessing stage's selection (JSON)")
-    command.add_argument("--splits", nargs=3, required=True, metavar=SPLITS)
-    command.add_argument("--out", nargs=3, required=True, metavar=SPLITS)
-    command.add_argument("--preprocessor", required=True)
+    command.add_argument("--splits", nargs=3, required=True, metavar=SPLITS, help="the raw splits")
+    command.add_argument("--out", nargs=3, required=True, metavar=SPLITS, help="where to write them preprocessed")
+    command.add_argument("--preprocessor", required=True, help="where to copy the fitted preprocessing (joblib)")
     command.set_defaults(run=preprocess)
 
     command = commands.add_parser("init-tracking", help="create the MLflow experiment, pipeline and stage runs")
-    command.add_argument("--uri", required=True)
-    command.add_argument("--experiment", required=True)
-    command.add_argument("--artifact-root", required=True)
-    command.add_argument("--enabled", choices=("true", "false"), default="true")
-    command.add_argument("--out", required=True)
+    command.add_argument("--uri", required=True, help="the MLflow tracking URI")
+    command.add_argument("--experiment", required=True, help="the MLflow experiment's name")
+    command.add_argument("--artifact-root", required=True, help="where the experiment's artifacts go")
+    command.add_argument("--enabled", choices=BOOLEAN, default="true", help="false: no store, only files")
+    command.add_argument("--out", required=True, help="where to write the tracking file (JSON)")
     command.set_defaults(run=init_tracking)
 
     command = commands.add_parser("init-stage", help="open a stage's MLflow run under the pipeline run")
     command.add_argument("--tracking", required=True, help="the pipeline's tracking file")
     command.add_argument("--spec", required=True, help="the stage spec, as JSON; logged as the run's params")
-    command.add_argument("--out", required=True)
+    command.add_argument("--out", required=True, help="where to write the stage's tracking file (JSON)")
     command.set_defaults(run=init_stage)
 
     command = commands.add_parser("shard", help="run one shard of a stage's trials")
     command.add_argument("--spec", required=True, help="the stage spec, as JSON")
-    command.add_argument("--round", type=int, required=True)
-    command.add_argument("--shard", type=int, required=True)
-    command.add_argument("--train", required=True)
-    command.add_argument("--valid", required=True)
+    command.add_argument("--round", type=int, required=True, help="the stage's round")
+    command.add_argument("--shard", type=int, required=True, help="this shard's number in the round")
+    command.add_argument("--train", required=True, help="the preprocessed training split (NPZ)")
+    command.add_argument("--valid", required=True, help="the preprocessed validation split (NPZ)")
     command.add_argument("--parents", nargs="*", help="top-K file of the previous stage")
     command.add_argument("--history", nargs="*", default=[], help="shard records of the stage's earlier rounds")
-    command.add_argument("--tracking", required=True)
-    command.add_argument("--records", required=True)
-    command.add_argument("--weights", required=True)
-    command.add_argument("--threads", type=int, default=1)
+    command.add_argument("--tracking", required=True, help="the stage's tracking file")
+    command.add_argument("--records", required=True, help="where to write the shard's trial records (JSON)")
+    command.add_argument("--weights", required=True, help="folder for the trials' weights")
+    command.add_argument("--threads", type=int, default=1, help="torch threads")
     command.add_argument("--checkpoints", help="folder for the training state of long trials (kept across attempts)")
     add_device_argument(command)
     command.set_defaults(run=shard)
 
     command = commands.add_parser("select", help="rank a stage's trials and keep the top K")
-    command.add_argument("--spec", required=True)
-    command.add_argument("--records", nargs="+", required=True)
-    command.add_argument("--parents", nargs="*")
-    command.add_argument("--tracking", required=True)
-    command.add_argument("--out", required=True)
+    command.add_argument("--spec", required=True, help="the stage spec, as JSON")
+    command.add_argument("--records", nargs="+", required=True, help="the shard records of every round")
+    command.add_argument("--parents", nargs="*", help="top-K file of the previous stage")
+    command.add_argument("--tracking", required=True, help="the stage's tracking file")
+    command.add_argument("--out", required=True, help="where to write the selection (JSON)")
     command.add_argument("--stacks", help="folder for the top-K stacks (pretraining stages)")
     command.add_argument("--figures", required=True, help="folder for the stage's figures (PNG)")
     command.add_argument("--table", required=True, help="where to write the stage's top trials (CSV)")
@@ -231,23 +276,23 @@ def parser() -> argparse.ArgumentParser:
 
     command = commands.add_parser("retrain", help="train the selected configuration again (seed study, refit)")
     command.add_argument("--selected", required=True, help="the fine-tuning selection (JSON)")
-    command.add_argument("--train", required=True)
-    command.add_argument("--valid", required=True)
+    command.add_argument("--train", required=True, help="the preprocessed training split (NPZ)")
+    command.add_argument("--valid", required=True, help="the preprocessed validation split (NPZ)")
     command.add_argument("--parents", required=True, help="top-K file of the last pretrained layer")
     command.add_argument("--spec", required=True, help="the fine-tuning stage spec, as JSON")
     command.add_argument("--member", required=True, help="seed<i>")
     command.add_argument(
-        "--refit", choices=("true", "false"), default="false",
+        "--refit", choices=BOOLEAN, default="false",
         help="true: train on train + valid for the epochs early stopping chose",
     )  # fmt: skip
-    command.add_argument("--weights", required=True)
-    command.add_argument("--out", required=True)
-    command.add_argument("--threads", type=int, default=1)
+    command.add_argument("--weights", required=True, help="where to save the member's network")
+    command.add_argument("--out", required=True, help="where to write the member's record (JSON)")
+    command.add_argument("--threads", type=int, default=1, help="torch threads")
     add_device_argument(command)
     command.set_defaults(run=retrain)
 
     command = commands.add_parser("evaluate", help="test the selected network and write the summary")
-    command.add_argument("--selected", required=True)
+    command.add_argument("--selected", required=True, help="the fine-tuning selection (JSON)")
     command.add_argument("--preprocessing", required=True, help="the preprocessing stage's selection (JSON)")
     command.add_argument("--selections", nargs="+", required=True, help="every stage's selection, in stage order")
     command.add_argument("--members", nargs="+", required=True, help="the seed study's member records")
@@ -255,16 +300,16 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--beam", required=True, help="where to draw the beam of top-K stacks (PNG)")
     command.add_argument("--train", required=True, help="the preprocessed training split (fits the baseline)")
     command.add_argument("--valid", required=True, help="the preprocessed validation split (chooses the baseline's C)")
-    command.add_argument("--test", required=True)
+    command.add_argument("--test", required=True, help="the preprocessed test split: only this step reads it")
     command.add_argument("--report", choices=REPORTS, required=True, help="which network is the final model")
     command.add_argument(
-        "--one-se-rule", choices=("true", "false"), required=True,
+        "--one-se-rule", choices=BOOLEAN, required=True,
         help="report the logistic baseline instead when its validation error is within one standard error",
     )  # fmt: skip
-    command.add_argument("--tracking", required=True)
-    command.add_argument("--experiment", required=True)
-    command.add_argument("--summary", required=True)
-    command.add_argument("--model", required=True)
+    command.add_argument("--tracking", required=True, help="the pipeline's tracking file")
+    command.add_argument("--experiment", required=True, help="the experiment's name")
+    command.add_argument("--summary", required=True, help="where to write summary.json")
+    command.add_argument("--model", required=True, help="where to save the final model (model.pt)")
     command.set_defaults(run=evaluate)
 
     command = commands.add_parser("package-model", help="write the final model as an MLflow model, log and register it")
@@ -272,12 +317,51 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--preprocessor", required=True, help="the fitted preprocessing (joblib)")
     command.add_argument("--schema", required=True, help="the raw data's feature columns and class labels (JSON)")
     command.add_argument("--example", required=True, help="the raw test split, whose first rows are the input example")
-    command.add_argument("--summary", required=True)
-    command.add_argument("--tracking", required=True)
+    command.add_argument("--summary", required=True, help="summary.json, whose figures tag the registered version")
+    command.add_argument("--tracking", required=True, help="the pipeline's tracking file")
     command.add_argument("--experiment", required=True, help="the name the model is registered under")
-    command.add_argument("--register", choices=("true", "false"), required=True)
+    command.add_argument("--register", choices=BOOLEAN, required=True, help="register the model in MLflow")
     command.add_argument("--out", required=True, help="the model folder to write")
     command.set_defaults(run=package_model)
+
+    command = commands.add_parser("report", help="write the trials table and close the pipeline run")
+    command.add_argument("--records", nargs="+", required=True, help="every stage's shard records")
+    command.add_argument("--summary", required=True, help="summary.json")
+    command.add_argument("--tracking", required=True, help="the pipeline's tracking file")
+    command.add_argument("--config", required=True, help="the resolved config, as JSON, logged on the pipeline run")
+    command.add_argument("--csv", required=True, help="where to write trials.csv")
+    command.add_argument("--parquet", required=True, help="where to write trials.parquet")
+    command.add_argument("--markdown", required=True, help="where to write summary.md")
+    command.add_argument("--provenance", required=True, help="where to write what reproduces the run (JSON)")
+    command.add_argument("--data-files", nargs="*", default=[], help="the user's data files, digested in provenance")
+    command.add_argument("--raw-splits", nargs=3, required=True, metavar=SPLITS, help="logged as the run's datasets")
+    command.set_defaults(run=report)
+
+    command = commands.add_parser("fork-server", help="start the workflow's local jobs warm (started by the workflow)")
+    command.add_argument("--socket", required=True, help="where to listen (a path in a folder only this user reads)")
+    command.set_defaults(run=fork_server)
+
+
+def add_user_commands(commands) -> None:
+    """What a user runs on a run's results."""
+    results = "results/<experiment> (default: the one experiment under ./results)"
+    command = commands.add_parser(
+        "status", help="how far a run is: per stage and round, trials finished, failed, running, left",
+        description="Per stage and round: trials finished, failed, running and left, the best objective so far, "
+        "and about how long the rounds under way still need. Reads the run's files only: works while it runs, "
+        "here or on a cluster.",
+    )  # fmt: skip
+    command.add_argument("results", nargs="?", help=results)
+    command.set_defaults(run=status)
+
+    command = commands.add_parser("best", help="what a run found: the final model and the selected configuration")
+    command.add_argument("results", nargs="?", help=results)
+    command.set_defaults(run=best)
+
+    command = commands.add_parser("compare", help="two runs side by side: headline figures and config differences")
+    command.add_argument("first", help="results/<experiment> of one run")
+    command.add_argument("second", help="results/<experiment> of the other")
+    command.set_defaults(run=compare)
 
     command = commands.add_parser(
         "predict", help="label new rows with a trained model",
@@ -289,27 +373,9 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--output", required=True, help="where to write the predictions: .csv or .parquet")
     command.set_defaults(run=predict)
 
-    command = commands.add_parser("report", help="write the trials table and close the pipeline run")
-    command.add_argument("--records", nargs="+", required=True)
-    command.add_argument("--summary", required=True)
-    command.add_argument("--tracking", required=True)
-    command.add_argument("--config", required=True, help="the resolved config, as JSON, logged on the pipeline run")
-    command.add_argument("--csv", required=True)
-    command.add_argument("--parquet", required=True)
-    command.add_argument("--markdown", required=True, help="where to write summary.md")
-    command.add_argument("--provenance", required=True, help="where to write what reproduces the run (JSON)")
-    command.add_argument("--data-files", nargs="*", default=[], help="the user's data files, digested in provenance")
-    command.add_argument("--raw-splits", nargs=3, required=True, metavar=SPLITS, help="logged as the run's datasets")
-    command.set_defaults(run=report)
-
-    command = commands.add_parser("fork-server", help="start the workflow's local jobs warm (started by the workflow)")
-    command.add_argument("--socket", required=True, help="where to listen (a path in a folder only this user reads)")
-    command.set_defaults(run=fork_server)
-    return main_parser
-
 
 def add_device_argument(command) -> None:
-    command.add_argument("--device", default="cpu", help="where trials train: auto, cpu or cuda")
+    command.add_argument("--device", choices=DEVICES, default="cpu", help="where trials train")
 
 
 def main(argv=None) -> None:
@@ -330,6 +396,6 @@ def run(argv=None) -> None:
         from layerwise.errors import USER_ERRORS
 
         if isinstance(error, USER_ERRORS):
-            print(f"layerwise {args.command}: error: {error}", file=sys.stderr)
+            print(f"layerwise {getattr(args, 'step', None) or args.command}: error: {error}", file=sys.stderr)
             sys.exit(1)
         raise

@@ -1,7 +1,5 @@
 """Where trials train: the config's `device` (auto, cpu or cuda) made a torch device on the machine a job runs on."""
 
-import torch
-
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -9,9 +7,11 @@ class DeviceError(RuntimeError):
     """The config asks for a device this machine does not have."""
 
 
-def resolve_device(name: str) -> torch.device:
-    """`auto` is the GPU where torch sees one and the CPU elsewhere; `cuda` without a GPU is an error,
-    not a silent fall-back that would give other numbers at another speed."""
+def resolve_device(name: str):
+    """The torch.device: `auto` is the GPU where torch sees one and the CPU elsewhere; `cuda` without a
+    GPU is an error, not a silent fall-back that would give other numbers at another speed."""
+    import torch  # here: the command line offers DEVICES without paying for torch
+
     if name not in DEVICES:
         raise DeviceError(f"device: {name!r} is not one of {', '.join(DEVICES)}")
     cuda = torch.cuda.is_available()

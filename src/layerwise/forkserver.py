@@ -259,7 +259,7 @@ class Server:
             code = os.waitstatus_to_exitcode(status)
             with connection, contextlib.suppress(OSError):  # OSError: the command was killed
                 connection.sendall(json.dumps({"exit": code}).encode() + b"\n")
-            log(f"{pid} ended ({code}) after {time.time() - started:.1f} s: layerwise {argv[0] if argv else ''}")
+            log(f"{pid} ended ({code}) after {time.time() - started:.1f} s: layerwise {' '.join(argv[:2])}")
 
 
 def still_open(connection) -> bool:

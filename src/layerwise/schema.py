@@ -38,7 +38,7 @@ def allowed(node: dict) -> str:
 
 
 def suggestion(word, choices) -> str:
-    """" (did you mean 'x'?)" for the closest of `choices` to a misspelt `word`, or nothing."""
+    """ " (did you mean 'x'?)" for the closest of `choices` to a misspelt `word`, or nothing."""
     close = difflib.get_close_matches(str(word), [str(choice) for choice in choices], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -62,5 +62,6 @@ def problem(config: dict, schema: dict) -> str:
         return f"{'.'.join(filter(None, [key, missing]))}: required, and not given"
     if error.validator in ("enum", "type", "pattern", *(bound for bound, _ in BOUNDS)):
         hint = suggestion(error.instance, error.schema["enum"]) if error.validator == "enum" else ""
-        return f"{key or 'the config'}: {shown(error.instance)} is not allowed{hint}; it must be {allowed(error.schema)}"
+        what = f"{shown(error.instance)} is not allowed{hint}; it must be {allowed(error.schema)}"
+        return f"{key or 'the config'}: {what}"
     return f"{key or 'the config'}: {error.message}"

@@ -21,6 +21,7 @@ from layerwise.devices import resolve_device
 from layerwise.files import write_json
 from layerwise.inputs import MissingParent, StageInputs
 from layerwise.kinds import KINDS, stage_space
+from layerwise.progress import ProgressLog
 from layerwise.seeding import configure_torch, seed_everything
 from layerwise.selection import load_records
 from layerwise.strategies import make_strategy
@@ -79,7 +80,13 @@ class Opened:
 
 
 def open_trial(
-    trial, params: dict, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int,
+    trial,
+    params: dict,
+    spec: dict,
+    inputs: StageInputs,
+    weights_dir: Path,
+    tracker: Tracker,
+    shard: int,
     pack: str | None = None,
 ) -> Opened:
     """`shard` runs the trial with `params` (as resolved); `pack` names the pack it trains in with others,
@@ -275,6 +282,7 @@ def run_shard(
     claims = Claims(claims_folder(Path(records).parent / "claims", round_, spec, tracking, planned), shard)
     inputs = StageInputs(train, valid, parents, on)
     print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
+    progress = ProgressLog(records, len(planned), spec["shards"])
     tracker = Tracker.from_file(tracking)
     stale = trialruns.earlier_attempts(tracker, {trial.trial_id for trial in planned})  # before this attempt opens any
     directory = Path(weights_dir)
@@ -286,9 +294,11 @@ def run_shard(
         if superseded:
             print(f"{superseded} runs of an earlier, incomplete attempt of pack {pack} marked superseded", flush=True)
         for group in groups(packs[pack], spec, inputs):
+            progress.started([trial.trial_id for trial in group])
             ended = run_group(group, spec, inputs, directory, tracker, checkpoints, shard)
             untaken = sum(len(packs[other]) for other in claims.unclaimed(list(packs)))
             for record in ended:
+                progress.ended(record)
                 results.append(record)
                 line = progress_line(record, len(results), untaken, spec["shards"], time.perf_counter() - started)
                 print(line, flush=True)

@@ -28,7 +28,10 @@ def changed(path: str, value) -> dict:
 
 
 CONFIG_CASES = {
-    "unknown key": (changed("finetune.patiences", 3), "finetune.patiences: unknown key (did you mean 'patience'?); allowed: checkpoint_after_s,"),
+    "unknown key": (
+        changed("finetune.patiences", 3),
+        "finetune.patiences: unknown key (did you mean 'patience'?); allowed: checkpoint_after_s,",
+    ),
     "wrong type": (
         changed("finetune.trials_per_parent", "eight"),
         "finetune.trials_per_parent: eight is not allowed; it must be an integer ≥ 1, ≤ 10000",
@@ -64,7 +67,10 @@ CONFIG_CASES = {
         changed("finetune.space.max_epochs", 10**9),
         "finetune.space.max_epochs: 1000000000 is not allowed; it must be an integer in 1..100000",
     ),
-    "zero pack size": (changed("pretrain.pack_size", 0), "pretrain.pack_size: 0 is not allowed; it must be an integer ≥ 1"),
+    "zero pack size": (
+        changed("pretrain.pack_size", 0),
+        "pretrain.pack_size: 0 is not allowed; it must be an integer ≥ 1",
+    ),
     "zero fine-tuning pack size": (
         changed("finetune.pack_size", 0),
         "finetune.pack_size: 0 is not allowed; it must be an integer ≥ 1",
@@ -97,9 +103,15 @@ CONFIG_CASES = {
         changed("preprocess.space.pipeline", "standardize+whiten"),
         "preprocess.space.pipeline: 'standardize+whiten' is not allowed; it must be none, or transforms",
     ),
-    "unknown device": (changed("device", "tpu"), "device: tpu is not allowed (did you mean 'cpu'?); it must be one of auto, cpu, cuda"),
+    "unknown device": (
+        changed("device", "tpu"),
+        "device: tpu is not allowed (did you mean 'cpu'?); it must be one of auto, cpu, cuda",
+    ),
     # what `--config fork_server=false` gives: Snakemake reads only True and False there as booleans
-    "fork server not a boolean": (changed("fork_server", "false"), "fork_server: 'false' is not allowed; it must be true or false"),
+    "fork server not a boolean": (
+        changed("fork_server", "false"),
+        "fork_server: 'false' is not allowed; it must be true or false",
+    ),
 }
 
 

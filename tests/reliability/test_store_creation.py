@@ -14,7 +14,8 @@ pytestmark = pytest.mark.e2e
 def test_four_workflows_initialising_one_fresh_store_at_once_all_succeed(tmp_path, attempt):
     uri = f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}"
     commands = [
-        [sys.executable, "-m", "layerwise", "init-tracking", "--uri", uri, "--experiment", f"experiment-{index % 2}",
+        [sys.executable, "-m", "layerwise", "step", "init-tracking", "--uri", uri,
+         "--experiment", f"experiment-{index % 2}",
          "--artifact-root", str(tmp_path / "results" / f"experiment-{index % 2}" / "mlartifacts"),
          "--out", str(tmp_path / f"tracking-{index}.json")]
         for index in range(4)

@@ -31,7 +31,8 @@ def test_an_unknown_device_names_the_allowed_ones():
 def test_a_shard_asked_for_cuda_without_a_gpu_stops_with_that_reason(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     paths = {flag: f"missing-{flag}" for flag in ("--train", "--valid", "--tracking", "--records", "--weights")}
-    arguments = ["shard", "--spec", "{}", "--round", "0", "--shard", "0", *[x for pair in paths.items() for x in pair]]
+    arguments = ["step", "shard", "--spec", "{}", "--round", "0", "--shard", "0"]
+    arguments += [x for pair in paths.items() for x in pair]
     with pytest.raises(SystemExit) as stopped:
         main([*arguments, "--device", "cuda"])
     assert stopped.value.code == 1
