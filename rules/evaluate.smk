@@ -9,13 +9,13 @@ rule retrain:
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
         parents=f"{RESULTS}/{LAST_LAYER}/topk.json",
+        spec=f"{RESULTS}/finetune/spec.json",
     output:
         record=f"{RESULTS}/seed_study/{{member}}.json",
         weights=f"{RESULTS}/seed_study/{{member}}.pt",
     wildcard_constraints:
         member="seed[0-9]+",
     params:
-        spec=json.dumps(SPECS["finetune"], sort_keys=True),
         refit=str(config["evaluate"]["refit_on_train_valid"]).lower(),
         device=config["device"],
         code=CODE,
@@ -28,7 +28,7 @@ rule retrain:
         f"{RESULTS}/logs/seed_study/{{member}}.log",
     shell:
         "layerwise step retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
-        " --parents {input.parents} --spec {params.spec:q} --member {wildcards.member} --refit {params.refit:q}"
+        " --parents {input.parents} --spec {input.spec} --member {wildcards.member} --refit {params.refit:q}"
         " --weights {output.weights} --out {output.record} --threads {threads}"
         " --device {params.device} > {log} 2>&1"
 

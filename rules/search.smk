@@ -6,13 +6,13 @@ rule run_shard:
     input:
         unpack(get_stage_data),
         tracking=f"{RESULTS}/{{stage}}/tracking.json",
+        spec=f"{RESULTS}/{{stage}}/spec.json",
         parents=get_parents,
         history=get_history,
     output:
         records=f"{RESULTS}/{{stage}}/shards/r{{round}}-{{shard}}.json",
         weights=directory(f"{RESULTS}/{{stage}}/shards/r{{round}}-{{shard}}.weights"),
     params:
-        spec=get_stage_spec,
         checkpoints=lambda wildcards: f"{RESULTS}/{wildcards.stage}/checkpoints",  # outlives a killed attempt
         device=stage_device,
         code=CODE,
@@ -24,7 +24,7 @@ rule run_shard:
     log:
         f"{RESULTS}/logs/{{stage}}/r{{round}}-shard-{{shard}}.log",
     shell:
-        "layerwise step shard --spec {params.spec:q} --round {wildcards.round} --shard {wildcards.shard}"
+        "layerwise step shard --spec {input.spec} --round {wildcards.round} --shard {wildcards.shard}"
         " --train {input.train} --valid {input.valid} --parents {input.parents} --history {input.history}"
         " --tracking {input.tracking}"
         " --records {output.records} --weights {output.weights} --threads {threads}"
@@ -35,6 +35,7 @@ rule select_layer:
     input:
         records=get_stage_records,
         tracking=f"{RESULTS}/{{stage}}/tracking.json",
+        spec=f"{RESULTS}/{{stage}}/spec.json",
         parents=get_parents,
     output:
         topk=f"{RESULTS}/{{stage}}/topk.json",
@@ -43,7 +44,6 @@ rule select_layer:
     wildcard_constraints:
         stage="layer[0-9]+",
     params:
-        spec=get_stage_spec,
         figures=figures_folder,
         code=CODE,
     conda:
@@ -51,7 +51,7 @@ rule select_layer:
     log:
         f"{RESULTS}/logs/{{stage}}/select.log",
     shell:
-        "layerwise step select --spec {params.spec:q} --records {input.records}"
+        "layerwise step select --spec {input.spec} --records {input.records}"
         " --parents {input.parents} --tracking {input.tracking} --out {output.topk}"
         " --stacks {output.stacks} --figures {params.figures} --table {output.table} > {log} 2>&1"
 
@@ -60,11 +60,11 @@ rule select_preprocess:
     input:
         records=shard_records("preprocess"),
         tracking=f"{RESULTS}/preprocess/tracking.json",
+        spec=f"{RESULTS}/preprocess/spec.json",
     output:
         selected=f"{RESULTS}/preprocess/selected.json",
         **stage_figures("preprocess", "preprocess"),
     params:
-        spec=json.dumps(SPECS["preprocess"], sort_keys=True),
         figures=figures_folder,
         code=CODE,
     conda:
@@ -72,7 +72,7 @@ rule select_preprocess:
     log:
         f"{RESULTS}/logs/preprocess/select.log",
     shell:
-        "layerwise step select --spec {params.spec:q} --records {input.records}"
+        "layerwise step select --spec {input.spec} --records {input.records}"
         " --tracking {input.tracking} --out {output.selected}"
         " --figures {params.figures} --table {output.table} > {log} 2>&1"
 
@@ -81,12 +81,12 @@ rule select_finetune:
     input:
         records=shard_records("finetune"),
         tracking=f"{RESULTS}/finetune/tracking.json",
+        spec=f"{RESULTS}/finetune/spec.json",
         parents=f"{RESULTS}/{LAST_LAYER}/topk.json",
     output:
         selected=f"{RESULTS}/finetune/selected.json",
         **stage_figures("finetune", "finetune"),
     params:
-        spec=json.dumps(SPECS["finetune"], sort_keys=True),
         figures=figures_folder,
         code=CODE,
     conda:
@@ -94,6 +94,6 @@ rule select_finetune:
     log:
         f"{RESULTS}/logs/finetune/select.log",
     shell:
-        "layerwise step select --spec {params.spec:q} --records {input.records}"
+        "layerwise step select --spec {input.spec} --records {input.records}"
         " --parents {input.parents} --tracking {input.tracking} --out {output.selected}"
         " --figures {params.figures} --table {output.table} > {log} 2>&1"

@@ -24,7 +24,8 @@ rule init_stage:
     input:
         rules.init_tracking.output,
     output:
-        f"{RESULTS}/{{stage}}/tracking.json",
+        tracking=f"{RESULTS}/{{stage}}/tracking.json",
+        spec=f"{RESULTS}/{{stage}}/spec.json",  # what the stage's jobs read: a changed spec reruns them
     params:
         spec=get_stage_spec,
         code=CODE,
@@ -33,4 +34,5 @@ rule init_stage:
     log:
         f"{RESULTS}/logs/{{stage}}/init_stage.log",
     shell:
-        "layerwise step init-stage --tracking {input} --spec {params.spec:q} --out {output} > {log} 2>&1"
+        "layerwise step init-stage --tracking {input} --spec {params.spec:q} --spec-file {output.spec}"
+        " --out {output.tracking} > {log} 2>&1"

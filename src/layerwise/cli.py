@@ -1,7 +1,8 @@
 """The `layerwise` command: what a user runs on a run's results (`predict`, ...), and the workflow's
 steps, which the rules run as `layerwise step <step> ...`.
 
-Every value arrives as an argument (stage specs as JSON), so the library never reads the config file.
+Every value arrives as an argument (a stage's spec as the file its init-stage step wrote), so the
+library never reads the config file.
 """
 
 import argparse
@@ -67,8 +68,14 @@ def init_stage(args) -> None:
 
     spec = json.loads(args.spec)
     info = Tracker.from_file(args.tracking).open_child("stage", spec["stage"], params=flatten(spec))
+    write_json(args.spec_file, spec)
     write_json(args.out, info)
     print(json.dumps(info, indent=2))
+
+
+def read_spec(path: str) -> dict:
+    """A stage spec, as init-stage wrote it."""
+    return json.loads(Path(path).read_text())
 
 
 def optional_path(values: list[str] | None) -> str | None:
@@ -80,7 +87,7 @@ def shard(args) -> None:
     from layerwise.shard import run_shard
 
     run_shard(
-        json.loads(args.spec),
+        read_spec(args.spec),
         args.round,
         args.shard,
         args.train,
@@ -100,7 +107,7 @@ def select(args) -> None:
     from layerwise.selection import select_stage
 
     select_stage(
-        json.loads(args.spec), args.records, optional_path(args.parents), args.tracking, args.out, args.stacks,
+        read_spec(args.spec), args.records, optional_path(args.parents), args.tracking, args.out, args.stacks,
         args.figures, args.table,
     )  # fmt: skip
 
@@ -109,7 +116,7 @@ def retrain(args) -> None:
     from layerwise.seedstudy import retrain as run
 
     run(
-        args.selected, args.train, args.valid, args.parents, json.loads(args.spec), args.member, args.refit == "true",
+        args.selected, args.train, args.valid, args.parents, read_spec(args.spec), args.member, args.refit == "true",
         args.weights, args.out, args.threads, args.device,
     )  # fmt: skip
 
@@ -244,11 +251,12 @@ def add_steps(commands) -> None:
     command = commands.add_parser("init-stage", help="open a stage's MLflow run under the pipeline run")
     command.add_argument("--tracking", required=True, help="the pipeline's tracking file")
     command.add_argument("--spec", required=True, help="the stage spec, as JSON; logged as the run's params")
+    command.add_argument("--spec-file", required=True, help="where to write the spec, which the stage's jobs read")
     command.add_argument("--out", required=True, help="where to write the stage's tracking file (JSON)")
     command.set_defaults(run=init_stage)
 
     command = commands.add_parser("shard", help="run one shard of a stage's trials")
-    command.add_argument("--spec", required=True, help="the stage spec, as JSON")
+    command.add_argument("--spec", required=True, help="the stage spec (a JSON file)")
     command.add_argument("--round", type=int, required=True, help="the stage's round")
     command.add_argument("--shard", type=int, required=True, help="this shard's number in the round")
     command.add_argument("--train", required=True, help="the preprocessed training split (NPZ)")
@@ -264,7 +272,7 @@ def add_steps(commands) -> None:
     command.set_defaults(run=shard)
 
     command = commands.add_parser("select", help="rank a stage's trials and keep the top K")
-    command.add_argument("--spec", required=True, help="the stage spec, as JSON")
+    command.add_argument("--spec", required=True, help="the stage spec (a JSON file)")
     command.add_argument("--records", nargs="+", required=True, help="the shard records of every round")
     command.add_argument("--parents", nargs="*", help="top-K file of the previous stage")
     command.add_argument("--tracking", required=True, help="the stage's tracking file")
@@ -279,7 +287,7 @@ def add_steps(commands) -> None:
     command.add_argument("--train", required=True, help="the preprocessed training split (NPZ)")
     command.add_argument("--valid", required=True, help="the preprocessed validation split (NPZ)")
     command.add_argument("--parents", required=True, help="top-K file of the last pretrained layer")
-    command.add_argument("--spec", required=True, help="the fine-tuning stage spec, as JSON")
+    command.add_argument("--spec", required=True, help="the fine-tuning stage spec (a JSON file)")
     command.add_argument("--member", required=True, help="seed<i>")
     command.add_argument(
         "--refit", choices=BOOLEAN, default="false",

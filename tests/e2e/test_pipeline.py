@@ -274,7 +274,7 @@ def test_local_jobs_fork_from_the_fork_server_which_ends_with_the_run(smoke_run)
     """Jobs that start before the server has imported what they use (the data, the tracking set-up, maybe
     the preprocessing) run cold; test_slurm compares this run's numbers with a run whose jobs all start cold."""
     log = (smoke_run.results / "logs" / "fork_server.log").read_text().splitlines()
-    served = Counter(line.split("layerwise ")[-1] for line in log if " ended (0) after " in line)
+    served = Counter(line.split("layerwise step ")[-1] for line in log if " ended (0) after " in line)
     later = [folder for folder in smoke_run.results.glob("*/shards") if folder.parent.name != "preprocess"]
     assert served["shard"] >= sum(len(list(folder.glob("r*-*.json"))) for folder in later)
     assert served["select"] >= len(later)

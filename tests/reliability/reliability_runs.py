@@ -65,7 +65,7 @@ def shard_process(stage: str, shard: int, workdir: Path) -> int:
         except OSError:  # the process ended meanwhile
             continue
         if in_run and "shard" in words and "--shard" in words and "--spec" in words:
-            spec = json.loads(words[words.index("--spec") + 1])
+            spec = json.loads((workdir / words[words.index("--spec") + 1]).read_text())
             if spec["stage"] == stage and words[words.index("--shard") + 1] == str(shard):
                 return int(cmdline.parent.name)
     raise AssertionError(f"no running shard {shard} of {stage}")

@@ -28,10 +28,11 @@ def test_an_unknown_device_names_the_allowed_ones():
         resolve_device("tpu")
 
 
-def test_a_shard_asked_for_cuda_without_a_gpu_stops_with_that_reason(monkeypatch, capsys):
+def test_a_shard_asked_for_cuda_without_a_gpu_stops_with_that_reason(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    (tmp_path / "spec.json").write_text("{}")
     paths = {flag: f"missing-{flag}" for flag in ("--train", "--valid", "--tracking", "--records", "--weights")}
-    arguments = ["step", "shard", "--spec", "{}", "--round", "0", "--shard", "0"]
+    arguments = ["step", "shard", "--spec", str(tmp_path / "spec.json"), "--round", "0", "--shard", "0"]
     arguments += [x for pair in paths.items() for x in pair]
     with pytest.raises(SystemExit) as stopped:
         main([*arguments, "--device", "cuda"])
