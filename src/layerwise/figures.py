@@ -5,10 +5,11 @@ from pathlib import Path
 import pandas as pd
 
 # The figures of each kind of stage, by file name (without .png); the workflow declares the same.
+SEARCH_FIGURES = ("objective", "best_so_far", "parallel", "importance", "contour")
 STAGE_FIGURES = {
-    "preprocess": ("objective", "best_so_far"),
-    "pretrain": ("objective", "best_so_far", "learning_curves"),
-    "finetune": ("objective", "best_so_far", "learning_curves", "arms"),
+    "preprocess": SEARCH_FIGURES,
+    "pretrain": (*SEARCH_FIGURES, "learning_curves"),
+    "finetune": (*SEARCH_FIGURES, "learning_curves", "arms"),
 }
 
 
@@ -24,8 +25,11 @@ def figure_paths(kind: str, folder: str) -> dict[str, str]:
     return {name: str(Path(folder) / f"{name}.png") for name in STAGE_FIGURES[kind]}
 
 
-def draw_stage(spec: dict, records: list[dict], order: list[dict], space, warnings: list[dict], folder: str) -> None:
-    """Draws the stage's figures into `folder`; `order` holds the finished trials, best first."""
+def draw_stage(
+    spec: dict, records: list[dict], order: list[dict], space, warnings: list[dict], effects: dict, folder: str
+) -> None:
+    """Draws the stage's figures into `folder`; `order` holds the finished trials, best first, `effects`
+    each hyper-parameter's importance."""
     from layerwise import plots
 
     Path(folder).mkdir(parents=True, exist_ok=True)
@@ -33,6 +37,9 @@ def draw_stage(spec: dict, records: list[dict], order: list[dict], space, warnin
     stage, top = spec["stage"], order[: shown(spec)]
     plots.objective_by_hyperparameter(records, space, warnings, paths["objective"], stage)
     plots.best_so_far(records, paths["best_so_far"], stage)
+    plots.parallel_coordinates(records, space, paths["parallel"], stage)
+    plots.importance(effects, paths["importance"], stage)
+    plots.contour(records, space, effects, paths["contour"], stage)
     if "learning_curves" in paths:
         plots.learning_curves(top, paths["learning_curves"], stage)
     if "arms" in paths:

@@ -11,7 +11,7 @@ import math
 import matplotlib
 import numpy as np
 
-from layerwise.space import Categorical, Interval, domain
+from layerwise.space import Categorical, Interval, domain, to_unit
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
@@ -23,9 +23,12 @@ BORDER_SHADE = {"color": "tab:red", "alpha": 0.12}
 INNER_SHADE = {"color": "0.5", "alpha": 0.06}
 
 
+DPI = 150
+
+
 def save(figure, path: str) -> None:
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=DPI)
     plt.close(figure)
 
 
@@ -171,6 +174,9 @@ def learning_curves(top: list[dict], path: str, title: str) -> None:
             axis.xaxis.set_major_locator(MaxNLocator(integer=True))
             if best_epoch:
                 axis.axvline(best_epoch, color=colour, linestyle=":", linewidth=0.8)
+    curves = [record["curves"].get(key, []) for record in trained for key in ("train_loss", "valid_loss")]
+    if min(value for curve in curves for value in curve) > 0:  # on a linear axis the first epochs flatten the rest
+        axes[0].set_yscale("log")
     axes[0].set(xlabel="epoch", ylabel="loss (solid: train, dashed: valid)", title=f"{title}: top {len(trained)}")
     axes[0].legend(fontsize="x-small")
     if has_error:
@@ -256,3 +262,94 @@ def seed_histogram(test_errors: list[float], ensemble_error: float, path: str) -
     axis.set(xlabel="test error", ylabel="seeds", title=f"Seed study ({len(test_errors)} seeds)")
     axis.legend(fontsize="small")
     save(figure, path)
+
+
+def search_position(distribution, value) -> float:
+    """Where a value lies on its hyper-parameter's axis: 0 to 1 across the interval, in its search domain
+    (outside for a value of a widened interval); a choice by its place in the list."""
+    if isinstance(distribution, Categorical):
+        choices = [str(choice) for choice in distribution.choices]
+        return choices.index(str(value)) / max(len(choices) - 1, 1) if str(value) in choices else math.nan
+    return to_unit(distribution, value)
+
+
+def axis_labels(distribution) -> tuple[str, str]:
+    """What the bottom and the top of a hyper-parameter's axis stand for."""
+    if isinstance(distribution, Categorical):
+        return str(distribution.choices[0]), str(distribution.choices[-1])
+    return f"{distribution.low:.3g}", f"{distribution.high:.3g}"
+
+
+def parallel_coordinates(records: list[dict], space, path: str, title: str) -> None:
+    """Every finished trial as a line across the searched hyper-parameters and the objective, coloured
+    by the objective (dark: best): where the good lines cross an axis is where to search next."""
+    names, done = space.searched(), finished(records)
+    if not names or len(done) < 2:
+        empty(path, title, "fewer than 2 finished trials, or nothing searched: no lines to draw")
+        return
+    objectives = np.array([record["objective"] for record in done])
+    low, high = objectives.min(), objectives.max()
+    figure, axis = plt.subplots(figsize=(max(6.0, 1.3 * (len(names) + 1)), 4))
+    colours = plt.get_cmap("viridis_r")
+    for record in sorted(done, key=lambda r: -r["objective"]):  # the best drawn last, on top
+        share = (record["objective"] - low) / (high - low) if high > low else 1.0
+        ys = [search_position(space.distributions[n], record["params"].get(n, math.nan)) for n in names]
+        axis.plot(range(len(names) + 1), [*ys, 1 - share], color=colours(1 - share), alpha=0.7, linewidth=1)
+    for position, name in enumerate(names):
+        bottom, top = axis_labels(space.distributions[name])
+        axis.axvline(position, color="0.3", linewidth=0.8)
+        axis.text(position, -0.08, bottom, ha="center", va="top", fontsize="x-small")
+        axis.text(position, 1.08, top, ha="center", va="bottom", fontsize="x-small")
+    axis.axvline(len(names), color="0.3", linewidth=0.8)
+    axis.text(len(names), -0.08, f"{high:.4g}", ha="center", va="top", fontsize="x-small")
+    axis.text(len(names), 1.08, f"{low:.4g}", ha="center", va="bottom", fontsize="x-small")
+    axis.set_xticks(range(len(names) + 1), [*names, "objective"], rotation=30, ha="right", fontsize="small")
+    axis.set_yticks([])
+    axis.set_ylim(-0.2, 1.2)
+    axis.set_title(f"{title}: trials across the hyper-parameters (dark: best)")
+    save(figure, path)
+
+
+def importance(effects: dict[str, float], path: str, title: str) -> None:
+    """The share of the objective's variance each hyper-parameter explains alone (importance.py)."""
+    if not effects:
+        empty(path, title, "nothing is searched in this stage: every hyper-parameter is fixed")
+        return
+    names = list(effects)[::-1]  # the largest on top
+    figure, axis = plt.subplots(figsize=(6, 0.35 * len(names) + 1.2))
+    axis.barh(names, [effects[name] for name in names], color="tab:blue")
+    axis.set_xlim(0, max(1e-9, max(effects.values())) * 1.15)
+    axis.set(xlabel="share of the objective's variance it explains alone (adjusted)", title=f"{title}: importance")
+    save(figure, path)
+
+
+def contour(records: list[dict], space, effects: dict[str, float], path: str, title: str) -> None:
+    """The objective over the two most important numeric hyper-parameters: the trials, and the surface
+    interpolated between them (dark: best, as in the parallel coordinates)."""
+    from matplotlib import tri
+
+    numeric = [name for name in effects if isinstance(space.distributions[name], Interval)][:2]
+    done = [r for r in finished(records) if all(name in r["params"] for name in numeric)]
+    if len(numeric) < 2 or len(done) < 4:
+        empty(path, title, "fewer than 2 numeric hyper-parameters searched, or fewer than 4 trials")
+        return
+    (first, second), objective = numeric, [record["objective"] for record in done]
+    xs, ys = ([domain(space.distributions[n])[2](r["params"][n]) for r in done] for n in numeric)
+    figure, axis = plt.subplots(figsize=(5.5, 4.5))
+    try:
+        filled = axis.tricontourf(tri.Triangulation(xs, ys), objective, levels=12, cmap="viridis", alpha=0.8)
+        figure.colorbar(filled, ax=axis, label="validation objective")
+    except (ValueError, RuntimeError):  # points on a line: no surface, the trials alone
+        pass
+    axis.scatter(xs, ys, c=objective, cmap="viridis", edgecolor="black", s=22)
+    best = int(np.argmin(objective))
+    axis.scatter(xs[best], ys[best], **BEST)
+    axis.set_xlabel(domain_label(space.distributions[first], first))
+    axis.set_ylabel(domain_label(space.distributions[second], second))
+    axis.set_title(f"{title}: the two most important (dark: best)", fontsize="medium")
+    save(figure, path)
+
+
+def domain_label(distribution: Interval, name: str) -> str:
+    """An axis drawn in a hyper-parameter's search domain."""
+    return f"-log(1 - {name})" if distribution.complement else f"log {name}" if distribution.log else name

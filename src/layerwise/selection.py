@@ -17,6 +17,7 @@ from layerwise.border import COLUMNS as BORDER_COLUMNS
 from layerwise.border import border_warnings, describe
 from layerwise.figures import draw_stage, top_table
 from layerwise.files import read_json, write_json
+from layerwise.importance import main_effects
 from layerwise.kinds import stage_space
 from layerwise.tracking import BORDER, EXTENDED, Tracker
 from layerwise.trials import rank_key
@@ -172,10 +173,11 @@ def select_stage(
             "border": warnings,
             "extended": extended,
             "tracking_unrepaired": unrepaired,  # trials MLflow still lacks; their records hold them
+            "importance": main_effects(records, space),  # each hyper-parameter's share of the variance
         }
     )
     write_json(out_json, selected)
-    draw_stage(spec, records, order, space, warnings, figures_dir)
+    draw_stage(spec, records, order, space, warnings, selected["importance"], figures_dir)
     top_table(spec, order, table_path)
     with tempfile.TemporaryDirectory() as folder:
         table = Path(folder) / "border.csv"

@@ -6,6 +6,7 @@ from matplotlib.image import imread
 
 from layerwise import finetune, plots
 from layerwise.figures import STAGE_FIGURES, draw_stage, figure_paths, top_table
+from layerwise.importance import main_effects
 from layerwise.selection import ranked
 from layerwise.space import SearchSpace
 
@@ -53,7 +54,8 @@ def test_a_stage_draws_exactly_the_figures_the_workflow_declares(tmp_path, recor
     space = SearchSpace(SPACE, finetune.DEFAULTS)
     order = ranked(records, "finetune")
     warnings = [{"hyper_parameter": "learning_rate", "side": "low"}]
-    draw_stage(spec(), records, order, space, warnings, str(tmp_path / "figures"))
+    effects = main_effects(records, space)
+    draw_stage(spec(), records, order, space, warnings, effects, str(tmp_path / "figures"))
     drawn = sorted(path.name for path in (tmp_path / "figures").iterdir())
     assert drawn == sorted(f"{name}.png" for name in STAGE_FIGURES["finetune"])
     assert all(is_png(path) for path in figure_paths("finetune", str(tmp_path / "figures")).values())
@@ -74,7 +76,11 @@ def test_a_stage_where_nothing_is_searched_or_trained_per_epoch_still_gets_its_f
     plots.objective_by_hyperparameter(untrained, fixed, [], str(tmp_path / "objective.png"), "finetune")
     plots.learning_curves(untrained, str(tmp_path / "curves.png"), "finetune")
     plots.arms([r for r in untrained if r["parent_rank"] is not None], str(tmp_path / "arms.png"))
-    assert all(is_png(tmp_path / name) for name in ("objective.png", "curves.png", "arms.png"))
+    plots.parallel_coordinates(untrained, fixed, str(tmp_path / "parallel.png"), "finetune")
+    plots.importance({}, str(tmp_path / "importance.png"), "finetune")
+    plots.contour(untrained, fixed, {}, str(tmp_path / "contour.png"), "finetune")
+    names = ("objective.png", "curves.png", "arms.png", "parallel.png", "importance.png", "contour.png")
+    assert all(is_png(tmp_path / name) for name in names)
 
 
 def test_the_beam_joins_each_configuration_to_the_one_it_grew_from(tmp_path):
