@@ -1,1 +1,1 @@
-# tests/ is on sys.path (this file's folder), so tests import the helpers `repo` and `runner`.
+# tests/ is on sys.path (this file's folder), so tests import their shared helpers from `support`.

@@ -192,7 +192,7 @@ def report(args) -> None:
 def fork_server(args) -> None:
     from layerwise.forkserver import serve
 
-    serve(args.socket)
+    serve(args.socket, run)
 
 
 def parser() -> argparse.ArgumentParser:

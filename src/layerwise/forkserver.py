@@ -135,9 +135,10 @@ def open_or_null(fd: int) -> int:
 # The server's side.
 
 
-def serve(address: str) -> None:
-    """Imports what jobs use, then forks a child per request until the workflow ends (SIGTERM) or
-    its process does; it waits for the children it has running before it exits."""
+def serve(address: str, command) -> None:
+    """Imports what jobs use, then forks a child per request, which runs `command(argv)`, until the
+    workflow ends (SIGTERM) or its process does; it waits for the children it has running before it
+    exits."""
     if not hasattr(socket, "SO_PEERCRED"):
         raise SystemExit("fork server: this system cannot tell who connects (no SO_PEERCRED); jobs run cold")
     preload()
@@ -147,9 +148,7 @@ def serve(address: str) -> None:
         raise SystemExit(f"fork server: imports started threads {threading.enumerate()}; jobs run cold")
     if torch.cuda.is_initialized():  # a forked child could not use the GPU
         raise SystemExit("fork server: imports initialised CUDA; jobs run cold")
-    from layerwise.cli import run
-
-    Server(address, run).run()
+    Server(address, command).run()
     sys.stdout.flush()
     os._exit(0)  # tearing its imports down would keep the workflow's end waiting for seconds
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from mlflowserver import mlflow_server
-from runner import Run, sharded_smoke_config, snakemake
+from support.mlflowserver import mlflow_server
+from support.runner import Run, sharded_smoke_config, snakemake
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from runner import LEAN, Run, smoke_config, snakemake
+from support.runner import LEAN, Run, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from layerwise.figures import STAGE_FIGURES
-from repo import REPO
-from runner import snakemake
+from support.repo import REPO
+from support.runner import snakemake
 
 pytestmark = pytest.mark.e2e
 

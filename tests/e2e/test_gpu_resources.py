@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from runner import smoke_config, snakemake
+from support.runner import smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from mlflowserver import call
+from support.mlflowserver import call
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import pytest
 
-from mlflowserver import call
+from support.mlflowserver import call
 
 pytestmark = pytest.mark.e2e
 

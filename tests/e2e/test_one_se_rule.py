@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from layerwise.evaluate import load_network
-from runner import LEAN, Run, smoke_config, snakemake
+from support.runner import LEAN, Run, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 

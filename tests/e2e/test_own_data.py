@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlflowserver import invocations, model_server
-from runner import LEAN, Run, smoke_config, snakemake
+from support.mlflowserver import invocations, model_server
+from support.runner import LEAN, Run, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 LABELS = np.array(["inner", "middle", "outer"])

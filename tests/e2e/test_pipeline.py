@@ -15,8 +15,8 @@ from mlflow.tracking import MlflowClient
 from layerwise.evaluate import load_network
 from layerwise.learners import ALGORITHMS
 from layerwise.selection import load_records
-from repo import REPO
-from runner import LEAN, smoke_config, snakemake
+from support.repo import REPO
+from support.runner import LEAN, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 

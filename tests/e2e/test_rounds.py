@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from runner import LEAN, Run, smoke_config, snakemake
+from support.runner import LEAN, Run, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from processes import running
-from repo import REPO
-from runner import Run, same_numbers, sharded_smoke_config, snakemake
+from support.processes import running
+from support.repo import REPO
+from support.runner import Run, same_numbers, sharded_smoke_config, snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runner import Run, smoke_config, start_snakemake
+from support.runner import Run, smoke_config, start_snakemake
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,7 @@
 import pytest
 from reliability_runs import RELIABILITY
 
-from runner import Run, snakemake
+from support.runner import Run, snakemake
 
 
 @pytest.fixture(scope="session")

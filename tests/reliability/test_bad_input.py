@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from reliability_runs import RELIABILITY
 
-from runner import snakemake
+from support.runner import snakemake
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from reliability_runs import SHARDS, eight_shard_config
 
-from runner import Run, snakemake
+from support.runner import Run, snakemake
 
 pytestmark = pytest.mark.e2e
 

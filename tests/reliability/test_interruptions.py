@@ -7,7 +7,7 @@ import signal
 import pytest
 from reliability_runs import RELIABILITY, reliability_config, shard_process, wait_for, wait_for_line
 
-from runner import Run, same_numbers, snakemake, start_snakemake
+from support.runner import Run, same_numbers, snakemake, start_snakemake
 
 pytestmark = pytest.mark.e2e
 

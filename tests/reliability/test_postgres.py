@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from reliability_runs import SHARDS, eight_shard_config
 
-import postgres
-from mlflowserver import call, free_port
-from processes import running
-from repo import REPO
-from runner import Run, snakemake
+from support import postgres
+from support.mlflowserver import call, free_port
+from support.processes import running
+from support.repo import REPO
+from support.runner import Run, snakemake
 
 pytestmark = pytest.mark.e2e
 

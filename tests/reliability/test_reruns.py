@@ -10,8 +10,8 @@ import pytest
 import torch
 from reliability_runs import RELIABILITY, reliability_config
 
-from repo import REPO
-from runner import Run, same_numbers, snakemake
+from support.repo import REPO
+from support.runner import Run, same_numbers, snakemake
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlflowserver import free_port
-from processes import running
-from repo import REPO
+from support.mlflowserver import free_port
+from support.processes import running
+from support.repo import REPO
 
 TRACKING_SERVER = REPO / "workflow" / "scripts" / "tracking-server.sh"
 SLURM_LOCALHOST = REPO / "scripts" / "slurm-localhost.sh"

@@ -5,7 +5,7 @@ import yaml
 
 from layerwise.config import ConfigError, check_config
 from layerwise.stages import stage_specs
-from repo import REPO
+from support.repo import REPO
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from layerwise import finetune, preprocess, pretrain
-from repo import REPO
+from support.repo import REPO
 
 
 def build(root, site) -> subprocess.CompletedProcess:

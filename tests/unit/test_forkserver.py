@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from layerwise import forkserver
-from processes import running
-from repo import REPO
+from support.processes import running
+from support.repo import REPO
 
 LAYERWISE = str(Path(sys.executable).parent / "layerwise")
 
@@ -28,10 +28,10 @@ def wait_until(condition, what: str, timeout: float = 60) -> None:
 
 @pytest.fixture
 def server(tmp_path):
-    """A fork server whose children run tests/forkserved.py's commands; its socket's path."""
+    """A fork server whose children run tests/support/forkserved.py's commands; its socket's path."""
     address = tmp_path / "socket"
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "forkserved.py"), str(address)], process_group=0
+        [sys.executable, str(REPO / "tests" / "support" / "forkserved.py"), str(address)], process_group=0
     )  # a process group of its own, which a test's command may join
     wait_until(address.exists, "socket")
     yield process, address
@@ -174,7 +174,7 @@ def test_without_a_way_to_tell_who_connects_commands_run_cold_and_no_server_star
     monkeypatch.delattr(socket, "SO_PEERCRED")
     assert forkserver.delegate(["describe"]) is None
     with pytest.raises(SystemExit, match="SO_PEERCRED"):
-        forkserver.serve(str(tmp_path / "never"))
+        forkserver.serve(str(tmp_path / "never"), command=print)
     assert not (tmp_path / "never").exists()
 
 

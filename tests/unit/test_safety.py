@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from repo import REPO
+from support.repo import REPO
 
 SOURCES = sorted(
     [

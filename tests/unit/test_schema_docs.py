@@ -8,7 +8,7 @@ import yaml
 from layerwise import finetune, preprocess, pretrain
 from layerwise.config import LIMITS, ConfigError, check_config
 from layerwise.learners import ALGORITHMS
-from repo import REPO
+from support.repo import REPO
 
 SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
 STAGES = {"preprocess": preprocess, "pretrain": pretrain, "finetune": finetune}

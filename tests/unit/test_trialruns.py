@@ -14,7 +14,7 @@ from layerwise.files import read_json, write_json
 from layerwise.selection import select_stage
 from layerwise.shard import run_shard
 from layerwise.tracking import StoreUnreachable, Tracker, init_tracking
-from mlflowserver import call, free_port, mlflow_server
+from support.mlflowserver import call, free_port, mlflow_server
 
 
 def tracked_stage(folder, uri: str):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from repo import REPO
+from support.repo import REPO
 
 
 def deep_merge(base: dict, changes: dict) -> dict:

@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from mlflowserver import free_port
+from support.mlflowserver import free_port
 
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 

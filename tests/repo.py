@@ -1,3 +1,0 @@
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]

@@ -1,0 +1,92 @@
+"""The invariants the code's docstrings state, enforced: imports flow one way (no cycle), one module
+talks to MLflow (and the model format, to its pyfunc API), and no job that trains or selects is given
+a test split."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import layerwise
+from support.runner import smoke_config, snakemake
+
+PACKAGE = Path(layerwise.__file__).parent
+MLFLOW_MODULES = {"tracking", "pyfunc_model"}  # the run tree; the model format
+# Preprocessing transforms every split; evaluation, the model's input example and the datasets logged
+# with the run read the test split; nothing else may.
+READS_TEST = {"prepare_data", "preprocess", "evaluate", "package_model", "report"}
+
+
+def imports(path: Path) -> set[str]:
+    """The modules a source imports anywhere in it (inside functions too), by dotted name."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+
+
+def layerwise_graph() -> dict[str, set[str]]:
+    """Each layerwise module -> the layerwise modules it imports."""
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    return {name: {other for other in imports(path) if other in modules} - {name} for name, path in modules.items()}
+
+
+def cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of the graph, or none."""
+    state, path = {}, []
+
+    def visit(node) -> list[str]:
+        state[node] = "open"
+        path.append(node)
+        for other in sorted(graph[node]):
+            if state.get(other) == "open":
+                return path[path.index(other) :] + [other]
+            if other not in state and (found := visit(other)):
+                return found
+        state[node] = "done"
+        path.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_the_modules_import_one_another_without_a_cycle():
+    graph = layerwise_graph()
+    assert len(graph) > 40 and graph["layerwise.cli"]  # the graph is read, not empty
+    assert cycle(graph) == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+
+
+def test_only_the_tracking_and_model_modules_import_mlflow():
+    users = {path.stem for path in PACKAGE.rglob("*.py") if any(re.match(r"mlflow\b", n) for n in imports(path))}
+    assert users == MLFLOW_MODULES
+
+
+@pytest.fixture(scope="module")
+def planned_jobs(tmp_path_factory) -> list[tuple[str, str]]:
+    """(rule, its input files) of every job of the smoke config, as a dry run plans them."""
+    process = snakemake(tmp_path_factory.mktemp("dry-run"), smoke_config(), "-n")
+    assert process.returncode == 0, process.stderr
+    jobs = re.findall(r"^rule (\w+):\n(?:    input: (.*)\n)?", process.stdout + process.stderr, flags=re.MULTILINE)
+    assert {rule for rule, _ in jobs} >= {"run_shard", "select_layer", "retrain", "evaluate"}
+    return jobs
+
+
+def test_no_job_that_trains_or_selects_is_given_a_test_split(planned_jobs):
+    given_test = {rule for rule, inputs in planned_jobs if re.search(r"/test\.npz\b", inputs)}
+    assert "evaluate" in given_test and given_test <= READS_TEST
