@@ -401,9 +401,9 @@ def run(argv=None) -> None:
     try:
         args.run(args)
     except Exception as error:
-        from layerwise.errors import USER_ERRORS
+        from layerwise.errors import UserError
 
-        if isinstance(error, USER_ERRORS):
+        if isinstance(error, UserError):
             print(f"layerwise {getattr(args, 'step', None) or args.command}: error: {error}", file=sys.stderr)
             sys.exit(1)
         raise

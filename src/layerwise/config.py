@@ -8,6 +8,7 @@ import urllib.parse
 
 from layerwise import finetune, preprocess, pretrain
 from layerwise.criteria import RECONSTRUCTIONS
+from layerwise.errors import UserError
 from layerwise.learners import ALGORITHMS
 from layerwise.models import ACTIVATIONS, CORRUPTIONS, INIT_DISTRIBUTIONS, INIT_RULES
 from layerwise.optim import SCHEDULES
@@ -18,7 +19,7 @@ from layerwise.strategies import STRATEGY_CLASSES, make_strategy
 from layerwise.transforms import IMPUTE_STRATEGIES, NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config value that would fail later; raised before any job runs."""
 
 

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from layerwise.errors import UserError
+
 # pandas and scikit-learn are imported where they are used: a shard only reads split files, and
 # every job pays its imports.
-
 BUILTIN = ("mnist1d", "digits")
 FILE_SUFFIXES = (".csv", ".parquet", ".npz")
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """Input data that cannot be used; the message says what and where."""
 
 

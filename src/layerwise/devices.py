@@ -1,9 +1,11 @@
 """Where trials train: the config's `device` (auto, cpu or cuda) made a torch device on the machine a job runs on."""
 
+from layerwise.errors import UserError
+
 DEVICES = ("auto", "cpu", "cuda")
 
 
-class DeviceError(RuntimeError):
+class DeviceError(UserError, RuntimeError):
     """The config asks for a device this machine does not have."""
 
 

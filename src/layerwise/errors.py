@@ -1,11 +1,7 @@
-"""Errors caused by the user's input: reported as one clear line instead of a traceback."""
+"""The one base of the errors a user's input causes (config, data, a device, a results folder): the
+command line reports them as one clear line instead of a traceback. Every module may raise them; this
+one imports nothing."""
 
-from layerwise.config import ConfigError
-from layerwise.data import DataError
-from layerwise.devices import DeviceError
-from layerwise.overview import NoResults
-from layerwise.selection import StageFailed
-from layerwise.space import SpaceError
-from layerwise.transforms import PreprocessError
 
-USER_ERRORS = (ConfigError, DataError, DeviceError, NoResults, PreprocessError, SpaceError, StageFailed)
+class UserError(Exception):
+    """Caused by the user's input; the message says what, where, and what is allowed."""

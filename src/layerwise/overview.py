@@ -7,10 +7,11 @@ import json
 import re
 from pathlib import Path
 
+from layerwise.errors import UserError
 from layerwise.progress import read_round, rounds_of
 
 
-class NoResults(ValueError):
+class NoResults(UserError, ValueError):
     """The folder holds no run's results."""
 
 

@@ -15,6 +15,7 @@ from layerwise import stack as stacks
 from layerwise import trialruns
 from layerwise.border import COLUMNS as BORDER_COLUMNS
 from layerwise.border import border_warnings, describe
+from layerwise.errors import UserError
 from layerwise.figures import draw_stage, top_table
 from layerwise.files import read_json, write_json
 from layerwise.importance import main_effects
@@ -23,7 +24,7 @@ from layerwise.tracking import BORDER, EXTENDED, Tracker
 from layerwise.trials import rank_key
 
 
-class StageFailed(RuntimeError):
+class StageFailed(UserError, RuntimeError):
     """No trial of a stage finished: there is nothing to select."""
 
 

@@ -16,12 +16,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from layerwise.errors import UserError
 from layerwise.schema import suggestion
 
 DISTRIBUTION_TYPES = ("float", "int", "categorical")
 
 
-class SpaceError(ValueError):
+class SpaceError(UserError, ValueError):
     """A search-space entry that cannot be sampled; the message names the key."""
 
 

@@ -7,6 +7,8 @@ accepted only when every candidate pipeline has it.
 
 import numpy as np
 
+from layerwise.errors import UserError
+
 # scikit-learn is imported where it is used: most jobs only need the names below, and every job
 # pays its imports.
 
@@ -15,7 +17,7 @@ IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
 NO_TRANSFORM = "none"
 
 
-class PreprocessError(ValueError):
+class PreprocessError(UserError, ValueError):
     """A transform that cannot be built or fitted; the message names the step."""
 
 
