@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from layerwise.learners import learner_for
-from layerwise.pretrain import DEFAULTS
+from layerwise.learn.learners import learner_for
 from layerwise.seeding import configure_torch
+from layerwise.stages.pretrain import DEFAULTS
 
 SHAPE = (784, 1000, 1000, 1000)
 

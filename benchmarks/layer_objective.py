@@ -25,14 +25,14 @@ import torch
 from scipy.stats import spearmanr
 from strategies import prepare
 
-from layerwise import finetune
-from layerwise import stack as stacks
-from layerwise.inputs import StageInputs
-from layerwise.readout import READOUTS, readout_error
+from layerwise.learn import stack as stacks
+from layerwise.learn.readout import READOUTS, readout_error
+from layerwise.search.trials import Trial
 from layerwise.seeding import configure_torch, seed_everything
-from layerwise.shard import groups, round_trials, run_group
-from layerwise.tracking import Tracker
-from layerwise.trials import Trial
+from layerwise.stages import finetune
+from layerwise.stages.inputs import StageInputs
+from layerwise.steps.shard import groups, round_trials, run_group
+from layerwise.track.tracking import Tracker
 
 LAYER_SPACE = {  # the default config's layer space (config/config.yaml)
     "algorithm": "denoising_autoencoder",

@@ -26,13 +26,13 @@ import pandas as pd
 import torch
 from strategies import prepare, search_arguments, stage_spec
 
-from layerwise import finetune
-from layerwise.kinds import stage_space
+from layerwise.search.space import Fixed
+from layerwise.search.trials import Trial
 from layerwise.seeding import derive_seed, seed_everything
-from layerwise.shard import groups, round_trials, run_group
-from layerwise.space import Fixed
-from layerwise.tracking import Tracker
-from layerwise.trials import Trial
+from layerwise.stages import finetune
+from layerwise.stages.kinds import stage_space
+from layerwise.steps.shard import groups, round_trials, run_group
+from layerwise.track.tracking import Tracker
 
 BUDGET = 24
 PIPELINE = {"random": ({"name": "random"}, 1), "tpe": ({"name": "tpe"}, 4)}  # settings, rounds

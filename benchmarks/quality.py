@@ -34,12 +34,12 @@ import torch
 import yaml
 from orchestration import REPO, merged, timed_snakemake
 
-from layerwise import finetune
-from layerwise.data import load_builtin
-from layerwise.inputs import StageInputs, load_tensors
+from layerwise.data.sets import load_builtin
+from layerwise.learn.training import Diverged, classification_error
+from layerwise.search.trials import Trial
 from layerwise.seeding import configure_torch, derive_seed, seed_everything
-from layerwise.training import Diverged, classification_error
-from layerwise.trials import Trial
+from layerwise.stages import finetune
+from layerwise.stages.inputs import StageInputs, load_tensors
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
@@ -126,7 +126,7 @@ def optuna_side(seed: int, results: Path, budget: float, folder: Path) -> dict:
 
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective)
-    from layerwise.evaluate import load_network
+    from layerwise.model.network import load_network
 
     test_error = classification_error(load_network(str(best["weights"]))[0], test.x, test.y)[0]
     return {

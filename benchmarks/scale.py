@@ -101,7 +101,7 @@ def memory_child(folder: Path, hidden: int) -> None:
     """Runs in a process of its own: one layer-2 shard, then its peak memory as JSON on stdout."""
     import torch
 
-    from layerwise.shard import run_shard
+    from layerwise.steps.shard import run_shard
 
     before = resident_mib()
     spec = {
@@ -122,9 +122,9 @@ def memory_child(folder: Path, hidden: int) -> None:
 def scale_in_memory(args) -> None:
     import torch
 
-    from layerwise import stack as stacks
-    from layerwise.data import Split, save_split
+    from layerwise.data.sets import Split, save_split
     from layerwise.files import write_json
+    from layerwise.learn import stack as stacks
 
     folder = Path(tempfile.mkdtemp(prefix="layerwise-memory-"))
     generator = np.random.default_rng(0)

@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from layerwise import stack as stacks
-from layerwise.data import Split, load_and_split, save_split
-from layerwise.inputs import StageInputs
+from layerwise.data.sets import Split, load_and_split, save_split
+from layerwise.data.transforms import fit_preprocessor, transform
+from layerwise.learn import stack as stacks
 from layerwise.seeding import configure_torch
-from layerwise.shard import round_trials, run_one
-from layerwise.tracking import Tracker
-from layerwise.transforms import fit_preprocessor, transform
+from layerwise.stages.inputs import StageInputs
+from layerwise.steps.shard import round_trials, run_one
+from layerwise.track.tracking import Tracker
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402

@@ -16,12 +16,12 @@ import time
 import torch
 from torch import nn
 
-from layerwise.finetune import DEFAULTS
-from layerwise.inputs import Tensors
-from layerwise.models import build_classifier
-from layerwise.optim import layer_lr_scales
+from layerwise.learn.models import build_classifier
+from layerwise.learn.optim import layer_lr_scales
+from layerwise.learn.training import train_classifier
 from layerwise.seeding import configure_torch
-from layerwise.training import train_classifier
+from layerwise.stages.finetune import DEFAULTS
+from layerwise.stages.inputs import Tensors
 
 N_TRAIN, N_VALID, N_IN, N_CLASSES = 3200, 800, 40, 10  # MNIST-1D's split sizes
 HIDDEN = (256, 256)

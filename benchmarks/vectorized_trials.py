@@ -25,7 +25,7 @@ from pathlib import Path
 from strategies import SEARCHES, prepare
 
 from layerwise.files import write_json
-from layerwise.shard import run_shard
+from layerwise.steps.shard import run_shard
 
 SPACE = {
     "algorithm": "denoising_autoencoder",

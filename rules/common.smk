@@ -8,11 +8,11 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from layerwise.codeversion import code_digest
-from layerwise.figures import STAGE_FIGURES
-from layerwise.forkserver import ADDRESS as FORK_SERVER_ADDRESS
-from layerwise.stages import stage_names, stage_rounds, stage_specs
-from layerwise.transforms import candidate_pipelines, imputes
+from layerwise.track.codeversion import code_digest
+from layerwise.present.figures import STAGE_FIGURES
+from layerwise.command.forkserver import ADDRESS as FORK_SERVER_ADDRESS
+from layerwise.config.specs import stage_names, stage_rounds, stage_specs
+from layerwise.data.transforms import candidate_pipelines, imputes
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
@@ -33,7 +33,7 @@ ALLOW_MISSING = all(
     for pipeline in candidate_pipelines(config["preprocess"]["space"], config["preprocess"]["strategy"])
 )
 if workflow.is_main_process:
-    from layerwise.config import ConfigError, check_config, check_tracking_uri
+    from layerwise.config.checks import ConfigError, check_config, check_tracking_uri
 
     try:
         check_config(config)
@@ -42,7 +42,7 @@ if workflow.is_main_process:
         raise WorkflowError(f"invalid config: {error}")
     if config["data"]["source"] == "file":
         # A user's data is checked before any job runs, so a bad file never costs existing results.
-        from layerwise.data import DataError, check_source
+        from layerwise.data.sets import DataError, check_source
 
         try:
             check_source(config["data"], config["seed"], ALLOW_MISSING)
@@ -176,7 +176,7 @@ def close_open_runs():
     tracking = Path(f"{RESULTS}/tracking.json")
     if not tracking.exists():
         return
-    from layerwise.tracking import Tracker
+    from layerwise.track.tracking import Tracker
 
     try:
         closed = Tracker.from_file(str(tracking)).close_open_runs("the workflow was interrupted or failed")
@@ -201,7 +201,7 @@ FORK_SERVERS = []  # the one this run started, if any
 
 def start_fork_server():
     """Jobs that run on this machine, in this environment, fork from one warm process
-    (src/layerwise/forkserver.py): it imports once what each cold job would import again."""
+    (src/layerwise/command/forkserver.py): it imports once what each cold job would import again."""
     if not config["fork_server"] or workflow.non_local_exec or workflow.deployment_settings.deployment_method:
         return
     socket = Path(tempfile.mkdtemp(prefix="layerwise-")) / "socket"  # a folder only this user reads

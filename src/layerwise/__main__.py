@@ -1,3 +1,3 @@
-from layerwise.cli import main
+from layerwise.command.cli import main
 
 main()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from layerwise.figures import STAGE_FIGURES
+from layerwise.present.figures import STAGE_FIGURES
 from support.repo import REPO
 from support.runner import snakemake
 

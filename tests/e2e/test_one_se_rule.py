@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from layerwise.evaluate import load_network
+from layerwise.model.network import load_network
 from support.runner import LEAN, Run, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e

@@ -12,9 +12,9 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from layerwise.evaluate import load_network
-from layerwise.learners import ALGORITHMS
-from layerwise.selection import load_records
+from layerwise.learn.learners import ALGORITHMS
+from layerwise.model.network import load_network
+from layerwise.steps.selection import load_records
 from support.repo import REPO
 from support.runner import LEAN, smoke_config, snakemake
 

@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from layerwise.forkserver import Server
+from layerwise.command.forkserver import Server
 
 
 def command(argv: list[str]) -> None:

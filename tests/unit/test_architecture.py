@@ -13,6 +13,22 @@ from support.runner import smoke_config, snakemake
 
 PACKAGE = Path(layerwise.__file__).parent
 MLFLOW_MODULES = {"tracking", "pyfunc_model"}  # the run tree; the model format
+# The subpackages, each importing only those before it (and the base modules, before them all).
+LAYERS = (
+    "base",
+    "data",
+    "track",
+    "learn",
+    "search",
+    "packs",
+    "stages",
+    "present",
+    "model",
+    "config",
+    "steps",
+    "command",
+)
+BASE = {"errors", "files", "seeding", "schema"}
 # Preprocessing transforms every split; evaluation, the model's input example and the datasets logged
 # with the run read the test split; nothing else may.
 READS_TEST = {"prepare_data", "preprocess", "evaluate", "package_model", "report"}
@@ -64,8 +80,31 @@ def cycle(graph: dict[str, set[str]]) -> list[str]:
 
 def test_the_modules_import_one_another_without_a_cycle():
     graph = layerwise_graph()
-    assert len(graph) > 40 and graph["layerwise.cli"]  # the graph is read, not empty
+    assert len(graph) > 40 and graph["layerwise.command.cli"]  # the graph is read, not empty
     assert cycle(graph) == []
+
+
+def layer(module: str) -> str:
+    part = module.split(".")[1] if "." in module else "base"
+    return "base" if part in BASE else part
+
+
+def test_every_module_lies_in_a_subpackage_or_among_the_base_modules():
+    assert {layer(module) for module in layerwise_graph() if module not in ("layerwise", "layerwise.__main__")} <= set(
+        LAYERS
+    )
+    assert {module for module in layerwise_graph() if layer(module) == "base"} >= {f"layerwise.{m}" for m in BASE}
+
+
+def test_no_subpackage_imports_one_above_it():
+    upward = [
+        f"{module} -> {other}"
+        for module, others in layerwise_graph().items()
+        for other in others
+        if module not in ("layerwise", "layerwise.__main__")
+        and LAYERS.index(layer(other)) > LAYERS.index(layer(module))
+    ]
+    assert upward == []
 
 
 def test_the_cycle_check_finds_a_cycle():

@@ -1,8 +1,8 @@
 """Best values on the border of their interval: detected in the search domain, counted in the top K."""
 
-from layerwise import pretrain
-from layerwise.border import border_warnings, describe, on_border, side_of
-from layerwise.space import Interval, SearchSpace
+from layerwise.search.border import border_warnings, describe, on_border, side_of
+from layerwise.search.space import Interval, SearchSpace
+from layerwise.stages import pretrain
 
 SPACE = SearchSpace(
     {

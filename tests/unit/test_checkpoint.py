@@ -4,11 +4,11 @@ exactly the numbers of an uninterrupted one."""
 import pytest
 import torch
 
-from layerwise import finetune
-from layerwise.checkpoint import Checkpoint, trial_key
-from layerwise.data import Split
-from layerwise.models import build_classifier
-from layerwise.training import checkpointing, reporting_epochs, train_classifier
+from layerwise.data.sets import Split
+from layerwise.learn.checkpoint import Checkpoint, trial_key
+from layerwise.learn.models import build_classifier
+from layerwise.learn.training import checkpointing, reporting_epochs, train_classifier
+from layerwise.stages import finetune
 
 EPOCHS = 6
 # Dropout draws from torch's global generator, the batch order from the trial's own, the schedule counts

@@ -3,8 +3,8 @@ busy one has not started, and a shard run again runs the packs it claimed before
 
 import multiprocessing
 
-from layerwise.claims import Claims, claims_folder
-from layerwise.trials import Trial
+from layerwise.search.trials import Trial
+from layerwise.steps.claims import Claims, claims_folder
 
 PACKS = list(range(6))
 

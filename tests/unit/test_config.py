@@ -3,8 +3,8 @@ import copy
 import pytest
 import yaml
 
-from layerwise.config import ConfigError, check_config
-from layerwise.stages import stage_specs
+from layerwise.config.checks import ConfigError, check_config
+from layerwise.config.specs import stage_specs
 from support.repo import REPO
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())

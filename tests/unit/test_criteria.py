@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from layerwise import pretrain
-from layerwise.criteria import kl_sparsity, l1_activity, reconstruction_loss, student_t_sparsity
-from layerwise.models import DenoisingAutoencoder, corrupt
-from layerwise.training import train_unsupervised
+from layerwise.learn.criteria import kl_sparsity, l1_activity, reconstruction_loss, student_t_sparsity
+from layerwise.learn.models import DenoisingAutoencoder, corrupt
+from layerwise.learn.training import train_unsupervised
+from layerwise.stages import pretrain
 
 H = torch.tensor([[0.1, 0.5], [0.3, 0.7]])  # two examples, two hidden units
 

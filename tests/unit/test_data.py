@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layerwise.data import DataError, load_and_split
+from layerwise.data.sets import DataError, load_and_split
 
 
 def test_mnist1d_is_generated_locally_with_its_own_test_part():

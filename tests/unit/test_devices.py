@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from layerwise.cli import main
-from layerwise.devices import DeviceError, resolve_device
+from layerwise.command.cli import main
+from layerwise.learn.devices import DeviceError, resolve_device
 
 
 def test_cpu_is_the_cpu():

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from layerwise import finetune, preprocess, pretrain
+from layerwise.stages import finetune, preprocess, pretrain
 from support.repo import REPO
 
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from layerwise import finetune
-from layerwise.baseline import C_GRID, as_network, logistic_baseline, logistic_regression, prefers_linear
-from layerwise.evaluate import load_network, network_from, save_ensemble
-from layerwise.inputs import Tensors
-from layerwise.models import Ensemble, build_classifier
-from layerwise.trials import Trial
+from layerwise.learn.models import Ensemble, build_classifier
+from layerwise.model.network import load_network, network_from, save_ensemble
+from layerwise.search.trials import Trial
+from layerwise.stages import finetune
+from layerwise.stages.baseline import C_GRID, as_network, logistic_baseline, logistic_regression, prefers_linear
+from layerwise.stages.inputs import Tensors
 
 STACK = {
     "layers": [{"n_in": 6, "n_hidden": 5, "activation": "tanh", "weight": torch.zeros(5, 6), "bias": torch.zeros(5)}]

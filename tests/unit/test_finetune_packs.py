@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from layerwise import finetune
-from layerwise.inputs import Tensors
+from layerwise.search.trials import Trial
 from layerwise.seeding import seed_everything
-from layerwise.trials import Trial
+from layerwise.stages import finetune
+from layerwise.stages.inputs import Tensors
 
 TOLERANCE = 1e-4  # relative, on every metric of every epoch
 SPEC = {"patience": 3}

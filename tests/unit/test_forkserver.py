@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from layerwise import forkserver
+from layerwise.command import forkserver
 from support.processes import running
 from support.repo import REPO
 

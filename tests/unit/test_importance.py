@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from layerwise import finetune
-from layerwise.importance import adjusted_eta_squared, main_effects
-from layerwise.space import SearchSpace
+from layerwise.search.importance import adjusted_eta_squared, main_effects
+from layerwise.search.space import SearchSpace
+from layerwise.stages import finetune
 
 SPACE = SearchSpace(
     {

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from layerwise import pretrain
-from layerwise.learners import ALGORITHMS, learner_for
-from layerwise.trials import Trial
+from layerwise.learn.learners import ALGORITHMS, learner_for
+from layerwise.search.trials import Trial
+from layerwise.stages import pretrain
 
 PARAMS = {**pretrain.DEFAULTS, "hidden_units": 5, "epochs": 3, "batch_size": 16, "learning_rate": 0.05}
 

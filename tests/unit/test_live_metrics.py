@@ -3,10 +3,11 @@
 import pytest
 import torch
 
-from layerwise import pretrain, tracking
-from layerwise.learners import learner_for
-from layerwise.tracking import Tracker, init_tracking
-from layerwise.training import reporting_epochs
+from layerwise.learn.learners import learner_for
+from layerwise.learn.training import reporting_epochs
+from layerwise.stages import pretrain
+from layerwise.track import tracking
+from layerwise.track.tracking import Tracker, init_tracking
 
 EPOCHS = 4
 

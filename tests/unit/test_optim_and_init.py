@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from layerwise import finetune
-from layerwise.models import build_classifier, init_linear
-from layerwise.optim import layer_lr_scales, make_optimizer
+from layerwise.learn.models import build_classifier, init_linear
+from layerwise.learn.optim import layer_lr_scales, make_optimizer
+from layerwise.stages import finetune
 
 ARCHITECTURE = {
     "n_in": 6,

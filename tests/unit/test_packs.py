@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from layerwise import pretrain
-from layerwise.batched import pack_key, train_pack
-from layerwise.learners import learner_for
+from layerwise.learn.learners import learner_for
+from layerwise.packs.autoencoders import pack_key, train_pack
 from layerwise.seeding import seed_everything
+from layerwise.stages import pretrain
 
 TOLERANCE = 1e-4  # relative, on every metric of every epoch
 

@@ -4,11 +4,12 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from layerwise import finetune, plots
-from layerwise.figures import STAGE_FIGURES, draw_stage, figure_paths, top_table
-from layerwise.importance import main_effects
-from layerwise.selection import ranked
-from layerwise.space import SearchSpace
+from layerwise.present import plots
+from layerwise.present.figures import STAGE_FIGURES, draw_stage, figure_paths, top_table
+from layerwise.search.importance import main_effects
+from layerwise.search.space import SearchSpace
+from layerwise.stages import finetune
+from layerwise.steps.selection import ranked
 
 SPACE = {
     "learning_rate": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import torch
 
-from layerwise.cli import run
-from layerwise.data import DataError
+from layerwise.command.cli import run
+from layerwise.data.sets import DataError
+from layerwise.data.transforms import fit_preprocessor
 from layerwise.files import write_json
-from layerwise.models import build_classifier
-from layerwise.predictor import LABEL, NETWORK, PREPROCESSOR, SCHEMA, Predictor, predict_file
-from layerwise.pyfunc_model import model_arguments, save
-from layerwise.transforms import fit_preprocessor
+from layerwise.learn.models import build_classifier
+from layerwise.model.predictor import LABEL, NETWORK, PREPROCESSOR, SCHEMA, Predictor, predict_file
+from layerwise.model.pyfunc_model import model_arguments, save
 
 COLUMNS = ["height", "weight", "age"]
 CLASSES = ["setosa", "virginica", "versicolor"]

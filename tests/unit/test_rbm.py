@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from layerwise import pretrain
-from layerwise import stack as stacks
-from layerwise.learners import RBMLayer
-from layerwise.rbm import RBM, visible_units_for
-from layerwise.training import Diverged, train_unsupervised
+from layerwise.learn import stack as stacks
+from layerwise.learn.learners import RBMLayer
+from layerwise.learn.rbm import RBM, visible_units_for
+from layerwise.learn.training import Diverged, train_unsupervised
+from layerwise.stages import pretrain
 
 PARAMS = {**pretrain.DEFAULTS, "learning_rate": 0.05, "momentum": 0.5, "batch_size": 20, "epochs": 30}
 

@@ -4,7 +4,7 @@ ridge on the grid; the logistic read-out is deterministic."""
 import pytest
 import torch
 
-from layerwise.readout import READOUTS, RIDGE_GRID, readout_error, ridge_readout_errors
+from layerwise.learn.readout import READOUTS, RIDGE_GRID, readout_error, ridge_readout_errors
 
 
 def features(kind: str, seed: int = 0):

@@ -2,12 +2,12 @@
 
 import torch
 
-from layerwise import finetune
-from layerwise.data import Split
-from layerwise.models import build_classifier
-from layerwise.optim import make_optimizer
-from layerwise.regularization import classifier_coefficients, layer_group, weight_penalty
-from layerwise.training import train_classifier
+from layerwise.data.sets import Split
+from layerwise.learn.models import build_classifier
+from layerwise.learn.optim import make_optimizer
+from layerwise.learn.regularization import classifier_coefficients, layer_group, weight_penalty
+from layerwise.learn.training import train_classifier
+from layerwise.stages import finetune
 
 ARCHITECTURE = {
     "n_in": 5,

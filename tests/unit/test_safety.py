@@ -37,8 +37,8 @@ WEIGHTS_ONLY = {"torch.load", "torch.serialization.load"}  # only with weights_o
 NO_PICKLE = {"numpy.load"}  # only without allow_pickle=True
 SHELLS = {"subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call", "subprocess.check_output"}
 JOBLIB_ALLOWED = {  # where a pickled preprocessor loads, and why that file is trusted
-    "src/layerwise/cli.py": "the experiment's own preprocessor: refused outside its results folder (tested below)",
-    "src/layerwise/predictor.py": "a packaged model, which is code like any MLflow model: load only one you trust",
+    "src/layerwise/command/steps.py": "the experiment's own preprocessor: refused outside its results folder (tested below)",
+    "src/layerwise/model/predictor.py": "a packaged model, which is code like any MLflow model: load only one you trust",
 }
 
 
@@ -126,7 +126,7 @@ def test_no_source_loads_code_from_a_file_or_starts_a_shell(path):
 
 def test_the_sources_include_the_package_the_snakefile_and_the_rules():
     named = {str(path.relative_to(REPO)) for path in SOURCES}
-    assert {"Snakefile", "rules/search.smk", "src/layerwise/cli.py", *JOBLIB_ALLOWED} <= named
+    assert {"Snakefile", "rules/search.smk", "src/layerwise/command/cli.py", *JOBLIB_ALLOWED} <= named
     assert all(problems(module_tree(REPO / path)) for path in JOBLIB_ALLOWED)  # the allowance is still needed
 
 
@@ -164,7 +164,7 @@ def test_the_check_lets_safe_loads_pass(code):
 
 
 def test_the_only_joblib_load_of_the_workflow_refuses_files_outside_the_results(tmp_path):
-    from layerwise.cli import main
+    from layerwise.command.cli import main
     from layerwise.files import write_json
 
     outside = tmp_path / "elsewhere.joblib"

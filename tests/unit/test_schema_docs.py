@@ -5,9 +5,9 @@ import re
 import pytest
 import yaml
 
-from layerwise import finetune, preprocess, pretrain
-from layerwise.config import LIMITS, ConfigError, check_config
-from layerwise.learners import ALGORITHMS
+from layerwise.config.checks import LIMITS, ConfigError, check_config
+from layerwise.learn.learners import ALGORITHMS
+from layerwise.stages import finetune, preprocess, pretrain
 from support.repo import REPO
 
 SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"

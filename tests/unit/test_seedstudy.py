@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from layerwise import finetune
-from layerwise import stack as stacks
-from layerwise.data import Split, save_split
+from layerwise.data.sets import Split, save_split
 from layerwise.files import read_json, write_json
-from layerwise.seedstudy import member_trial, retrain
+from layerwise.learn import stack as stacks
+from layerwise.stages import finetune
+from layerwise.steps.seedstudy import member_trial, retrain
 
 
 @pytest.fixture()

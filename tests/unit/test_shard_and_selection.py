@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from layerwise import stack as stacks
-from layerwise.data import Split, save_split
+from layerwise.data.sets import Split, save_split
 from layerwise.files import write_json
-from layerwise.selection import StageFailed, load_records, ranked, select_pretrain, top_k
-from layerwise.shard import progress_line, run_shard
-from layerwise.strategies import best_params
+from layerwise.learn import stack as stacks
+from layerwise.search.strategies import best_params
+from layerwise.steps.selection import StageFailed, load_records, ranked, select_pretrain, top_k
+from layerwise.steps.shard import progress_line, run_shard
 
 
 @pytest.fixture()

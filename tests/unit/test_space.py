@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from layerwise import pretrain
-from layerwise.space import Categorical, Interval, SearchSpace, SpaceError, parse_distribution
+from layerwise.search.space import Categorical, Interval, SearchSpace, SpaceError, parse_distribution
+from layerwise.stages import pretrain
 
 DEFAULTS = {"learning_rate": 0.01, "hidden_units": 100, "activation": "tanh", "corruption": 0.1}
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from layerwise import pretrain
-from layerwise.space import SearchSpace, to_unit
-from layerwise.strategies import HARD_LIMITS, STRATEGY_CLASSES, make_strategy
-from layerwise.trials import plan_round
+from layerwise.search.space import SearchSpace, to_unit
+from layerwise.search.strategies import HARD_LIMITS, STRATEGY_CLASSES, make_strategy
+from layerwise.search.trials import plan_round
+from layerwise.stages import pretrain
 
 SPACE = SearchSpace(
     {

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from layerwise.transforms import (
+from layerwise.data.transforms import (
     PreprocessError,
     candidate_pipelines,
     fit_preprocessor,

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from mlflow.exceptions import MlflowException
 
-from layerwise import pretrain
-from layerwise.data import Split, save_split
+from layerwise.data.sets import Split, save_split
 from layerwise.files import read_json, write_json
-from layerwise.selection import select_stage
-from layerwise.shard import run_shard
-from layerwise.tracking import StoreUnreachable, Tracker, init_tracking
+from layerwise.stages import pretrain
+from layerwise.steps.selection import select_stage
+from layerwise.steps.shard import run_shard
+from layerwise.track.tracking import StoreUnreachable, Tracker, init_tracking
 from support.mlflowserver import call, free_port, mlflow_server
 
 

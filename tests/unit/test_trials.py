@@ -1,7 +1,7 @@
-from layerwise import pretrain
-from layerwise.space import SearchSpace
-from layerwise.strategies import RandomSearch
-from layerwise.trials import pack_of, plan_round
+from layerwise.search.space import SearchSpace
+from layerwise.search.strategies import RandomSearch
+from layerwise.search.trials import pack_of, plan_round
+from layerwise.stages import pretrain
 
 SPACE = SearchSpace({"learning_rate": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}, pretrain.DEFAULTS)
 

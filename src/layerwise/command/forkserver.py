@@ -1,0 +1,359 @@
+"""Fork server: local jobs start from one process that has already imported torch, MLflow and matplotlib.
+
+A cold `layerwise` job spends about 3 s importing before it does any work, and a run has some 25 jobs,
+most of them in series. When the workflow runs its jobs on this machine (`fork_server: true`, the
+default), it starts `layerwise fork-server` and names its socket in `LAYERWISE_FORK_SERVER`. A job's
+`layerwise` command then sends its arguments, environment, working folder, umask and standard streams
+to the server, which forks a child that runs the command as a cold process would (with the job's thread
+count and unseeded random states). The command relays the signals it gets to the child and ends as the
+child ends: same exit code, or killed by the same signal. A killed command takes its child along.
+
+A job runs cold, as before, wherever the server cannot serve it: no server (cluster jobs, a server that
+ended), another Python (a conda environment), or a system where a socket cannot tell who is at its
+other end (no SO_PEERCRED): each side serves, or is served by, a process of the same user only, and
+a command signals only a pid that is a child of the server it checked.
+"""
+
+import atexit
+import contextlib
+import importlib
+import json
+import os
+import pkgutil
+import selectors
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+
+ADDRESS = "LAYERWISE_FORK_SERVER"  # the server's socket, set for the jobs by the workflow
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+STREAMS = (0, 1, 2)
+# What layerwise's own modules import only inside functions, and which a cold job pays at first use.
+LAZY_IMPORTS = ("mlflow.store.tracking.sqlalchemy_store", "torch._dynamo", "sklearn.decomposition")
+# A command sends its request as soon as it connects: a connection silent for longer is dropped, so
+# that it holds up the server's other commands no longer than this.
+REQUEST_SECONDS = 1.0
+
+
+def this_python() -> str:
+    """What a child must share with its command: the same interpreter and installed packages."""
+    return f"{os.path.realpath(sys.executable)} {sys.prefix} {sys.version}"
+
+
+# The command's side.
+
+
+def delegate(argv: list[str]) -> int | None:
+    """Runs `layerwise argv` in a child of the fork server; its exit code (minus the signal that killed
+    it), or None where no server serves this Python and the command must run here."""
+    address = os.environ.get(ADDRESS)
+    if not address or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        cwd = os.getcwd()
+        server.connect(address)
+        server_pid, server_uid = peer(server)
+    except OSError:  # no server any more, or no working folder to hand over: run cold
+        server.close()
+        return None
+    if server_uid != os.getuid():  # never hand this user's environment and streams to another's process
+        print(f"layerwise: {address} is served by user {server_uid}; running cold", file=sys.stderr)
+        server.close()
+        return None
+    umask = os.umask(0o077)  # to read it
+    os.umask(umask)
+    request = {"argv": argv, "cwd": cwd, "env": dict(os.environ), "umask": umask, "python": this_python()}
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)  # until the child is there to forward them to
+    with server, server.makefile("rb") as replies:
+        body = json.dumps(request).encode()
+        try:
+            socket.send_fds(server, [struct.pack("!I", len(body))], [open_or_null(fd) for fd in STREAMS])
+            server.sendall(body)
+            started = json.loads(replies.readline() or b"{}")
+        except OSError:  # the server stopped listening meanwhile
+            started = {}
+        child = started.get("pid")
+        if not isinstance(child, int) or child <= 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+            return None  # refused (another Python) or gone before it forked: run cold
+
+        def forward(received, _):
+            if parent_of(child) == server_pid:  # not a pid the server merely named, nor one reused since
+                os.kill(child, received)
+
+        handlers = {number: signal.signal(number, forward) for number in FORWARDED}
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        ended = json.loads(replies.readline() or b"{}")
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if "exit" not in ended:
+        print(f"layerwise: the fork server ended before job {child} did", file=sys.stderr)
+        return 1
+    return ended["exit"]
+
+
+def peer(connection) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end of a Unix socket."""
+    pid, uid, _ = struct.unpack(
+        "3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    )
+    return pid, uid
+
+
+def parent_of(pid: int) -> int | None:
+    """The parent of a running process, or None when there is none."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def end_as(code: int) -> None:
+    """Ends this process as the child ended: with its exit code, or killed by its signal."""
+    if code < 0:
+        if -code in FORWARDED:
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    sys.exit(code if code >= 0 else 128 - code)  # a signal whose default is not to end a process
+
+
+def open_or_null(fd: int) -> int:
+    """`fd`, or /dev/null where the job was started without it."""
+    try:
+        os.fstat(fd)
+        return fd
+    except OSError:
+        return os.open(os.devnull, os.O_RDWR)
+
+
+# The server's side.
+
+
+def serve(address: str, command) -> None:
+    """Imports what jobs use, then forks a child per request, which runs `command(argv)`, until the
+    workflow ends (SIGTERM) or its process does; it waits for the children it has running before it
+    exits."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        raise SystemExit("fork server: this system cannot tell who connects (no SO_PEERCRED); jobs run cold")
+    preload()
+    import torch
+
+    if threading.active_count() > 1:  # a fork copies only the forking thread: never fork with others
+        raise SystemExit(f"fork server: imports started threads {threading.enumerate()}; jobs run cold")
+    if torch.cuda.is_initialized():  # a forked child could not use the GPU
+        raise SystemExit("fork server: imports initialised CUDA; jobs run cold")
+    Server(address, command).run()
+    sys.stdout.flush()
+    os._exit(0)  # tearing its imports down would keep the workflow's end waiting for seconds
+
+
+def preload() -> None:
+    """Every layerwise module, and what they import at first use."""
+    import layerwise
+
+    for module in pkgutil.walk_packages(layerwise.__path__, prefix="layerwise."):
+        if module.name != "layerwise.__main__":
+            importlib.import_module(module.name)
+    for name in LAZY_IMPORTS:
+        importlib.import_module(name)
+
+
+class Server:
+    """Forks a child per request that runs `command(argv)`."""
+
+    def __init__(self, address: str, command):
+        self.address, self.command, self.parent, self.stopping = address, command, os.getppid(), False
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(address)
+        self.listener.listen(64)
+        # A child's end and SIGTERM wake the loop at once (Python writes each signal to `wakeup`).
+        self.wakeup, self.woken = socket.socketpair()
+        self.woken.setblocking(False)
+        signal.set_wakeup_fd(self.woken.fileno())
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the jobs through their commands
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ)
+        self.selector.register(self.wakeup, selectors.EVENT_READ)
+        self.children = {}  # pid -> (connection to its command, argv, start time)
+        log(f"serving on {address}")
+
+    def stop(self, *_) -> None:
+        self.stopping = True
+
+    def run(self) -> None:
+        while self.listener or self.children:
+            for key, _ in self.selector.select(timeout=0.25):
+                if key.fileobj is self.listener:
+                    self.accept()
+                elif key.fileobj is self.wakeup:
+                    self.wakeup.recv(4096)
+                elif not still_open(key.fileobj):  # its command was killed: so goes the child
+                    self.selector.unregister(key.fileobj)
+                    os.kill(key.data, signal.SIGKILL)
+            self.reap()
+            if self.listener and (self.stopping or os.getppid() != self.parent):
+                self.selector.unregister(self.listener)
+                self.listener.close()
+                self.listener = None
+                with contextlib.suppress(FileNotFoundError):  # the workflow may have removed its folder
+                    os.unlink(self.address)
+                log(f"stopped listening, {len(self.children)} jobs running")
+
+    def accept(self) -> None:
+        """Takes one command's request and forks its child. A request that fails is dropped, and its
+        command, which then reads no child's pid, runs cold."""
+        connection, _ = self.listener.accept()
+        streams = []
+        try:
+            request, streams = received(connection)
+            if request["python"] != this_python():
+                raise ValueError(f"a command of another Python; this server runs {this_python()}")
+            pid = self.fork(request, streams, connection)
+        except (OSError, ValueError, KeyError) as error:
+            log(f"dropped a request: {error!r}")
+            connection.close()
+            return
+        finally:
+            for fd in streams:
+                os.close(fd)
+        self.children[pid] = (connection, request["argv"], time.time())
+        self.selector.register(connection, selectors.EVENT_READ, pid)
+        with contextlib.suppress(OSError):  # a command killed meanwhile: the selector sees it gone
+            connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+    def fork(self, request: dict, streams: list[int], connection) -> int:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child keeps no connection of the server's, and never returns to its loop
+            code = 1
+            try:
+                signal.set_wakeup_fd(-1)
+                for other in (self.selector, self.listener, self.wakeup, self.woken, connection):
+                    other.close()
+                for other, _, _ in self.children.values():
+                    other.close()
+                code = run_as_child(self.command, request, streams)
+            finally:
+                os._exit(code)
+        return pid
+
+    def reap(self) -> None:
+        """Tells each command whose child has ended how it ended."""
+        for pid in list(self.children):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if not done:
+                continue
+            connection, argv, started = self.children.pop(pid)
+            if connection.fileno() in self.selector.get_map():
+                self.selector.unregister(connection)
+            code = os.waitstatus_to_exitcode(status)
+            with connection, contextlib.suppress(OSError):  # OSError: the command was killed
+                connection.sendall(json.dumps({"exit": code}).encode() + b"\n")
+            log(f"{pid} ended ({code}) after {time.time() - started:.1f} s: layerwise {' '.join(argv[:2])}")
+
+
+def still_open(connection) -> bool:
+    """Whether a command's connection is still open (a command sends nothing after its request)."""
+    try:
+        return bool(connection.recv(1))
+    except OSError:
+        return False
+
+
+def received(connection) -> tuple[dict, list[int]]:
+    """One framed request and the command's standard streams, from a process of this user only."""
+    _, uid = peer(connection)
+    if uid != os.getuid():
+        raise ValueError(f"a request from user {uid}")
+    connection.settimeout(REQUEST_SECONDS)
+    data, streams, _, _ = socket.recv_fds(connection, 1 << 16, len(STREAMS))
+    try:
+        if len(streams) != len(STREAMS):
+            raise ValueError("a request without its standard streams")
+        while len(data) < 4 or len(data) < 4 + struct.unpack("!I", data[:4])[0]:
+            more = connection.recv(1 << 16)
+            if not more:
+                raise ValueError("a request cut short")
+            data += more
+        connection.settimeout(None)
+        return json.loads(data[4:]), streams
+    except BaseException:
+        for fd in streams:
+            os.close(fd)
+        raise
+
+
+def run_as_child(command, request: dict, streams: list[int]) -> int:
+    """Becomes the command's process (streams, folder, environment, threads, fresh seeds) and runs
+    it; the exit code a cold process would have had."""
+    os.setpgid(0, 0)  # signals reach the child only through its command, once
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in (signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(number, signal.SIG_DFL)
+    os.umask(request["umask"])
+    for fd, stream in zip(STREAMS, streams, strict=True):
+        os.dup2(stream, fd)
+        os.close(stream)
+    try:
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = ["layerwise", *request["argv"]]
+        as_if_started_cold()
+        command(request["argv"])
+        code = 0
+    except SystemExit as exit:
+        code = exit_code(exit.code)
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        code = -signal.SIGINT
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    atexit._run_exitfuncs()  # what an interpreter's exit runs (MLflow ends its active run)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code < 0:  # as Python does on an unhandled KeyboardInterrupt
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    return code
+
+
+def as_if_started_cold() -> None:
+    """What a cold process takes from its environment at start: thread counts (Snakemake sets them to
+    the rule's threads) and unseeded random states."""
+    import random
+
+    import numpy
+    import threadpoolctl
+    import torch
+
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        torch.set_num_threads(int(threads))
+        threadpoolctl.threadpool_limits(int(threads), user_api="blas")
+    random.seed()
+    numpy.random.seed()
+
+
+def exit_code(code) -> int:
+    """The exit code of `sys.exit(code)`."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def log(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)

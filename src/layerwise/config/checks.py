@@ -1,0 +1,241 @@
+"""Checks a validated config for what a JSON schema cannot express, and turns it into stage specs.
+
+The config arrives as a dict (Snakemake has already applied the schema and its defaults); nothing
+here reads files. Every error names the config key and the values it allows.
+"""
+
+import urllib.parse
+
+from layerwise.data.transforms import IMPUTE_STRATEGIES, NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
+from layerwise.errors import UserError
+from layerwise.learn.criteria import RECONSTRUCTIONS
+from layerwise.learn.learners import ALGORITHMS
+from layerwise.learn.models import ACTIVATIONS, CORRUPTIONS, INIT_DISTRIBUTIONS, INIT_RULES
+from layerwise.learn.optim import SCHEDULES
+from layerwise.learn.rbm import VISIBLE_UNITS
+from layerwise.learn.regularization import LAYER_GROUPS
+from layerwise.search.space import Categorical, Fixed, Interval, SearchSpace, SpaceError
+from layerwise.search.strategies import STRATEGY_CLASSES, make_strategy
+from layerwise.stages import finetune, preprocess, pretrain
+
+
+class ConfigError(UserError, ValueError):
+    """A config value that would fail later; raised before any job runs."""
+
+
+def positive(value):
+    return value > 0
+
+
+def probability(value):
+    return 0 <= value < 1
+
+
+def whole_positive(value):
+    return isinstance(value, int) and value >= 1
+
+
+def at_most(limit: int):
+    """A whole number in 1..limit: sizes past it would not fit in memory, or never finish."""
+    return lambda value: whole_positive(value) and value <= limit
+
+
+def non_negative(value):
+    return value >= 0
+
+
+def boolean(value):
+    return isinstance(value, bool)
+
+
+def pipeline(value):
+    if not isinstance(value, str):
+        return False
+    try:
+        pipeline_names(value)
+    except PreprocessError:
+        return False
+    return True
+
+
+def components(value):
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, int) and value >= 1) or (isinstance(value, float) and 0 < value < 1)
+
+
+def one_of(names) -> tuple:
+    """A LIMITS entry for a symbolic hyper-parameter: its check and the allowed names."""
+    return (lambda value: value in names, f"one of {', '.join(names)}")
+
+
+WEIGHT_DECAY = ["l1", "l2"] + [f"{kind}_{group}" for kind in ("l1", "l2") for group in LAYER_GROUPS]
+# What each hyper-parameter may be, whatever the search space says.
+LIMITS = {
+    "learning_rate": (positive, "a number > 0"),
+    "momentum": (probability, "a number in [0, 1)"),
+    "corruption": (probability, "a number in [0, 1)"),
+    "dropout": (probability, "a number in [0, 1)"),
+    **{name: (non_negative, "a number >= 0") for name in WEIGHT_DECAY},
+    "proximal_l1": (boolean, "true or false"),
+    "init_scale": (positive, "a number > 0"),
+    "hidden_units": (at_most(65536), "an integer in 1..65536"),
+    "hidden_layers": (lambda v: isinstance(v, int) and 0 <= v <= 64, "an integer in 0..64 (0: a softmax on the input)"),
+    "epochs": (at_most(100_000), "an integer in 1..100000"),
+    "max_epochs": (at_most(100_000), "an integer in 1..100000"),
+    "batch_size": (at_most(1_000_000), "an integer in 1..1000000"),
+    "activation": one_of(ACTIVATIONS),
+    "init_rule": one_of(INIT_RULES),
+    "init_distribution": one_of(INIT_DISTRIBUTIONS),
+    "nesterov": (boolean, "true or false"),
+    "bias_lr_scale": (positive, "a number > 0"),
+    "layer_lr_decay": (positive, "a number > 0"),
+    "lr_schedule": one_of(SCHEDULES),
+    "lr_tau": (lambda v: v >= 1, "a number of updates >= 1"),
+    "lr_tau_epochs": (whole_positive, "an integer number of epochs >= 1"),
+    "patience": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (0: no early stopping)"),
+    "corruption_type": one_of(CORRUPTIONS),
+    "reconstruction": one_of(RECONSTRUCTIONS),
+    **{name: (non_negative, "a number >= 0") for name in ("sparsity_l1", "sparsity_kl", "sparsity_student_t")},
+    "sparsity_target": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+    "algorithm": one_of(ALGORITHMS),
+    "cd_k": (at_most(1000), "an integer in 1..1000"),
+    "rbm_visible": one_of(VISIBLE_UNITS),
+    "pipeline": (pipeline, f"{NO_TRANSFORM}, or transforms joined by '+' from: {', '.join(TRANSFORMS)}"),
+    "pca_components": (components, "a fraction of variance in (0, 1), or an integer number of components >= 1"),
+    "impute_strategy": one_of(IMPUTE_STRATEGIES),
+    "impute_indicator": (lambda v: isinstance(v, bool), "true or false"),
+}
+INTEGER_PARAMS = {name for name, (_, text) in LIMITS.items() if text.startswith("an integer")}
+
+
+def candidate_values(distribution) -> list:
+    """The values that bound what a distribution can produce: its ends, choices or fixed value."""
+    if isinstance(distribution, Interval):
+        return [distribution.low, distribution.high]
+    if isinstance(distribution, Categorical):
+        return list(distribution.choices)
+    return [distribution.value]
+
+
+def check_value(name: str, value, where: str) -> None:
+    """Raises ConfigError unless `value` is one that hyper-parameter `name` may take."""
+    if name in INTEGER_PARAMS and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    accepts, allowed = LIMITS[name]
+    try:
+        ok = accepts(value)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"{where}: {value!r} is not allowed; it must be {allowed}")
+
+
+def check_strategy(settings: dict, space: SearchSpace, where: str) -> None:
+    """The strategy's settings must name hyper-parameters the stage searches, with allowed values."""
+    searched = space.searched()
+    allowed = ", ".join(searched) or "(none: the space fixes every hyper-parameter)"
+    if settings["name"] == "grid" and settings["rounds"] > 1:
+        raise ConfigError(
+            f"{where}.rounds: a grid search has one round, got {settings['rounds']}; allowed: 1 "
+            "(name: multires narrows the grid round after round)"
+        )
+    for name, points in settings["grid"].items():
+        if name not in space.distributions:
+            raise ConfigError(f"{where}.grid.{name}: not a hyper-parameter of this stage; allowed: {allowed}")
+        for value in points if isinstance(points, list) else []:
+            check_value(name, value, f"{where}.grid.{name}")
+    for names in settings["coordinates"]:
+        for name in names:
+            if name not in searched:
+                raise ConfigError(f"{where}.coordinates: {name!r} is not searched in this stage; allowed: {allowed}")
+    if settings["extend_on_border"] and not STRATEGY_CLASSES[settings["name"]].adaptive:
+        raise ConfigError(
+            f"{where}.extend_on_border: {settings['name']} search does not adapt between rounds; "
+            f"allowed with: {', '.join(name for name, kind in STRATEGY_CLASSES.items() if kind.adaptive)}"
+        )
+    if settings["name"] == "coordinate" and settings["sensitive"] not in space.distributions:
+        raise ConfigError(f"{where}.sensitive: {settings['sensitive']!r} is not a hyper-parameter; allowed: {allowed}")
+
+
+def first_round_size(settings: dict, space: SearchSpace, seed: int, budget: int) -> int:
+    """How many trials a stage's first round holds per arm: `budget`, or a grid's own size (counted, not
+    proposed: the check must answer at once for any size)."""
+    return make_strategy(space, seed, "layer1", settings).first_round_size(budget)
+
+
+def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
+    try:
+        space = SearchSpace(space_spec, defaults, where)
+    except SpaceError as error:
+        raise ConfigError(str(error)) from error
+    for name, distribution in space.distributions.items():
+        if name in INTEGER_PARAMS and isinstance(distribution, Interval) and not distribution.integer:
+            raise ConfigError(f"{where}.{name}: must be searched with type: int")
+        for value in candidate_values(distribution):
+            check_value(name, value, f"{where}.{name}")
+    if "sparsity_kl" in space.distributions and max(candidate_values(space.distributions["sparsity_kl"])) > 0:
+        others = [a for a in candidate_values(space.distributions["activation"]) if a != "sigmoid"]
+        if others:
+            raise ConfigError(
+                f"{where}.sparsity_kl: the KL penalty needs mean activations in (0, 1), i.e. activation sigmoid; "
+                f"{where}.activation allows {others[0]!r}"
+            )
+    nesterov = candidate_values(space.distributions.get("nesterov", Fixed(False)))
+    if True in nesterov and min(candidate_values(space.distributions["momentum"])) <= 0:
+        raise ConfigError(f"{where}.nesterov: Nesterov momentum needs {where}.momentum > 0 in every trial")
+    return space
+
+
+# Query parameters that carry a database password (libpq's, and the MySQL drivers').
+PASSWORD_PARAMETERS = {"password", "passwd", "pwd"}
+
+
+def check_tracking_uri(uri: str, where: str) -> None:
+    """A tracking URI is written to logs, params and artifacts, so it must not carry a password, in its
+    user info or in its query."""
+    parts = urllib.parse.urlsplit(uri)
+    query = {name.lower() for name, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)}
+    if parts.password or query & PASSWORD_PARAMETERS:
+        raise ConfigError(
+            f"{where}: the URI carries a password, which would be written to logs and artifacts; give it "
+            "through MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (an mlflow server) or PGPASSWORD or "
+            "~/.pgpass (PostgreSQL) instead"
+        )
+
+
+def check_bernoulli_inputs(pretraining: SearchSpace, preprocessing: SearchSpace) -> None:
+    """Bernoulli visible units need inputs in [0, 1]; of the transforms only `uniformize` guarantees
+    that, so an RBM fixed to Bernoulli units would fail every first-layer trial when no candidate
+    pipeline ends with it (raw data, pipeline "none", may lie in [0, 1] and is not judged here)."""
+    visible = pretraining.distributions["rbm_visible"]
+    if "rbm" not in candidate_values(pretraining.distributions["algorithm"]) or visible != Fixed("bernoulli"):
+        return
+    pipelines = [str(p) for p in candidate_values(preprocessing.distributions["pipeline"])]
+    if all(p != NO_TRANSFORM and pipeline_names(p)[-1] != "uniformize" for p in pipelines):
+        raise ConfigError(
+            "pretrain.space.rbm_visible: bernoulli needs first-layer inputs in [0, 1], but no candidate of "
+            f"preprocess.space.pipeline ({', '.join(pipelines)}) ends with uniformize, the transform that maps "
+            "features into [0, 1]; allowed: auto or gaussian, or add a pipeline ending with uniformize"
+        )
+
+
+def check_config(config: dict) -> None:
+    """Raises ConfigError for the first problem found; returns quietly for a usable config."""
+    check_tracking_uri(config["tracking"]["uri"], "tracking.uri")
+    data = config["data"]
+    if data["source"] == "file" and not data.get("path"):
+        raise ConfigError("data.path: required when data.source is 'file'")
+    spaces = {}
+    for key, module in (("preprocess", preprocess), ("pretrain", pretrain), ("finetune", finetune)):
+        spaces[key] = check_space(config[key]["space"], module.DEFAULTS, f"{key}.space")
+        check_strategy(config[key]["strategy"], spaces[key], f"{key}.strategy")
+    check_bernoulli_inputs(spaces["pretrain"], spaces["preprocess"])
+    stage = config["pretrain"]
+    first_round = first_round_size(stage["strategy"], spaces["pretrain"], config["seed"], stage["trials_per_parent"])
+    trials = first_round * stage["strategy"]["rounds"]
+    if stage["top_k"] > trials:
+        raise ConfigError(
+            f"pretrain.top_k ({stage['top_k']}) exceeds the {trials} trials of the first layer "
+            f"(trials_per_parent, or the grid's size, times rounds); allowed: 1..{trials}"
+        )

@@ -1,0 +1,239 @@
+"""Training loops: SGD with momentum on in-memory tensors, early stopping, divergence detection."""
+
+import copy
+import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import torch
+from torch import nn
+
+from layerwise.learn.optim import make_optimizer, make_schedule
+from layerwise.learn.regularization import classifier_coefficients, penalized_groups, proximal_l1_step, weight_penalty
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+# Who hears of each finished epoch: set around a trial (live curves in MLflow), so the learners and
+# models between the trial and `fit` need not pass it along.
+_epoch_listener: ContextVar = ContextVar("epoch_listener", default=None)
+
+
+@contextmanager
+def reporting_epochs(listener):
+    """Within the block, every `fit` calls `listener(epoch, metrics)` after each epoch."""
+    token = _epoch_listener.set(listener)
+    try:
+        yield
+    finally:
+        _epoch_listener.reset(token)
+
+
+_checkpoint: ContextVar = ContextVar("checkpoint", default=None)
+
+
+@contextmanager
+def checkpointing(checkpoint):
+    """Within the block, `fit` resumes from `checkpoint` (checkpoint.Checkpoint) if it holds a state,
+    and saves its state there after each epoch once it is due; None: no checkpoints."""
+    token = _checkpoint.set(checkpoint)
+    try:
+        yield
+    finally:
+        _checkpoint.reset(token)
+
+
+def on_cuda(model) -> bool:
+    return next(model.parameters()).is_cuda
+
+
+def training_state(epoch, model, optimizer, schedule, generator, history, best) -> dict:
+    return {
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict() if schedule is not None else None,
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),  # dropout draws from it on the CPU,
+        "cuda_rng": torch.cuda.get_rng_state() if on_cuda(model) else None,  # and from this on a GPU
+        "history": history,
+        "best": best,
+    }
+
+
+def resume(state: dict, model, optimizer, schedule, generator, listener) -> tuple[int, dict, tuple]:
+    """Restores a saved training state and replays its epochs to the listener (so the new attempt's
+    run shows the whole curve); returns (next epoch, history, (best score, best epoch, best weights))."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if schedule is not None:
+        schedule.load_state_dict(state["schedule"])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") is not None and on_cuda(model):
+        torch.cuda.set_rng_state(state["cuda_rng"])
+    history = state["history"]
+    if listener is not None:
+        for epoch in range(1, state["epoch"] + 1):
+            listener(epoch, {name: values[epoch - 1] for name, values in history.items()})
+    print(f"resumed from the checkpoint after epoch {state['epoch']}", flush=True)
+    return state["epoch"] + 1, history, tuple(state["best"])
+
+
+def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, schedule, generator) -> float:
+    """One pass in a seeded random order; returns the mean training criterion per example.
+
+    Each update minimises (1/B) * (sum of the batch's losses + (B'/T) * weight penalty), B the batch
+    size, B' this batch's size and T the training-set size (see regularization.py); the learning-rate
+    schedule, if any, steps once per update.
+    """
+    model.train()
+    batch_size, n_train, proximal = params["batch_size"], len(inputs), params["proximal_l1"]
+    penalized = bool(penalized_groups(optimizer))
+    order = torch.randperm(n_train, generator=generator).to(inputs.device)  # the same order on any device
+    total = 0.0
+    for start in range(0, n_train, batch_size):
+        batch = order[start : start + batch_size]
+        optimizer.zero_grad(set_to_none=True)
+        loss = batch_loss(model, inputs[batch], targets[batch])
+        if len(batch) < batch_size:  # the last, short batch weighs in proportion to its size
+            loss = loss * (len(batch) / batch_size)
+        if penalized:
+            loss = loss + weight_penalty(optimizer, len(batch), n_train, proximal) / batch_size
+        loss.backward()
+        optimizer.step()
+        if proximal:
+            proximal_l1_step(optimizer, len(batch), n_train, batch_size)
+        if schedule is not None:
+            schedule.step()
+        total += loss.item() * batch_size
+    mean = total / n_train
+    if not math.isfinite(mean):
+        raise Diverged(f"training loss became {mean}")
+    return mean
+
+
+def record_epoch(history: dict, epoch: int, train_loss: float, scores: dict, listener) -> None:
+    """Appends an epoch's training loss and validation scores to `history` and tells the listener;
+    a score that is not finite is divergence."""
+    if not math.isfinite(train_loss):
+        raise Diverged(f"training loss became {train_loss}")
+    for name, value in scores.items():
+        if not math.isfinite(value):
+            raise Diverged(f"validation {name} became {value}")
+    history["train_loss"].append(train_loss)
+    for name, value in scores.items():
+        history.setdefault(name, []).append(value)
+    if listener is not None:
+        listener(epoch, {"train_loss": train_loss, **scores})
+
+
+# Fine-tuning keeps the epoch of lowest validation error, and of those the one of lowest loss: on a
+# small validation set the error is coarse (one example is 1/n) and many epochs tie.
+CLASSIFIER_STOP_ON = ("valid_error", "valid_loss")
+
+
+class EarlyStopping:
+    """The best epoch so far by the validation scores `stop_on` (compared in order, lower is better),
+    its weights when patience > 0, and whether `patience` epochs have passed without a better one
+    (never, with patience 0)."""
+
+    def __init__(self, patience: int, stop_on: tuple[str, ...], best: tuple = ((math.inf,), 0, None)):
+        self.patience, self.stop_on = patience, stop_on
+        self.score, self.epoch, self.state = best
+
+    def update(self, epoch: int, scores: dict, snapshot) -> bool:
+        """Records an epoch's scores (`snapshot()` gives the weights to keep if it is the best); True: stop."""
+        score = tuple(scores[name] for name in self.stop_on)
+        if score < tuple(self.score):
+            self.score, self.epoch = score, epoch
+            self.state = snapshot() if self.patience else None
+            return False
+        return bool(self.patience) and epoch - self.epoch >= self.patience
+
+    @property
+    def best(self) -> tuple:
+        return self.score, self.epoch, self.state
+
+
+def fit(
+    model,
+    batch_loss,
+    inputs,
+    targets,
+    params: dict,
+    evaluate,
+    stop_on: tuple[str, ...],
+    max_epochs: int,
+    patience: int,
+    generator,
+    penalties: list[tuple[float, float]],
+    layer_scales=None,
+) -> dict:
+    """Epochs of SGD; after each, `evaluate(model)` returns validation metrics (lower is better).
+
+    With patience > 0, training stops once `stop_on` has not improved for `patience` epochs and
+    the best epoch's weights are restored; with patience 0 it runs all `max_epochs`.
+    """
+    optimizer = make_optimizer(model, params, penalties, layer_scales)
+    schedule = make_schedule(optimizer, params, math.ceil(len(inputs) / params["batch_size"]))
+    history, stopping = {"train_loss": []}, EarlyStopping(patience, stop_on)
+    listener, checkpoint = _epoch_listener.get(), _checkpoint.get()
+    first_epoch, saved = 1, checkpoint.load() if checkpoint else None
+    if saved:
+        first_epoch, history, best = resume(saved, model, optimizer, schedule, generator, listener)
+        stopping = EarlyStopping(patience, stop_on, best)
+    epoch = first_epoch - 1
+    for epoch in range(first_epoch, max_epochs + 1):
+        train_loss = train_epoch(model, batch_loss, inputs, targets, params, optimizer, schedule, generator)
+        model.eval()
+        with torch.no_grad():
+            scores = evaluate(model)
+        record_epoch(history, epoch, train_loss, scores, listener)
+        if stopping.update(epoch, scores, lambda: copy.deepcopy(model.state_dict())):
+            break
+        if checkpoint and checkpoint.due():
+            checkpoint.save(training_state(epoch, model, optimizer, schedule, generator, history, stopping.best))
+    if stopping.state is not None:
+        model.load_state_dict(stopping.state)
+    model.eval()
+    return {"history": history, "best_epoch": stopping.epoch if patience else epoch, "stopped_epoch": epoch}
+
+
+def train_unsupervised(model, x_train, x_valid, params: dict, generator) -> dict:
+    """Fits a layer by its `training_loss` (auto-encoder criterion, or CD-k for an RBM), early-stopped
+    on validation `reconstruction_error` if patience > 0."""
+    return fit(
+        model, lambda m, x, _: m.training_loss(x), x_train, x_train, params,
+        lambda m: {"valid_loss": m.reconstruction_error(x_valid).item()},
+        ("valid_loss",), params["epochs"], params["patience"], generator, [(params["l1"], params["l2"])],
+    )  # fmt: skip
+
+
+def classification_error(model, x, y) -> tuple[float, float]:
+    """(error rate, mean negative log-likelihood) of `model` on (x, y)."""
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+        return (logits.argmax(1) != y).float().mean().item(), nn.functional.cross_entropy(logits, y).item()
+
+
+def train_classifier(model, train, valid, params: dict, patience: int, generator, layer_scales: list[float]) -> dict:
+    """Supervised fine-tuning with early stopping on validation error (ties: loss); the best epoch's weights are kept.
+
+    `layer_scales` holds one learning-rate multiplier per Linear layer, bottom to top.
+    """
+
+    def evaluate(network):
+        error, loss = classification_error(network, valid.x, valid.y)
+        return {"valid_error": error, "valid_loss": loss}
+
+    result = fit(
+        model, lambda m, x, y: nn.functional.cross_entropy(m(x), y), train.x, train.y, params, evaluate,
+        CLASSIFIER_STOP_ON, params["max_epochs"], patience, generator,
+        classifier_coefficients(params, len(layer_scales)), layer_scales,
+    )  # fmt: skip
+    result["valid_error"] = result["history"]["valid_error"][result["best_epoch"] - 1]
+    return result

@@ -1,0 +1,55 @@
+"""What a stage's selection draws and tabulates: its figures (see plots.py) and its top-K table."""
+
+from pathlib import Path
+
+import pandas as pd
+
+# The figures of each kind of stage, by file name (without .png); the workflow declares the same.
+SEARCH_FIGURES = ("objective", "best_so_far", "parallel", "importance", "contour")
+STAGE_FIGURES = {
+    "preprocess": SEARCH_FIGURES,
+    "pretrain": (*SEARCH_FIGURES, "learning_curves"),
+    "finetune": (*SEARCH_FIGURES, "learning_curves", "arms"),
+}
+
+
+SHOWN_WITHOUT_TOP_K = 5  # fine-tuning keeps one network; its curves and table show the best five
+
+
+def shown(spec: dict) -> int:
+    """How many of a stage's best trials its learning curves and top table show."""
+    return spec.get("top_k", SHOWN_WITHOUT_TOP_K)
+
+
+def figure_paths(kind: str, folder: str) -> dict[str, str]:
+    return {name: str(Path(folder) / f"{name}.png") for name in STAGE_FIGURES[kind]}
+
+
+def draw_stage(
+    spec: dict, records: list[dict], order: list[dict], space, warnings: list[dict], effects: dict, folder: str
+) -> None:
+    """Draws the stage's figures into `folder`; `order` holds the finished trials, best first, `effects`
+    each hyper-parameter's importance."""
+    from layerwise.present import plots
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    paths = figure_paths(spec["kind"], folder)
+    stage, top = spec["stage"], order[: shown(spec)]
+    plots.objective_by_hyperparameter(records, space, warnings, paths["objective"], stage)
+    plots.best_so_far(records, paths["best_so_far"], stage)
+    plots.parallel_coordinates(records, space, paths["parallel"], stage)
+    plots.importance(effects, paths["importance"], stage)
+    plots.contour(records, space, effects, paths["contour"], stage)
+    if "learning_curves" in paths:
+        plots.learning_curves(top, paths["learning_curves"], stage)
+    if "arms" in paths:
+        plots.arms(records, paths["arms"])
+
+
+def top_table(spec: dict, order: list[dict], path: str) -> None:
+    """The best trials of a stage, one row each: rank, trial, objective, parent, hyper-parameters."""
+    rows = [
+        {"rank": rank, **{key: record[key] for key in ("trial_id", "objective", "parent_trial")}, **record["params"]}
+        for rank, record in enumerate(order[: shown(spec)])
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False)

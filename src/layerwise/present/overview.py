@@ -1,0 +1,146 @@
+"""What a person asks of a run's results folder: how far it is (`layerwise status`), what it found
+(`layerwise best`), and how two runs differ (`layerwise compare`). Reads only the files the workflow
+writes, so it answers in a moment, for a run on this machine or on a cluster's shared file system.
+"""
+
+import json
+import re
+from pathlib import Path
+
+from layerwise.errors import UserError
+from layerwise.track.progress import read_round, rounds_of
+
+
+class NoResults(UserError, ValueError):
+    """The folder holds no run's results."""
+
+
+def results_folder(path: str | None) -> Path:
+    """`path` (results/<experiment>), or the one experiment under ./results."""
+    if path:
+        folder = Path(path)
+        if not (folder / "tracking.json").exists() and not (folder / "summary.json").exists():
+            raise NoResults(f"{folder}: not the results of a run (results/<experiment>)")
+        return folder
+    found = sorted(folder.parent for folder in Path("results").glob("*/tracking.json"))
+    if len(found) != 1:
+        listed = ", ".join(str(folder) for folder in found) or "none"
+        raise NoResults(f"name the run's results folder: results/<experiment> (found: {listed})")
+    return found[0]
+
+
+def stage_order(name: str) -> tuple:
+    layer = re.fullmatch(r"layer(\d+)", name)
+    return (0, 0) if name == "preprocess" else (1, int(layer[1])) if layer else (2, 0)
+
+
+def stages(folder: Path) -> list[str]:
+    found = [path.parent.name for path in folder.glob("*/tracking.json")]
+    return sorted(found, key=stage_order)
+
+
+def number(value, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def status(folder: Path) -> str:
+    """Per stage and round: trials ended, failed, running and left, and the best objective so far; one
+    estimate of the time the rounds under way still need; whether the run has ended."""
+    rows, seconds = [("stage", "round", "finished", "failed", "running", "left", "best")], 0.0
+    for stage in stages(folder):
+        shards = folder / stage / "shards"
+        started = rounds_of(shards)
+        if not started:
+            rows.append((stage, "-", "", "", "", "", "waiting"))
+        for round_ in started:
+            progress = read_round(shards, round_)
+            left = "?" if progress.left is None else str(progress.left)
+            counts = (str(progress.count("FINISHED")), str(progress.count("FAILED")), str(len(progress.running)), left)
+            rows.append((stage, str(round_), *counts, number(progress.best)))
+            if progress.running or progress.left:
+                seconds += progress.seconds_left() or 0.0
+    lines = [f"{folder}", *aligned(rows)]
+    if (folder / "summary.json").exists():
+        summary = json.loads((folder / "summary.json").read_text())
+        lines.append(f"ended: test accuracy {summary['test_accuracy']:.2%}; `layerwise best {folder}` says more")
+    elif seconds:
+        lines.append(f"about {seconds:.0f} s left in the rounds under way (then the stages after them)")
+    return "\n".join(lines)
+
+
+def best(folder: Path) -> str:
+    """The final model's figures, the selected configuration stage by stage, and where the figures are."""
+    from layerwise.present.summary_page import REPORTED, configuration
+
+    summary = read_summary(folder)
+    selected = summary["selected"]
+    widths = [layer["n_hidden"] for layer in selected["architecture"]["layers"]]
+    lines = [
+        f"{summary['experiment']}: test accuracy {summary['test_accuracy']:.2%} ({REPORTED[summary['reported']]}), "
+        f"validation error {summary['valid_error']:.4f}; logistic baseline {summary['baseline']['test_accuracy']:.2%}",
+        f"network: {len(widths)} hidden layers of {widths} units, "
+        f"{'pretrained' if selected['pretrained'] else 'no pretraining'}, selected trial {summary['selected_trial']}",
+        "",
+        "selected configuration:",
+        *(configuration(step) for step in [selected["preprocessing"], *selected["layers"], selected["finetune"]]),
+        "",
+        f"model to use: {folder / 'model'}",
+        "figures:",
+        *(f"  {path}" for path in sorted(folder.glob("*.png")) + sorted(folder.glob("*/figures/*.png"))),
+    ]
+    return "\n".join(lines)
+
+
+def compare(first: Path, second: Path) -> str:
+    """Two runs' headline figures side by side, and the settings in which their configs differ."""
+    from layerwise.track.tracking import flatten
+
+    summaries = [read_summary(folder) for folder in (first, second)]
+    configs = [flatten(read_json(folder / "provenance.json")["config"]) for folder in (first, second)]
+    rows = [
+        ("", str(first), str(second)),
+        *(
+            (name, *(fmt(summary) for summary in summaries))
+            for name, fmt in (
+                ("test accuracy", lambda s: f"{s['test_accuracy']:.2%}"),
+                ("validation error", lambda s: f"{s['valid_error']:.4f}"),
+                ("final model", lambda s: s["reported"]),
+                ("logistic baseline", lambda s: f"{s['baseline']['test_accuracy']:.2%}"),
+                ("seed study test error", lambda s: f"{s['seed_study']['test_error_mean']:.4f} ± "
+                 f"{s['seed_study']['test_error_std']:.4f}"),
+                ("trials", lambda s: str(sum(stage["n_trials"] for stage in s["stages"].values()))),
+                ("selected trial", lambda s: s["selected_trial"]),
+            )
+        ),
+    ]  # fmt: skip
+    keys = sorted(set(configs[0]) | set(configs[1]))
+    differ = [
+        (key, *(shown(config.get(key)) for config in configs))
+        for key in keys
+        if len({shown(c.get(key)) for c in configs}) > 1
+    ]
+    table = aligned(rows + differ)
+    return "\n".join(
+        [*table[: len(rows)], "", "config differences:" if differ else "the same config", *table[len(rows) :]]
+    )
+
+
+def aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows of cells as lines of left-aligned columns."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def shown(value) -> str:
+    return "(unset)" if value is None else json.dumps(value) if not isinstance(value, str) else value
+
+
+def read_summary(folder: Path) -> dict:
+    path = folder / "summary.json"
+    if not path.exists():
+        raise NoResults(f"{folder}: no summary.json yet (the run has not ended; `layerwise status {folder}`)")
+    return read_json(path)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())

@@ -1,0 +1,76 @@
+"""summary.md: the run on one page a person reads in a terminal (the numbers come from summary.json)."""
+
+import pandas as pd
+
+from layerwise.search.border import describe
+
+REPORTED = {  # evaluate.report's candidates, as summary.md names them
+    "single": "the search's best network",
+    "member": "the seed study's first member",
+    "ensemble": "the ensemble of the seed study's members",
+    "linear": "the logistic baseline, a network with no hidden layer",
+}
+
+
+def value(number) -> str:
+    return f"{number:.4g}" if isinstance(number, float) else str(number)
+
+
+def configuration(step: dict) -> str:
+    params = ", ".join(f"{name}={value(v)}" for name, v in sorted(step["params"].items()))
+    return f"- {step['stage']} (`{step['trial_id']}`, objective {step['objective']:.4f}): {params}"
+
+
+def render(summary: dict, table: pd.DataFrame) -> str:
+    selected, study = summary["selected"], summary["seed_study"]
+    arms, baseline, rule = summary["pretraining_comparison"], summary["baseline"], summary["one_se_rule"]
+    verdict = "within" if rule["linear_preferred"] else "not within"
+    labels = REPORTED | {"linear": f"{REPORTED['linear']}, C = {baseline['C']:g}"}
+    lines = [
+        f"# {summary['experiment']}",
+        "",
+        f"Test accuracy **{summary['test_accuracy']:.2%}** of the final model ({REPORTED[summary['reported']]}; "
+        f"test error {summary['test_error']:.4f}); selected trial `{summary['selected_trial']}` "
+        f"({'pretrained' if selected['pretrained'] else 'no pretraining'}, "
+        f"validation error {summary['valid_error']:.4f}).",
+        "",
+        "| final model | test accuracy |",
+        "|---|---|",
+        *(
+            f"| {labels[name]}{' (reported)' if name == summary['reported'] else ''} | {result['test_accuracy']:.2%} |"
+            for name, result in summary["candidates"].items()
+        ),
+        "",
+        f"One-standard-error rule{'' if rule['applied'] else ' (off)'}: the baseline's validation error "
+        f"{rule['linear_valid_error']:.4f} is {verdict} one standard error ({rule['standard_error']:.4f}) of the "
+        f"selected network's {rule['network_valid_error']:.4f}.",
+        "",
+        f"Seed study: {len(study['seeds'])} seeds, test error {study['test_error_mean']:.4f} ± "
+        f"{study['test_error_std']:.4f}; their ensemble {study['ensemble_test_error']:.4f}"
+        + ("; each member a refit on train + valid." if all(member["refit"] for member in study["seeds"]) else "."),
+        "",
+        "Pretraining against none (the best network of each arm): "
+        + "; ".join(
+            f"{arm.replace('_', ' ')}: valid {result['valid_error']:.4f}, test {result['test_error']:.4f}"
+            for arm, result in arms.items()
+            if result
+        )
+        + ".",
+        "",
+        "## Stages",
+        "",
+        "| stage | rounds | trials | failed | best objective | best trial | best values on the border |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for stage in table.stage.unique():  # in stage order
+        overview = summary["stages"][stage]
+        lines.append(
+            f"| {stage} | {overview['rounds']} | {overview['n_trials']} | {overview['n_failed']} "
+            f"| {overview['best_objective']:.4f} | `{overview['best_trial']}` | {describe(overview['border'])} |"
+        )
+    lines += ["", "## Selected configuration", ""]
+    lines += [configuration(step) for step in [selected["preprocessing"], *selected["layers"], selected["finetune"]]]
+    failed = table[table.status != "FINISHED"]
+    lines += ["", "## Failures", ""]
+    lines += [f"- `{row.trial_id}`: {row.reason}" for row in failed.itertuples()] or ["none"]
+    return "\n".join(lines) + "\n"

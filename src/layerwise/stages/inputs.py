@@ -1,0 +1,60 @@
+"""What a shard loads once and shares between its trials: the data and the parent stacks' features."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from layerwise.data.sets import read_split
+from layerwise.learn import stack as stacks
+
+
+class MissingParent(RuntimeError):
+    """The previous stage kept fewer survivors than this trial's parent rank needs."""
+
+
+@dataclass
+class Tensors:
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+CPU = torch.device("cpu")
+
+
+def load_tensors(path: str, device: torch.device = CPU) -> Tensors:
+    split = read_split(path)
+    return Tensors(torch.from_numpy(split.x).to(device), torch.from_numpy(split.y).to(device))
+
+
+class StageInputs:
+    """Train/valid tensors on the training device and, per parent rank, its stack and the features it
+    computes (cached)."""
+
+    def __init__(self, train_path: str, valid_path: str, parents_path: str | None, device=CPU):
+        self.device = torch.device(device)
+        self.train = load_tensors(train_path, self.device)
+        self.valid = load_tensors(valid_path, self.device)
+        self.n_classes = int(self.train.y.max()) + 1
+        self.parents = json.loads(Path(parents_path).read_text())["entries"] if parents_path else []
+        self._features = {}
+
+    def parent(self, rank: int | None) -> dict | None:
+        """The top-K entry of the parent stack, or None when the trial has none."""
+        if rank is None:
+            return None
+        if rank >= len(self.parents):
+            raise MissingParent(f"parent rank {rank} does not exist: the previous stage kept {len(self.parents)}")
+        return self.parents[rank]
+
+    def stack(self, rank: int | None) -> dict:
+        entry = self.parent(rank)
+        return stacks.load(entry["stack"]) if entry else stacks.EMPTY
+
+    def features(self, rank: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(train, valid) features of the parent stack, computed once per shard."""
+        if rank not in self._features:
+            stack = self.stack(rank)
+            self._features[rank] = (stacks.encode(stack, self.train.x), stacks.encode(stack, self.valid.x))
+        return self._features[rank]

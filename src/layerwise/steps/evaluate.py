@@ -1,0 +1,194 @@
+"""Evaluation: the only code that opens the test split. Scores the candidates for the final model
+(the selected network, a seed-study member, their ensemble, and the logistic baseline as a network
+with no hidden layer), writes the reported model and the summary.
+"""
+
+import statistics
+
+import torch
+
+from layerwise.files import read_json, write_json
+from layerwise.learn.models import Ensemble
+from layerwise.learn.training import classification_error
+from layerwise.model.network import load_network, network_from, save_ensemble
+from layerwise.present import plots
+from layerwise.stages.baseline import logistic_baseline, prefers_linear
+from layerwise.stages.inputs import load_tensors
+from layerwise.steps.selection import lineage_step
+from layerwise.track.tracking import Tracker
+
+
+def tested(model, test) -> dict:
+    error, loss = classification_error(model, test.x, test.y)
+    return {"test_accuracy": 1.0 - error, "test_error": error, "test_loss": loss}
+
+
+def pretrained_layers(record: dict) -> list[dict]:
+    return [step for step in record["lineage"] if step["stage"] != record["stage"]]
+
+
+def scores(record: dict | None, test) -> dict | None:
+    """Validation and test error of the best network of one arm, with the layers it grew from."""
+    if record is None:
+        return None
+    test_error, _ = classification_error(load_network(record["weights"])[0], test.x, test.y)
+    return {
+        "trial_id": record["trial_id"],
+        "valid_error": record["objective"],
+        "test_error": test_error,
+        "layers": [step["trial_id"] for step in pretrained_layers(record)],
+    }
+
+
+def seed_study(members: list[dict], networks: list, ensemble: dict, test, histogram_path: str) -> dict:
+    """Test error of every member (`networks`, in the order of their records), their mean and spread,
+    and that of their ensemble (averaged class probabilities, `tested` already)."""
+    errors = [classification_error(network, test.x, test.y)[0] for network in networks]
+    ensemble_error = ensemble["test_error"]
+    plots.seed_histogram(errors, ensemble_error, histogram_path)
+    return {
+        "seeds": [
+            {
+                "member": m["member"],
+                "seed": m["seed"],
+                "refit": m["refit"],
+                "epochs": m["best_epoch"],
+                "valid_error": m["valid_error"],
+                "test_error": error,
+            }
+            for m, error in zip(members, errors, strict=True)
+        ],
+        "test_error_mean": statistics.fmean(errors),
+        "test_error_std": statistics.stdev(errors) if len(errors) > 1 else 0.0,
+        "ensemble_test_error": ensemble_error,
+        "histogram": histogram_path,
+    }
+
+
+def write_reported(report: str, selected_weights: str, members: list[dict], linear: dict, path: str) -> None:
+    """The reported model's checkpoint: the selected network's, the first member's, the ensemble's, or
+    the linear model's (`linear`, a checkpoint already)."""
+    if report == "ensemble":
+        save_ensemble([member["weights"] for member in members], path)
+    elif report == "linear":
+        torch.save(linear, path)
+    else:
+        source = selected_weights if report == "single" else members[0]["weights"]
+        torch.save(torch.load(source, weights_only=True), path)
+
+
+def beam_columns(selection_paths: list[str]) -> list[tuple[str, list[dict]]]:
+    """The layers' top K and the best fine-tuning trial per parent stack, in stage order."""
+    columns = []
+    for path in selection_paths:
+        selection = read_json(path)
+        if "entries" in selection:
+            columns.append((selection["stage"], selection["entries"]))
+        elif "best_per_parent" in selection:
+            columns.append((selection["stage"], selection["best_per_parent"]))
+    return columns
+
+
+def stage_overview(selection_paths: list[str]) -> dict:
+    """Per stage: rounds, trials, failures, the best trial and the best values found on the border of
+    their interval."""
+    overview = {}
+    for path in selection_paths:
+        selection = read_json(path)
+        keys = ("rounds", "n_trials", "n_failed", "best_trial", "best_objective", "border")
+        overview[selection["stage"]] = {key: selection[key] for key in keys}
+    return overview
+
+
+def evaluate(
+    selected_path: str,
+    preprocessing_path: str,
+    selection_paths: list[str],
+    member_paths: list[str],
+    histogram_path: str,
+    beam_path: str,
+    splits: tuple[str, str, str],
+    report: str,
+    one_se_rule: bool,
+    tracking: str,
+    experiment: str,
+    summary_path: str,
+    model_path: str,
+) -> dict:
+    """`splits`: the preprocessed train, valid and test files (train and valid fit the baseline);
+    `report`: which network (stages.REPORTS) is the final model, written to `model_path`, unless
+    `one_se_rule` finds the logistic baseline as good on validation (baseline.prefers_linear)."""
+    selected = read_json(selected_path)
+    preprocessing = lineage_step(read_json(preprocessing_path)["best"])
+    train, valid, test = (load_tensors(path) for path in splits)
+    members = [read_json(path) for path in member_paths]
+    best = selected["best"]
+    single, architecture = load_network(best["weights"])  # the members share its architecture
+    baseline, linear = logistic_baseline(
+        *((split.x.numpy(), split.y.numpy()) for split in (train, valid)), architecture["n_classes"]
+    )
+    rule = prefers_linear(best["objective"], baseline["valid_error"], len(valid.y))
+    if one_se_rule and rule["linear_preferred"]:
+        report = "linear"
+    write_reported(report, best["weights"], members, linear, model_path)
+    networks = [load_network(member["weights"])[0] for member in members]
+    models = {"single": single, "member": networks[0], "ensemble": Ensemble(networks), "linear": network_from(linear)}
+    candidates = {name: tested(candidate, test) for name, candidate in models.items()}
+    result = candidates[report]
+    baseline |= {key: candidates["linear"][key] for key in ("test_accuracy", "test_error")}
+    tracker = Tracker.from_file(tracking)
+    evaluation = Tracker(tracker.open_child("evaluation", "evaluation"))
+    comparison = {
+        "pretrained": scores(selected["best_pretrained"], test),
+        "no_pretraining": scores(selected["best_no_pretraining"], test),
+    }
+    summary = {
+        "experiment": experiment,
+        **result,
+        "reported": report,
+        "candidates": candidates,
+        "baseline": baseline,
+        "one_se_rule": rule | {"applied": one_se_rule},
+        "valid_error": best["objective"],
+        "selected_trial": best["trial_id"],
+        "selected": {
+            "preprocessing": preprocessing,
+            "pretrained": best["parent_rank"] is not None,
+            "architecture": architecture,
+            "layers": pretrained_layers(best),
+            "finetune": best["lineage"][-1],
+        },
+        "pretraining_comparison": comparison,
+        "stages": stage_overview(selection_paths),
+        "seed_study": seed_study(members, networks, candidates["ensemble"], test, histogram_path),
+        "model": model_path,
+        "mlflow": {
+            "tracking_uri": tracker.info.get("tracking_uri"),
+            "experiment_id": tracker.info.get("experiment_id"),
+            "pipeline_run_id": tracker.pipeline_run_id,
+            "evaluation_run_id": evaluation.run_id,
+        },
+    }
+    write_json(summary_path, summary)
+    plots.beam(beam_columns(selection_paths), [step["trial_id"] for step in best["lineage"]], beam_path)
+    if evaluation.enabled:
+        metrics = {
+            "test_accuracy": summary["test_accuracy"],
+            "test_error": summary["test_error"],
+            "valid_error": best["objective"],
+            "baseline_test_error": baseline["test_error"],
+            **{f"{name}_test_error": candidate["test_error"] for name, candidate in candidates.items()},
+        }
+        for arm, scored in comparison.items():
+            if scored:
+                metrics.update({f"{arm}_test_error": scored["test_error"], f"{arm}_valid_error": scored["valid_error"]})
+        study = summary["seed_study"]
+        summarised = ("test_error_mean", "test_error_std", "ensemble_test_error")
+        metrics |= {f"seed_study_{key}": study[key] for key in summarised}
+        evaluation.finish_run(
+            evaluation.run_id,
+            params={"selected_trial": best["trial_id"], "seed_study_seeds": len(study["seeds"]), "reported": report},
+            metrics=metrics,
+            artifacts=[summary_path, model_path, histogram_path, beam_path],
+        )
+    return summary

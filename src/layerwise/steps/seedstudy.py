@@ -1,0 +1,75 @@
+"""The seed study (Bengio 2012, "Random seeds"): the selected configuration trained again with other seeds.
+
+Each member (`seed<i>`) is a fine-tuning trial with the selected trial's hyper-parameters and parent
+stack and a seed of its own. A refit member trains on training + validation data for the number of
+epochs early stopping chose, with no early stopping (it sees a quarter more examples than the search
+did, the data the search held out to choose); otherwise a member trains as the search's trials did.
+Members are written as the selected network is (weights + record); only evaluate.py scores them on
+the test split, alone and as an ensemble.
+"""
+
+import time
+from dataclasses import replace
+
+import torch
+
+from layerwise.files import read_json, write_json
+from layerwise.learn.devices import resolve_device
+from layerwise.search.trials import Trial
+from layerwise.seeding import configure_torch, derive_seed, seed_everything
+from layerwise.stages import finetune
+from layerwise.stages.inputs import StageInputs, Tensors
+
+
+def member_trial(selected: dict, seed: int, member: str) -> Trial:
+    best = selected["best"]
+    return Trial(
+        stage="seed-study",
+        round=0,
+        index=0,
+        arm=best["arm"],
+        parent_rank=best["parent_rank"],
+        seed=derive_seed(seed, "seed-study", member),
+        params=best["params"],
+    )
+
+
+def retrain(
+    selected_path: str,
+    train: str,
+    valid: str,
+    parents: str,
+    spec: dict,
+    member: str,
+    refit: bool,
+    weights: str,
+    out: str,
+    threads: int,
+    device: str = "cpu",
+) -> dict:
+    """Trains one member on `device` (auto, cpu or cuda), on train + valid if `refit`, and writes its
+    record: member, seed, refit, valid_error (None for a refit), best_epoch, weights and its training
+    time (duration_s)."""
+    configure_torch(threads)
+    selected = read_json(selected_path)
+    trial = member_trial(selected, spec["seed"], member)
+    inputs = StageInputs(train, valid, parents, resolve_device(device))
+    if refit:
+        inputs.train = Tensors(torch.cat([inputs.train.x, inputs.valid.x]), torch.cat([inputs.train.y, inputs.valid.y]))
+        trial = replace(trial, params={**trial.params, "max_epochs": selected["best"]["metrics"]["best_epoch"]})
+        spec = {**spec, "patience": 0}  # the epoch count is chosen already; validation data is now training data
+    seed_everything(trial.seed)
+    started = time.perf_counter()
+    result = finetune.run_trial(trial, inputs, spec, weights, torch.Generator().manual_seed(trial.seed))
+    record = {
+        "duration_s": time.perf_counter() - started,
+        "member": member,
+        "seed": trial.seed,
+        "refit": refit,
+        "valid_error": None if refit else result["objective"],
+        "best_epoch": result["metrics"]["best_epoch"],
+        "weights": weights,
+    }
+    write_json(out, record)
+    print(f"{member}: {record}", flush=True)
+    return record

@@ -1,0 +1,196 @@
+"""Selection after a stage: drop failed trials, rank by objective, keep the top K with their lineage.
+
+Every round of the stage competes; ties are broken by validation loss where fine-tuning has one,
+then by round and trial index (`trials.rank_key`), so the ranking never depends on which shard
+finished first.
+"""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from layerwise.errors import UserError
+from layerwise.files import read_json, write_json
+from layerwise.learn import stack as stacks
+from layerwise.present.figures import draw_stage, top_table
+from layerwise.search.border import COLUMNS as BORDER_COLUMNS
+from layerwise.search.border import border_warnings, describe
+from layerwise.search.importance import main_effects
+from layerwise.search.trials import rank_key
+from layerwise.stages.kinds import stage_space
+from layerwise.track import trialruns
+from layerwise.track.tracking import BORDER, EXTENDED, Tracker
+
+
+class StageFailed(UserError, RuntimeError):
+    """No trial of a stage finished: there is nothing to select."""
+
+
+def load_records(paths: list[str]) -> list[dict]:
+    records = [record for path in paths for record in read_json(path)["records"]]
+    return sorted(records, key=lambda record: (record["round"], record["index"]))
+
+
+def ranked(records: list[dict], stage: str) -> list[dict]:
+    finished = [record for record in records if record["status"] == "FINISHED"]
+    if not finished:
+        reasons = sorted({record["reason"] for record in records})
+        raise StageFailed(f"every trial of stage {stage} failed ({len(records)} trials); reasons: {'; '.join(reasons)}")
+    return sorted(finished, key=rank_key)
+
+
+def lineage_step(record: dict) -> dict:
+    return {key: record[key] for key in ("stage", "trial_id", "params", "objective")}
+
+
+def parent_entries(parents_path: str | None) -> list[dict]:
+    return read_json(parents_path)["entries"] if parents_path else []
+
+
+def top_k(order: list[dict], k: int, distinct_parents: bool) -> list[dict]:
+    """The K best of `order` (best first); with `distinct_parents`, the best trial of each parent stack
+    comes first, so that no two kept stacks share every layer but the last while another parent has a
+    finished trial; the rest of K is filled by rank. The result keeps the order of `order`."""
+    if not distinct_parents:
+        return order[:k]
+    chosen, parents = [], set()
+    for record in order:
+        if record["parent_rank"] not in parents and len(chosen) < k:
+            chosen.append(record)
+            parents.add(record["parent_rank"])
+    chosen += [record for record in order if record not in chosen][: k - len(chosen)]
+    return sorted(chosen, key=lambda record: order.index(record))
+
+
+def kept_first(spec: dict, order: list[dict]) -> list[dict]:
+    """A layer's ranking with the K stacks it keeps (`top_k`) first: what its selection saves, and its
+    figures, top table and border report show."""
+    kept = top_k(order, spec["top_k"], spec["distinct_parents"])
+    return kept + [record for record in order if record not in kept]
+
+
+def select_pretrain(spec: dict, order: list[dict], parents_path: str | None, out_dir: str) -> dict:
+    """The top-K stacks, each saved whole (parent stack + this layer) with its lineage; `order` holds
+    the finished trials, the kept ones first (`kept_first`)."""
+    parents = parent_entries(parents_path)
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for rank, record in enumerate(order[: spec["top_k"]]):
+        parent = parents[record["parent_rank"]] if record["parent_rank"] is not None else None
+        layer = torch.load(record["weights"], weights_only=True)["layer"]
+        stack_path = directory / f"rank-{rank}.pt"
+        stacks.save(stacks.extend(stacks.load(parent["stack"] if parent else None), layer), str(stack_path))
+        entries.append(
+            {
+                "rank": rank,
+                "trial_id": record["trial_id"],
+                "index": record["index"],
+                "objective": record["objective"],
+                "params": record["params"],
+                "parent_trial": record["parent_trial"],
+                "stack": str(stack_path),
+                "lineage": (parent["lineage"] if parent else []) + [lineage_step(record)],
+            }
+        )
+    return {"stage": spec["stage"], "entries": entries}
+
+
+def select_finetune(spec: dict, order: list[dict], parents_path: str | None) -> dict:
+    """The best network overall, and the best with and without pretraining for the comparison."""
+    parents = parent_entries(parents_path)
+
+    def described(record):
+        if record is None:
+            return None
+        lineage = parents[record["parent_rank"]]["lineage"] if record["parent_rank"] is not None else []
+        return {**record, "lineage": lineage + [lineage_step(record)]}
+
+    pretrained = next((r for r in order if r["parent_rank"] is not None), None)
+    no_pretraining = next((r for r in order if r["parent_rank"] is None), None)
+    best_per_parent = {}
+    for record in order:
+        best_per_parent.setdefault(record["parent_rank"], record)
+    return {
+        "stage": spec["stage"],
+        "best": described(order[0]),
+        "best_pretrained": described(pretrained),
+        "best_no_pretraining": described(no_pretraining),
+        # what each parent stack (and no pretraining) led to at best, for the beam figure
+        "best_per_parent": [
+            {key: record[key] for key in ("trial_id", "objective", "parent_trial")}
+            for record in best_per_parent.values()
+        ],
+    }
+
+
+def select_preprocess(spec: dict, order: list[dict]) -> dict:
+    """The best pipeline, and every candidate's score for comparison."""
+    return {"stage": spec["stage"], "best": order[0], "ranking": [lineage_step(record) for record in order]}
+
+
+def select_stage(
+    spec: dict,
+    record_paths: list[str],
+    parents_path: str | None,
+    tracking: str,
+    out_json: str,
+    out_dir: str | None,
+    figures_dir: str,
+    table_path: str,
+) -> None:
+    """Ranks the stage's trials, writes its selection, figures and top table, and closes its MLflow run;
+    first logs again the trials whose tracking failed in their shard."""
+    records = load_records(record_paths)
+    tracker = Tracker.from_file(tracking)
+    unrepaired = trialruns.repair_stage(tracker, records)
+    order = ranked(records, spec["stage"])
+    if spec["kind"] == "pretrain":
+        order = kept_first(spec, order)
+        selected = select_pretrain(spec, order, parents_path, out_dir)
+    elif spec["kind"] == "preprocess":
+        selected = select_preprocess(spec, order)
+    else:
+        selected = select_finetune(spec, order, parents_path)
+    best = order[0]["objective"]
+    failed = [
+        {key: record[key] for key in ("trial_id", "reason", "params")}  # a grid's missing points
+        for record in records
+        if record["status"] != "FINISHED"
+    ]
+    space = stage_space(spec)
+    warnings = border_warnings(space, order, spec.get("top_k", 1))
+    extended = sorted({step for record in records for step in record.get("extended", [])})
+    selected.update(
+        {
+            "rounds": len({record["round"] for record in records}),
+            "best_trial": order[0]["trial_id"],
+            "best_objective": best,
+            "n_trials": len(records),
+            "n_failed": len(failed),
+            "failed": failed,
+            "border": warnings,
+            "extended": extended,
+            "tracking_unrepaired": unrepaired,  # trials MLflow still lacks; their records hold them
+            "importance": main_effects(records, space),  # each hyper-parameter's share of the variance
+        }
+    )
+    write_json(out_json, selected)
+    draw_stage(spec, records, order, space, warnings, selected["importance"], figures_dir)
+    top_table(spec, order, table_path)
+    with tempfile.TemporaryDirectory() as folder:
+        table = Path(folder) / "border.csv"
+        pd.DataFrame(warnings, columns=BORDER_COLUMNS).to_csv(table, index=False)
+        tracker.finish_run(
+            tracker.run_id,
+            metrics={"best_objective": best, "n_trials": len(records), "n_failed": len(failed)},
+            tags={BORDER: describe(warnings), **({EXTENDED: "; ".join(extended)} if extended else {})},
+            artifacts=[out_json, str(table), table_path, figures_dir],
+        )
+    print(
+        f"{spec['stage']}: best objective {best:.4f}; {len(failed)} of {len(records)} trials failed; "
+        f"best values on the border: {describe(warnings)}",
+        flush=True,
+    )

@@ -1,0 +1,305 @@
+"""A shard: one process that runs packs of a round's trials, sharing data and parent features; the
+round's shards take their packs from one another's queues when free (claims.py).
+
+A trial that raises or diverges is recorded as FAILED with its reason; the shard goes on.
+"""
+
+import contextlib
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from layerwise.files import write_json
+from layerwise.learn.checkpoint import Checkpoint, trial_key
+from layerwise.learn.devices import resolve_device
+from layerwise.learn.training import Diverged, checkpointing, reporting_epochs
+from layerwise.search.strategies import make_strategy
+from layerwise.search.trials import pack_of, plan_round
+from layerwise.seeding import configure_torch, seed_everything
+from layerwise.stages.inputs import MissingParent, StageInputs
+from layerwise.stages.kinds import KINDS, stage_space
+from layerwise.steps.claims import Claims, claims_folder
+from layerwise.steps.selection import load_records
+from layerwise.track import trialruns
+from layerwise.track.progress import ProgressLog
+from layerwise.track.tracking import Tracker
+
+
+def round_trials(spec: dict, round_: int, history: list[dict]):
+    """Every trial of a round, as the stage's strategy proposes it from the earlier rounds' records."""
+    strategy = make_strategy(stage_space(spec), spec["seed"], spec["stage"], spec["strategy"])
+    return plan_round(spec, strategy, round_, history)
+
+
+def failure_reason(error: Exception) -> str:
+    if isinstance(error, Diverged):
+        return f"diverged: {error}"
+    if isinstance(error, MissingParent):
+        return f"skipped: {error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def parent_trial_of(inputs: StageInputs, trial) -> str | None:
+    try:
+        entry = inputs.parent(trial.parent_rank)
+    except MissingParent:
+        return None
+    return entry["trial_id"] if entry else None
+
+
+class Interrupted(BaseException):
+    """SIGTERM (from Snakemake, SLURM or kill): like Ctrl-C, it ends the shard, not just one trial."""
+
+
+def interrupt(signum, frame):
+    raise Interrupted(f"signal {signum}")
+
+
+def checkpoint_for(trial, spec: dict, folder: Path | None) -> Checkpoint | None:
+    """Where a trial of a stage that checkpoints (fine-tuning, `checkpoint_after_s`) keeps its state."""
+    if folder is None or spec.get("checkpoint_after_s") is None:
+        return None
+    key = trial_key(trial.params, trial.seed, spec)
+    return Checkpoint(folder / f"{trial.trial_id}.pt", key, spec["checkpoint_after_s"])
+
+
+@dataclass
+class Opened:
+    """A trial before it trains: its record so far, its MLflow run (open, or the error that kept it
+    shut), the listener of its live curves, and where its weights will go."""
+
+    record: dict
+    tracking_error: str | None
+    curves: object
+    weights: Path
+
+
+def open_trial(
+    trial,
+    params: dict,
+    spec: dict,
+    inputs: StageInputs,
+    weights_dir: Path,
+    tracker: Tracker,
+    shard: int,
+    pack: str | None = None,
+) -> Opened:
+    """`shard` runs the trial with `params` (as resolved); `pack` names the pack it trains in with others,
+    if it does."""
+    record = {
+        "stage": trial.stage,
+        "round": trial.round,
+        "index": trial.index,
+        "trial_id": trial.trial_id,
+        "arm": trial.arm,
+        "parent_rank": trial.parent_rank,
+        "parent_trial": parent_trial_of(inputs, trial),
+        "seed": trial.seed,
+        "proposed": trial.params,  # before resolve(): what the strategy chose, for later rounds to build on
+        "extended": list(trial.extended),
+        "pack": pack,
+        "shard": shard,
+    }
+    run_id, tracking_error = trialruns.open_run(tracker, record, params)
+    weights = weights_dir / f"{trial.trial_id}{KINDS[spec['kind']].ARTIFACT_SUFFIX}"
+    return Opened(record | {"mlflow_run_id": run_id}, tracking_error, tracker.live_metrics(run_id), weights)
+
+
+def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracker) -> dict:
+    """The trial's finished record, `outcome` being its result or the error that failed it."""
+    if isinstance(outcome, Exception):  # a failed trial is recorded, never fatal to the shard
+        traceback.print_exception(outcome, file=sys.stderr)
+        result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(outcome)
+    else:
+        result, status, reason = outcome, "FINISHED", None
+    opened.curves.flush()  # the epochs since the last batch, a diverged trial's included
+    record = opened.record | {
+        "params": trial.params,
+        "status": status,
+        "reason": reason,
+        "objective": result["objective"],
+        "metrics": result["metrics"],
+        "curves": result["history"],  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
+        "duration_s": duration,
+        "weights": str(opened.weights) if status == "FINISHED" else None,
+    }
+    tracking_error = opened.tracking_error or opened.curves.error or trialruns.close_run(tracker, record)
+    return record | ({"tracking_error": tracking_error} if tracking_error else {})
+
+
+def interrupted(opened: list[Opened], tracker: Tracker) -> None:
+    """Ctrl-C or SIGTERM: this attempt ends here, and the trials' runs must not stay RUNNING (a later
+    attempt supersedes them if the store cannot be reached now)."""
+    with contextlib.suppress(Exception):
+        for trial in opened:
+            tracker.close_run(trial.record["mlflow_run_id"], "KILLED", "the shard was interrupted")
+
+
+def run_one(
+    trial,
+    spec: dict,
+    inputs: StageInputs,
+    weights_dir: Path,
+    tracker: Tracker,
+    checkpoints: Path | None = None,
+    shard: int = 0,
+) -> dict:
+    module = KINDS[spec["kind"]]
+    try:
+        resolved, unresolvable = module.resolve(trial, inputs, spec), None
+    except Exception as error:  # the trial's failure, recorded with the params it was proposed
+        resolved, unresolvable = trial, error
+    opened = open_trial(trial, resolved.params, spec, inputs, weights_dir, tracker, shard)
+    checkpoint = checkpoint_for(trial, spec, checkpoints)
+    started = time.perf_counter()
+    try:
+        if unresolvable:
+            raise unresolvable
+        with reporting_epochs(opened.curves), checkpointing(checkpoint):
+            seed_everything(resolved.seed)
+            generator = torch.Generator().manual_seed(resolved.seed)
+            outcome = module.run_trial(resolved, inputs, spec, str(opened.weights), generator)
+    except Exception as error:
+        outcome = error
+    except BaseException:
+        interrupted([opened], tracker)
+        raise
+    if checkpoint:  # the trial ended either way: another attempt would give the same result
+        checkpoint.clear()
+    return close_trial(opened, resolved, outcome, time.perf_counter() - started, tracker)
+
+
+def run_together(
+    trials: list, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int
+) -> list[dict]:
+    """Trials of one pack that share a pack key, trained as one batched model (`run_pack` of the
+    stage's kind); each is recorded as if it had run alone, with an equal share of the pack's time."""
+    module = KINDS[spec["kind"]]
+    pack = f"{trials[0].stage}-r{trials[0].round}-p{pack_of(trials[0], spec['pack_size']):04d}"
+    resolved = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
+    opened = [
+        open_trial(trial, settled.params, spec, inputs, weights_dir, tracker, shard, pack)
+        for trial, settled in zip(trials, resolved, strict=True)
+    ]
+    trials = resolved
+    started = time.perf_counter()
+    try:
+        weights, listeners = [str(opening.weights) for opening in opened], [opening.curves for opening in opened]
+        outcomes = module.run_pack(trials, inputs, spec, weights, listeners)
+    except BaseException:
+        interrupted(opened, tracker)
+        raise
+    share = (time.perf_counter() - started) / len(trials)
+    return [
+        close_trial(opening, trial, outcome, share, tracker)
+        for opening, trial, outcome in zip(opened, trials, outcomes, strict=True)
+    ]
+
+
+def pack_key(trial, spec: dict, inputs: StageInputs):
+    """What a trial must share with others to train with them; None: it trains alone."""
+    module = KINDS[spec["kind"]]
+    if spec.get("pack_size", 1) == 1 or not hasattr(module, "pack_key"):
+        return None
+    try:
+        return module.pack_key(module.resolve(trial, inputs, spec), inputs)
+    except Exception:  # it fails alone, where its record says why
+        return None
+
+
+def groups(trials: list, spec: dict, inputs: StageInputs) -> list[list]:
+    """The shard's trials as they run: those of one pack (trials.pack_of) with the same pack key together,
+    every other trial alone; in index order of each group's first trial."""
+    together, alone = {}, []
+    for trial in trials:
+        key = pack_key(trial, spec, inputs)
+        if key is None:
+            alone.append([trial])
+        else:
+            together.setdefault((pack_of(trial, spec["pack_size"]), key), []).append(trial)
+    return sorted([*together.values(), *alone], key=lambda group: group[0].index)
+
+
+def run_group(
+    group: list,
+    spec: dict,
+    inputs: StageInputs,
+    weights_dir: Path,
+    tracker: Tracker,
+    checkpoints: Path | None = None,
+    shard: int = 0,
+) -> list[dict]:
+    """The records of a group of `groups`: one trial alone, or the trials of a pack together."""
+    if len(group) == 1:
+        return [run_one(group[0], spec, inputs, weights_dir, tracker, checkpoints, shard)]
+    print(f"{len(group)} trials train together in one pack: {', '.join(t.trial_id for t in group)}", flush=True)
+    return run_together(group, spec, inputs, weights_dir, tracker, shard)
+
+
+def progress_line(record: dict, position: int, untaken: int, shards: int, elapsed: float) -> str:
+    """One line per finished trial, with the time the round's trials no shard has taken yet will
+    take at this pace, shared by the round's shards."""
+    objective = "-" if record["objective"] is None else f"{record['objective']:.4f}"
+    left = elapsed / position * untaken / shards
+    return (
+        f"[{position}] {record['stage']} {record['trial_id']}: {record['status']} objective {objective} "
+        f"({record['duration_s']:.1f}s){' ' + record['reason'] if record['reason'] else ''}; "
+        f"{untaken} trials of the round not taken yet, about {left:.0f}s left"
+    )
+
+
+def run_shard(
+    spec: dict,
+    round_: int,
+    shard: int,
+    train: str,
+    valid: str,
+    parents: str | None,
+    history: list[str],
+    tracking: str,
+    records: str,
+    weights_dir: str,
+    threads: int,
+    checkpoints: str | None = None,
+    device: str = "cpu",
+) -> None:
+    """Runs the packs of one round's trials this shard takes (claims.py; the round's shards keep their
+    claims in `claims/` beside their `records`) on `device` (auto, cpu or cuda); `history` holds the
+    shard records of the earlier rounds, `checkpoints` the folder where long trials keep their
+    training state (see checkpoint.py)."""
+    configure_torch(threads)
+    on = resolve_device(device)
+    signal.signal(signal.SIGTERM, interrupt)
+    planned = round_trials(spec, round_, load_records(history))
+    packs = {}
+    for trial in planned:
+        packs.setdefault(pack_of(trial, spec.get("pack_size", 1)), []).append(trial)
+    claims = Claims(claims_folder(Path(records).parent / "claims", round_, spec, tracking, planned), shard)
+    inputs = StageInputs(train, valid, parents, on)
+    print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
+    progress = ProgressLog(records, len(planned), spec["shards"])
+    tracker = Tracker.from_file(tracking)
+    stale = trialruns.earlier_attempts(tracker, {trial.trial_id for trial in planned})  # before this attempt opens any
+    directory = Path(weights_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    results, started, checkpoints = [], time.perf_counter(), Path(checkpoints) if checkpoints else None
+    for pack in claims.taken(list(packs), spec["shards"]):  # no other shard runs it: earlier runs are stale
+        earlier = [run for trial in packs[pack] for run in stale.get(trial.trial_id, [])]
+        superseded = trialruns.supersede(tracker, earlier)
+        if superseded:
+            print(f"{superseded} runs of an earlier, incomplete attempt of pack {pack} marked superseded", flush=True)
+        for group in groups(packs[pack], spec, inputs):
+            progress.started([trial.trial_id for trial in group])
+            ended = run_group(group, spec, inputs, directory, tracker, checkpoints, shard)
+            untaken = sum(len(packs[other]) for other in claims.unclaimed(list(packs)))
+            for record in ended:
+                progress.ended(record)
+                results.append(record)
+                line = progress_line(record, len(results), untaken, spec["shards"], time.perf_counter() - started)
+                print(line, flush=True)
+    write_json(records, {"stage": spec["stage"], "round": round_, "shard": shard, "records": results})
