@@ -86,8 +86,9 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
-# Finished jobs stay visible to squeue this long: Snakemake's executor reads their state there.
-MinJobAge=300
+# Finished jobs stay visible to squeue this long (s): Snakemake's executor reads their state there, and a
+# test reads every job of a run that may take many minutes on a loaded machine.
+MinJobAge=3600
 NodeName=localhost CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=local Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF

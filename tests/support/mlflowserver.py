@@ -66,7 +66,11 @@ def model_server(model: Path, log_path: Path):
             sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model), "--host", "127.0.0.1",
             "--port", str(port), "--env-manager", "local", "--workers", "1",
         ]  # fmt: skip
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # it starts uvicorn by name: this environment's bin folder first, whoever runs the tests
+        environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=environment
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 120
@@ -76,7 +80,8 @@ def model_server(model: Path, log_path: Path):
                 time.sleep(1)
             yield base
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # it may have ended already (and said why)
+                os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
 
 
