@@ -3,7 +3,8 @@
 Two configs search 2 layers of 32 trials each and 32 fine-tuning trials on MNIST-1D, in 2 shards per
 stage (`--shards`), with `--cores 2`: `default` with the default config's search spaces (trials of seconds to a
 minute), `tiny` with trials of a fraction of a second, where the fixed costs show most; `config` is
-the default run itself (config/config.yaml as it is; `--shards` does not apply). Each trial
+the default run itself (config/config.yaml as it is; `--shards` does not apply), `table` the default
+config on a small table (scikit-learn's breast_cancer as a CSV file, 569 rows). Each trial
 measures its own training time (`duration_s` in the trials table); everything else (Snakemake,
 Python start-up and imports, data loading, parent features, selections, MLflow writes, the seed
 study and the evaluation) is overhead.
@@ -15,7 +16,7 @@ The seed study's members train too, but are not trials: a second figure counts t
 selection. The run is made twice, one after the other: with the jobs forked from the fork server
 (`fork_server: true`, the default) and started cold.
 
-    .venv/bin/python benchmarks/orchestration.py [--size default|tiny|config] [--cores 2] [--shards 2]
+    .venv/bin/python benchmarks/orchestration.py [--size default|tiny|config|table] [--cores 2] [--shards 2]
                                                  [--fork-server on|off|both] [--keep DIR]
 """
 
@@ -67,10 +68,16 @@ def merged(base: dict, changes: dict) -> dict:
     return out
 
 
-def benchmark_config(size: str, shards: int, fork_server: bool) -> dict:
+def benchmark_config(size: str, shards: int, fork_server: bool, folder: Path) -> dict:
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     if size == "config":  # the default run itself
         return merged(base, {"fork_server": fork_server, "experiment": "orchestration-config"})
+    if size == "table":  # the default config on a small table: breast_cancer as a user's CSV file
+        from tabular import write_csv
+
+        folder.mkdir(parents=True, exist_ok=True)
+        data = {"source": "file", "path": str(write_csv("breast_cancer", folder)), "label_column": "label"}
+        return merged(base, {"fork_server": fork_server, "experiment": "orchestration-table", "data": data})
     if size == "tiny":
         base = merged(base, TINY)
     sharded = {stage: {"shards": shards} for stage in ("pretrain", "finetune")}
@@ -115,7 +122,7 @@ def measured(folder: Path, config: dict, cores: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=("default", "tiny", "config"), default="default")
+    parser.add_argument("--size", choices=("default", "tiny", "config", "table"), default="default")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--shards", type=int, default=2, help="shards per layer and for fine-tuning")
     parser.add_argument("--fork-server", choices=("on", "off", "both"), default="both")
@@ -125,8 +132,9 @@ def main() -> None:
     modes = {"on": [True], "off": [False], "both": [True, False]}[args.fork_server]
     rows = []
     for fork_server in modes:
-        config = benchmark_config(args.size, args.shards, fork_server)
-        row = measured(folder / ("warm" if fork_server else "cold"), config, args.cores)
+        run_folder = folder / ("warm" if fork_server else "cold")
+        config = benchmark_config(args.size, args.shards, fork_server, run_folder)
+        row = measured(run_folder, config, args.cores)
         rows.append({"jobs": "forked" if fork_server else "cold", **row})
         print(f"{row['trials']} trials trained {row['training']:.1f} s (the seed study {row['seed_study']:.1f} s); "
               f"the run took {row['wall']:.1f} s on {args.cores} cores", flush=True)  # fmt: skip
