@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from layerwise.errors import UserError
+from layerwise.files import read_json
 from layerwise.track.progress import read_round, rounds_of
 
 
@@ -61,7 +62,7 @@ def status(folder: Path) -> str:
                 seconds += progress.seconds_left() or 0.0
     lines = [f"{folder}", *aligned(rows)]
     if (folder / "summary.json").exists():
-        summary = json.loads((folder / "summary.json").read_text())
+        summary = read_json(folder / "summary.json")
         lines.append(f"ended: test accuracy {summary['test_accuracy']:.2%}; `layerwise best {folder}` says more")
     elif seconds:
         lines.append(f"about {seconds:.0f} s left in the rounds under way (then the stages after them)")
@@ -140,7 +141,3 @@ def read_summary(folder: Path) -> dict:
     if not path.exists():
         raise NoResults(f"{folder}: no summary.json yet (the run has not ended; `layerwise status {folder}`)")
     return read_json(path)
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())

@@ -11,6 +11,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from layerwise.files import read_json
+
+ENDED = ("status", "objective", "duration_s")  # what a progress line keeps of a trial that ended
+
 
 def progress_path(records: str | Path) -> Path:
     """Where the shard whose records go to `records` (shards/r<round>-<n>.json) logs its progress."""
@@ -35,8 +39,7 @@ class ProgressLog:
         self.write({"started": trial_ids})
 
     def ended(self, record: dict) -> None:
-        keys = ("trial_id", "status", "objective", "duration_s")
-        self.write({key: record[key] for key in keys})
+        self.write({key: record[key] for key in ("trial_id", *ENDED)})
 
 
 @dataclass
@@ -86,8 +89,8 @@ def read_round(shards_folder: Path, round_: int) -> RoundProgress:
             elif not records.exists():
                 progress.ended[line["trial_id"]] = line
         if records.exists():  # the shard ended: its records are the truth
-            for record in json.loads(records.read_text())["records"]:
-                progress.ended[record["trial_id"]] = {key: record[key] for key in ("status", "objective", "duration_s")}
+            for record in read_json(records)["records"]:
+                progress.ended[record["trial_id"]] = {key: record[key] for key in ENDED}
     if progress.trials is None and progress.ended:
         progress.trials = len(progress.ended)
     return progress
