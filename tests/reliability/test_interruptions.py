@@ -75,7 +75,7 @@ def test_a_shard_killed_mid_trial_resumes_from_its_checkpoint_with_one_finished_
 
     rerun = snakemake(tmp_path, config, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "resumed from the checkpoint after epoch" in (run.results / FINETUNE_LOG).read_text()
+    assert "resumed from the saved state after epoch" in (run.results / FINETUNE_LOG).read_text()
     assert not any(checkpoints.glob("*.pt"))  # finished trials leave none behind
     for name, runs in trial_runs(run).items():
         current = [r for r in runs if r.data.tags.get("layerwise.superseded") != "true"]

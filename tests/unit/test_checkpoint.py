@@ -28,7 +28,7 @@ def data():
     return Split(x[:120], y[:120]), Split(x[120:], y[120:])
 
 
-def attempt(checkpoint=None, kill_at=None, patience=EPOCHS):
+def attempt(checkpoint=None, kill_at=None, patience=EPOCHS, epochs=EPOCHS):
     """One attempt of the same trial from its start (same seeds), killed after epoch `kill_at` if given."""
     torch.manual_seed(1)
     model = build_classifier({"n_in": 6, "layers": [{"n_in": 6, "n_hidden": 8, "activation": "tanh"}],
@@ -42,7 +42,8 @@ def attempt(checkpoint=None, kill_at=None, patience=EPOCHS):
 
     train, valid = data()
     with reporting_epochs(listener), checkpointing(checkpoint):
-        result = train_classifier(model, train, valid, PARAMS, patience, torch.Generator().manual_seed(2), [1.0, 1.0])
+        params = {**PARAMS, "max_epochs": epochs}
+        result = train_classifier(model, train, valid, params, patience, torch.Generator().manual_seed(2), [1.0, 1.0])
     return result, model.state_dict(), seen
 
 
@@ -52,7 +53,7 @@ def test_an_attempt_killed_mid_training_resumes_to_the_uninterrupted_numbers(tmp
     with pytest.raises(Killed):
         attempt(checkpoint, kill_at=4)  # epoch 4 was not saved yet: the checkpoint holds epoch 3
     result, resumed_weights, seen = attempt(checkpoint)
-    assert "resumed from the checkpoint after epoch 3" in capsys.readouterr().out
+    assert "resumed from the saved state after epoch 3" in capsys.readouterr().out
     assert seen == list(range(1, EPOCHS + 1))  # epochs 1-3 replayed to the listener, 4-6 trained
     assert result["history"] == expected["history"] and result["valid_error"] == expected["valid_error"]
     assert all(torch.equal(resumed_weights[name], weights[name]) for name in weights)
@@ -70,3 +71,27 @@ def test_a_short_trial_writes_no_checkpoint_and_keys_tell_configurations_apart(t
     attempt(Checkpoint(tmp_path / "trial.pt", "key", after_seconds=3600))
     assert not (tmp_path / "trial.pt").exists()
     assert trial_key(PARAMS, 0, {}) != trial_key({**PARAMS, "dropout": 0.2}, 0, {}) != trial_key(PARAMS, 1, {})
+
+
+def test_a_trial_continued_from_the_end_of_a_shorter_budget_reaches_the_numbers_of_one_trained_straight(tmp_path):
+    """Successive halving: a rung saves the state its trial ends with, and the next rung goes on from it."""
+    expected, weights, _ = attempt()
+    first, _, _ = attempt(Checkpoint(end=tmp_path / "rung0.pt"), epochs=2)
+    assert first["stopped_epoch"] == 2 and (tmp_path / "rung0.pt").exists()
+    second, _, seen = attempt(Checkpoint(start=tmp_path / "rung0.pt", end=tmp_path / "rung1.pt", logged=2), epochs=4)
+    assert seen == [3, 4]  # the run already shows epochs 1-2
+    result, continued_weights, seen = attempt(Checkpoint(start=tmp_path / "rung1.pt", logged=4))
+    assert seen == [5, 6] and second["history"]["valid_loss"] == expected["history"]["valid_loss"][:4]
+    assert result["history"] == expected["history"] and result["best_epoch"] == expected["best_epoch"]
+    assert all(torch.equal(continued_weights[name], weights[name]) for name in weights)
+
+
+def test_a_trial_its_early_stopping_ended_trains_no_further_when_continued(tmp_path):
+    ended, weights, _ = attempt(Checkpoint(end=tmp_path / "rung0.pt"), patience=1, epochs=40)
+    assert ended["early_stopped"] and ended["stopped_epoch"] < 40
+    logged = ended["stopped_epoch"]
+    result, continued_weights, seen = attempt(
+        Checkpoint(start=tmp_path / "rung0.pt", logged=logged), patience=1, epochs=80
+    )
+    assert seen == [] and result["history"] == ended["history"] and result["stopped_epoch"] == ended["stopped_epoch"]
+    assert all(torch.equal(continued_weights[name], weights[name]) for name in weights)

@@ -92,7 +92,7 @@ def test_each_fine_tuning_trial_of_a_pack_ends_where_it_ends_alone(inputs, tmp_p
     heard = [[] for _ in pack]
     listeners = [lambda epoch, metrics, log=log: log.append(epoch) for log in heard]
     paths = [tmp_path / f"packed-{trial.index}.pt" for trial in pack]
-    packed = finetune.run_pack(pack, inputs, SPEC, [str(path) for path in paths], listeners)
+    packed = finetune.run_pack(pack, inputs, SPEC, [str(path) for path in paths], listeners, [None] * len(pack))
     for trial, result, path, epochs in zip(pack, packed, paths, heard, strict=True):
         single = alone(trial, inputs, tmp_path / "alone.pt")
         assert_close(result, single)
@@ -109,7 +109,8 @@ def test_each_fine_tuning_trial_of_a_pack_ends_where_it_ends_alone(inputs, tmp_p
 def test_a_diverging_fine_tuning_trial_leaves_the_pack_and_the_others_go_on(inputs, tmp_path):
     pack = trials(0)[:3]
     pack[1] = Trial("finetune", 0, 1, 0, 0, 101, {**pack[1].params, "learning_rate": 1.0e9, "momentum": 0.9})
-    packed = finetune.run_pack(pack, inputs, SPEC, [str(tmp_path / f"{i}.pt") for i in range(3)], [None] * 3)
+    weights = [str(tmp_path / f"{i}.pt") for i in range(3)]
+    packed = finetune.run_pack(pack, inputs, SPEC, weights, [None] * 3, [None] * 3)
     assert isinstance(packed[1], Exception) and "became" in str(packed[1])
     for position in (0, 2):
         assert_close(packed[position], alone(pack[position], inputs, tmp_path / "alone.pt"))

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from layerwise.present import plots
+from layerwise.present import space_plots, training_plots
 from layerwise.present.figures import STAGE_FIGURES, draw_stage, figure_paths, top_table
 from layerwise.search.importance import main_effects
 from layerwise.search.space import SearchSpace
@@ -74,12 +74,12 @@ def test_the_top_table_lists_the_best_trials_best_first_with_their_hyper_paramet
 def test_a_stage_where_nothing_is_searched_or_trained_per_epoch_still_gets_its_figures(tmp_path, records):
     fixed = SearchSpace({}, finetune.DEFAULTS)
     untrained = [{**r, "curves": {}} for r in records]
-    plots.objective_by_hyperparameter(untrained, fixed, [], str(tmp_path / "objective.png"), "finetune")
-    plots.learning_curves(untrained, str(tmp_path / "curves.png"), "finetune")
-    plots.arms([r for r in untrained if r["parent_rank"] is not None], str(tmp_path / "arms.png"))
-    plots.parallel_coordinates(untrained, fixed, str(tmp_path / "parallel.png"), "finetune")
-    plots.importance({}, str(tmp_path / "importance.png"), "finetune")
-    plots.contour(untrained, fixed, {}, str(tmp_path / "contour.png"), "finetune")
+    space_plots.objective_by_hyperparameter(untrained, fixed, [], str(tmp_path / "objective.png"), "finetune")
+    training_plots.learning_curves(untrained, str(tmp_path / "curves.png"), "finetune")
+    training_plots.arms([r for r in untrained if r["parent_rank"] is not None], str(tmp_path / "arms.png"))
+    space_plots.parallel_coordinates(untrained, fixed, str(tmp_path / "parallel.png"), "finetune")
+    space_plots.importance({}, str(tmp_path / "importance.png"), "finetune")
+    space_plots.contour(untrained, fixed, {}, str(tmp_path / "contour.png"), "finetune")
     names = ("objective.png", "curves.png", "arms.png", "parallel.png", "importance.png", "contour.png")
     assert all(is_png(tmp_path / name) for name in names)
 
@@ -92,9 +92,9 @@ def test_the_beam_joins_each_configuration_to_the_one_it_grew_from(tmp_path):
              {"trial_id": "finetune-r0-t0003", "objective": 0.35, "parent_trial": None}]  # fmt: skip
     columns = [("layer1", layer1), ("layer2", layer2), ("finetune", tuned)]
     selected = ["layer1-r0-t0002", "layer2-r0-t0001", "finetune-r0-t0000"]
-    where, edges = plots.beam_layout(columns, selected)
+    where, edges = training_plots.beam_layout(columns, selected)
     assert edges == [("layer1-r0-t0002", "layer2-r0-t0001", True), ("layer2-r0-t0001", "finetune-r0-t0000", True)]
     assert where["layer1-r0-t0002"] == (0, 0) and where["layer1-r0-t0000"] == (0, -1)  # best on top
     assert where["finetune-r0-t0003"] == (2, -1)  # no pretraining: a node with no edge
-    plots.beam(columns, selected, str(tmp_path / "beam.png"))
+    training_plots.beam(columns, selected, str(tmp_path / "beam.png"))
     assert is_png(tmp_path / "beam.png")

@@ -4,6 +4,7 @@ The config arrives as a dict (Snakemake has already applied the schema and its d
 here reads files. Every error names the config key and the values it allows.
 """
 
+import math
 import urllib.parse
 
 from layerwise.data.transforms import IMPUTE_STRATEGIES, NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
@@ -220,6 +221,21 @@ def check_bernoulli_inputs(pretraining: SearchSpace, preprocessing: SearchSpace)
         )
 
 
+def check_halving(settings: dict, space: SearchSpace, where: str) -> None:
+    """Each rung must train at least one epoch more than the one below: the shortest max_epochs the
+    space can give must reach eta^(rungs - 1)."""
+    if settings["rungs"] == 1:
+        return
+    shortest = min(candidate_values(space.distributions["max_epochs"]))
+    needed = math.ceil(settings["eta"] ** (settings["rungs"] - 1) - 1e-9)
+    if shortest < needed:
+        raise ConfigError(
+            f"{where}.rungs: {settings['rungs']} rungs with eta {settings['eta']:g} need max_epochs of at least "
+            f"{needed} (eta^(rungs - 1)), but finetune.space.max_epochs can be {shortest:g}; allowed: fewer rungs, "
+            f"a smaller eta or a larger max_epochs"
+        )
+
+
 def check_config(config: dict) -> None:
     """Raises ConfigError for the first problem found; returns quietly for a usable config."""
     check_tracking_uri(config["tracking"]["uri"], "tracking.uri")
@@ -231,6 +247,7 @@ def check_config(config: dict) -> None:
         spaces[key] = check_space(config[key]["space"], module.DEFAULTS, f"{key}.space")
         check_strategy(config[key]["strategy"], spaces[key], f"{key}.strategy")
     check_bernoulli_inputs(spaces["pretrain"], spaces["preprocess"])
+    check_halving(config["finetune"]["halving"], spaces["finetune"], "finetune.halving")
     stage = config["pretrain"]
     first_round = first_round_size(stage["strategy"], spaces["pretrain"], config["seed"], stage["trials_per_parent"])
     trials = first_round * stage["strategy"]["rounds"]

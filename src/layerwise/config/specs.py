@@ -1,6 +1,8 @@
 """The stages a config defines, and each stage's spec: what the DAG and the jobs need, read without
 importing torch or scikit-learn, so that Snakemake reads the workflow quickly (cluster jobs read it too)."""
 
+from layerwise.search.halving import Halving
+
 # What `evaluate.report` may name as the final model: the search's best network, the seed study's
 # first member (a refit on train + valid by default), or all its members, class probabilities averaged.
 REPORTS = ("single", "member", "ensemble")
@@ -12,8 +14,12 @@ def stage_names(config: dict) -> list[str]:
 
 
 def stage_rounds(config: dict) -> dict:
-    """How many rounds each stage runs: the DAG's concern only, so it stays out of the stage specs."""
-    return {stage: config[spec["config_key"]]["strategy"]["rounds"] for stage, spec in stage_specs(config).items()}
+    """How many rounds each stage runs: the DAG's concern only, so it stays out of the stage specs. With
+    halving, each of the strategy's rounds is a bracket of successive halving, each rung a round."""
+    return {
+        stage: Halving.of(spec).rounds(config[spec["config_key"]]["strategy"]["rounds"])
+        for stage, spec in stage_specs(config).items()
+    }
 
 
 def strategy_settings(stage: dict) -> dict:
@@ -76,5 +82,6 @@ def stage_specs(config: dict) -> dict:
         "space": tuning["space"],
         "patience": tuning["patience"],
         "checkpoint_after_s": tuning["checkpoint_after_s"],
+        "halving": tuning["halving"],
     }
     return specs

@@ -1,9 +1,13 @@
-"""Resumable training: a long trial saves its whole training state after each epoch, and the next
-attempt of the same trial (after a kill, a lost node) continues from it to the same final numbers.
+"""Resumable training: a trial's whole training state, saved so that training goes on from it to the
+same numbers as without the pause.
 
-The state holds the weights, the optimizer and schedule, both random generators (batch order and
-dropout), the history and the best epoch so far; it is keyed by the trial's configuration, so a
-checkpoint left by another configuration under the same trial id is never used.
+Two uses share the state's format (`training.training_state`): a long trial saves it after each epoch,
+and the next attempt of the same trial (after a kill, a lost node) continues from it; with successive
+halving (search/halving.py) a trial saves it when its rung ends, and the next rung, if it keeps the
+trial, continues from there. The state holds the weights and momentum buffers, the updates made (the
+learning-rate schedule's position), both random generators (batch order and dropout), the history,
+the best epoch so far and whether early stopping ended the training. A kill checkpoint is keyed by
+the trial's configuration, so one left by another configuration under the same trial id is never used.
 """
 
 import hashlib
@@ -20,29 +24,58 @@ def trial_key(params: dict, seed: int, spec: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class Checkpoint:
-    """The checkpoint file of one trial; saving starts once the trial has run `after_seconds`."""
+def write_whole(path: Path, state: dict) -> None:
+    """Written whole or not at all: a kill during the write leaves the previous file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
 
-    def __init__(self, path: Path, key: str, after_seconds: float):
-        self.path, self.key, self.after_seconds = Path(path), key, after_seconds
+
+def read_state(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class Checkpoint:
+    """A trial's saved states: `path` its kill checkpoint (None: none), saved once the trial has run
+    `after_seconds`; `start` the state it continues from (the previous rung's), `end` where it saves
+    its state when its training ends (for the next rung); `logged` the epochs its run already shows."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        key: str = "",
+        after_seconds: float | None = None,
+        start: Path | None = None,
+        end: Path | None = None,
+        logged: int = 0,
+    ):
+        self.path, self.key, self.after_seconds = Path(path) if path else None, key, after_seconds
+        self.start, self.end, self.logged = start, end, logged
         self.started = time.monotonic()
 
     def due(self) -> bool:
+        if self.path is None or self.after_seconds is None:
+            return False
         return time.monotonic() - self.started >= self.after_seconds
 
     def save(self, state: dict) -> None:
-        """Written whole or not at all: a kill during the write leaves the previous checkpoint."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        torch.save({**state, "key": self.key}, partial)
-        os.replace(partial, self.path)
+        write_whole(self.path, {**state, "key": self.key})
 
     def load(self) -> dict | None:
-        """The saved state of this very trial configuration, or None."""
-        if not self.path.exists():
-            return None
-        state = torch.load(self.path, map_location="cpu", weights_only=True)
-        return state if state.get("key") == self.key else None
+        """The state to go on from: this very trial configuration's kill checkpoint, else the start
+        state, else None."""
+        if self.path is not None and self.path.exists():
+            state = read_state(self.path)
+            if state.get("key") == self.key:
+                return state
+        return read_state(self.start) if self.start else None
+
+    def finish(self, state) -> None:
+        """Saves `state()`, the state as training ends, where the next rung finds it (if it may)."""
+        if self.end:
+            write_whole(Path(self.end), state())
 
     def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)

@@ -49,37 +49,60 @@ def on_cuda(model) -> bool:
     return next(model.parameters()).is_cuda
 
 
-def training_state(epoch, model, optimizer, schedule, generator, history, best) -> dict:
+def momentum_buffers(model, optimizer) -> dict:
+    """Each parameter's momentum buffer (none before the first update, or without momentum), by name."""
+    buffers = {
+        name: optimizer.state.get(parameter, {}).get("momentum_buffer") for name, parameter in model.named_parameters()
+    }
+    return {name: buffer.detach().cpu().clone() for name, buffer in buffers.items() if buffer is not None}
+
+
+def cpu_copy(state_dict: dict | None) -> dict | None:
+    return None if state_dict is None else {name: tensor.detach().cpu().clone() for name, tensor in state_dict.items()}
+
+
+def training_state(epoch, updates, model, optimizer, generator, history, best, stopped) -> dict:
+    """What training needs to go on as if it had not paused (checkpoint.py), in a form that a pack of
+    trials (packs/) reads and writes too: weights and momentum buffers by parameter name, on the CPU."""
+    score, best_epoch, best_weights = best
     return {
         "epoch": epoch,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "schedule": schedule.state_dict() if schedule is not None else None,
+        "updates": updates,  # where the learning-rate schedule stands
+        "stopped": stopped,  # early stopping ended the training: nothing is left to train
+        "weights": cpu_copy(model.state_dict()),
+        "velocities": momentum_buffers(model, optimizer),
         "generator": generator.get_state(),
         "torch_rng": torch.get_rng_state(),  # dropout draws from it on the CPU,
         "cuda_rng": torch.cuda.get_rng_state() if on_cuda(model) else None,  # and from this on a GPU
         "history": history,
-        "best": best,
+        "best": (tuple(score), best_epoch, cpu_copy(best_weights)),
     }
 
 
-def resume(state: dict, model, optimizer, schedule, generator, listener) -> tuple[int, dict, tuple]:
-    """Restores a saved training state and replays its epochs to the listener (so the new attempt's
-    run shows the whole curve); returns (next epoch, history, (best score, best epoch, best weights))."""
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if schedule is not None:
-        schedule.load_state_dict(state["schedule"])
+def resume(state: dict, model, optimizer, schedule, generator, listener, logged: int) -> tuple[int, dict, tuple]:
+    """Restores a saved training state and tells the listener the epochs after `logged` (the run of a
+    new attempt shows the whole curve, a continued run the epochs it lacks); returns (next epoch,
+    history, (best score, best epoch, best weights))."""
+    model.load_state_dict(state["weights"])
+    for name, parameter in model.named_parameters():
+        if name in state["velocities"]:
+            optimizer.state[parameter]["momentum_buffer"] = state["velocities"][name].to(parameter.device).clone()
+    if schedule is not None:  # its rate after `updates` updates, as LambdaLR computes it
+        schedule.last_epoch = state["updates"]
+        for group, base, factor in zip(optimizer.param_groups, schedule.base_lrs, schedule.lr_lambdas, strict=True):
+            group["lr"] = base * factor(state["updates"])
+        schedule._last_lr = [group["lr"] for group in optimizer.param_groups]
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
     if state.get("cuda_rng") is not None and on_cuda(model):
         torch.cuda.set_rng_state(state["cuda_rng"])
     history = state["history"]
     if listener is not None:
-        for epoch in range(1, state["epoch"] + 1):
+        for epoch in range(logged + 1, state["epoch"] + 1):
             listener(epoch, {name: values[epoch - 1] for name, values in history.items()})
-    print(f"resumed from the checkpoint after epoch {state['epoch']}", flush=True)
-    return state["epoch"] + 1, history, tuple(state["best"])
+    print(f"resumed from the saved state after epoch {state['epoch']}", flush=True)
+    score, epoch, weights = state["best"]
+    return state["epoch"] + 1, history, (tuple(score), epoch, weights)
 
 
 def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, schedule, generator) -> float:
@@ -178,28 +201,42 @@ def fit(
     the best epoch's weights are restored; with patience 0 it runs all `max_epochs`.
     """
     optimizer = make_optimizer(model, params, penalties, layer_scales)
-    schedule = make_schedule(optimizer, params, math.ceil(len(inputs) / params["batch_size"]))
+    updates_per_epoch = math.ceil(len(inputs) / params["batch_size"])
+    schedule = make_schedule(optimizer, params, updates_per_epoch)
     history, stopping = {"train_loss": []}, EarlyStopping(patience, stop_on)
     listener, checkpoint = _epoch_listener.get(), _checkpoint.get()
     first_epoch, saved = 1, checkpoint.load() if checkpoint else None
     if saved:
-        first_epoch, history, best = resume(saved, model, optimizer, schedule, generator, listener)
+        first_epoch, history, best = resume(saved, model, optimizer, schedule, generator, listener, checkpoint.logged)
         stopping = EarlyStopping(patience, stop_on, best)
-    epoch = first_epoch - 1
-    for epoch in range(first_epoch, max_epochs + 1):
+    epoch, stopped = first_epoch - 1, bool(saved and saved["stopped"])
+
+    def state():
+        return training_state(
+            epoch, epoch * updates_per_epoch, model, optimizer, generator, history, stopping.best, stopped
+        )
+
+    while not stopped and epoch < max_epochs:
+        epoch += 1
         train_loss = train_epoch(model, batch_loss, inputs, targets, params, optimizer, schedule, generator)
         model.eval()
         with torch.no_grad():
             scores = evaluate(model)
         record_epoch(history, epoch, train_loss, scores, listener)
-        if stopping.update(epoch, scores, lambda: copy.deepcopy(model.state_dict())):
-            break
-        if checkpoint and checkpoint.due():
-            checkpoint.save(training_state(epoch, model, optimizer, schedule, generator, history, stopping.best))
+        stopped = stopping.update(epoch, scores, lambda: copy.deepcopy(model.state_dict()))
+        if not stopped and checkpoint and checkpoint.due():
+            checkpoint.save(state())
+    if checkpoint:
+        checkpoint.finish(state)  # the weights as they are, before the best epoch's come back
     if stopping.state is not None:
         model.load_state_dict(stopping.state)
     model.eval()
-    return {"history": history, "best_epoch": stopping.epoch if patience else epoch, "stopped_epoch": epoch}
+    return {
+        "history": history,
+        "best_epoch": stopping.epoch if patience else epoch,
+        "stopped_epoch": epoch,
+        "early_stopped": stopped,
+    }
 
 
 def train_unsupervised(model, x_train, x_valid, params: dict, generator) -> dict:

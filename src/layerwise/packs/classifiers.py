@@ -58,6 +58,16 @@ class ClassifierPack(Batched):
         self.rng_states = [self.rng_states[row] for row in rows]
         super().keep(rows)
 
+    def model_names(self, model) -> dict[str, str]:
+        linears = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+        return {f"{kind}{layer}": f"{name}.{kind}" for layer, name in enumerate(linears) for kind in ("weight", "bias")}
+
+    def row_rng(self, row: int):
+        return self.rng_states[row]
+
+    def set_row_rng(self, row: int, state) -> None:
+        self.rng_states[row] = state
+
     def masks(self, rows: int, device) -> list[torch.Tensor]:
         """Each trial's dropout masks for a batch of `rows`, hidden layer by hidden layer: those its
         Dropout modules draw alone (models.dropout_mask, from the trial's state of torch's generator),
@@ -116,20 +126,42 @@ class ClassifierPack(Batched):
         model.eval()
 
 
-def train_pack(models, params, penalties, scales, rng_states, generators, listeners, patience, train, valid) -> list:
+def train_pack(
+    models, params, penalties, scales, rng_states, generators, listeners, patience, train, valid, checkpoints
+) -> list:
     """Trains the classifiers `models` together, each with its trial's `params`, per-layer (l1, l2)
     `penalties` and learning-rate `scales`, and the state torch's generator had when it was built
-    (`rng_states`: alone, its dropout draws from there); returns per trial what
-    `training.train_classifier` returns, or the Diverged error that ended it."""
+    (`rng_states`: alone, its dropout draws from there); a trial's `checkpoints` entry (or None) holds
+    the state it goes on from, if any (all of a pack's trained the same epochs), and where it saves its
+    own when it ends. Returns per trial what `training.train_classifier` returns, or the Diverged error
+    that ended it."""
     pack = ClassifierPack(models, params, rng_states, len(train.x), train.x.device)
     updates = math.ceil(len(train.x) / pack.batch_size)
     members = [
-        Member(model, p, generator, listener, updates, p["max_epochs"], patience, CLASSIFIER_STOP_ON, penalty, scale)
-        for model, p, generator, listener, penalty, scale in zip(
-            models, params, generators, listeners, penalties, scales, strict=True
+        Member(
+            model,
+            p,
+            generator,
+            listener,
+            updates,
+            p["max_epochs"],
+            patience,
+            CLASSIFIER_STOP_ON,
+            penalty,
+            scale,
+            checkpoint,
+        )  # fmt: skip
+        for model, p, generator, listener, penalty, scale, checkpoint in zip(
+            models, params, generators, listeners, penalties, scales, checkpoints, strict=True
         )
     ]
-    results = train_members(pack, members, train.x, train.y, valid.x, valid.y)
+    trained = 0
+    for row, member in enumerate(members):
+        state = member.checkpoint.load() if member.checkpoint else None
+        if state:
+            pack.load_row(row, member, state)
+            trained = state["epoch"]
+    results = train_members(pack, members, train.x, train.y, valid.x, valid.y, trained)
     for result in results:
         if not isinstance(result, Exception):
             result["valid_error"] = result["history"]["valid_error"][result["best_epoch"] - 1]

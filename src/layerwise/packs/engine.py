@@ -44,16 +44,28 @@ def column(values, device, dtype=torch.float32) -> torch.Tensor:
 class Member:
     """A trial in a pack: its model, hyper-parameters, generator, schedule, curves and early stopping
     (on the validation scores `stop_on`, over at most `epochs` epochs), and per layer (bottom to top)
-    its (l1, l2) `penalties` and learning-rate `scales`, as its optimizer alone has them (optim.py)."""
+    its (l1, l2) `penalties` and learning-rate `scales`, as its optimizer alone has them (optim.py);
+    its `checkpoint` (checkpoint.py), if any, says where it saves its state when its training ends."""
 
     def __init__(
-        self, model, params, generator, listener, updates_per_epoch, epochs, patience, stop_on, penalties, scales
+        self,
+        model,
+        params,
+        generator,
+        listener,
+        updates_per_epoch,
+        epochs,
+        patience,
+        stop_on,
+        penalties,
+        scales,
+        checkpoint=None,
     ):
         self.model, self.params, self.generator, self.listener = model, params, generator, listener
-        self.epochs, self.patience = epochs, patience
-        self.penalties, self.scales = penalties, scales
+        self.epochs, self.patience, self.stop_on = epochs, patience, stop_on
+        self.penalties, self.scales, self.checkpoint = penalties, scales, checkpoint
         self.factor = lr_factor(params, updates_per_epoch)
-        self.history, self.stopping = {"train_loss": []}, EarlyStopping(patience, stop_on)
+        self.history, self.stopping, self.stopped = {"train_loss": []}, EarlyStopping(patience, stop_on), False
 
     def learning_rates(self, updates_done: int, layer: int) -> tuple[float, float]:
         """(weights, biases) of `layer`: what the trial's optimizer and schedule use alone, computed in
@@ -71,13 +83,15 @@ class Member:
     def end_of_epoch(self, epoch: int, train_loss: float, scores: dict, snapshot) -> bool:
         """Records the epoch as `training.fit` does (`snapshot()`: the trial's weights now); True: done."""
         record_epoch(self.history, epoch, train_loss, scores, self.listener)
-        return self.stopping.update(epoch, scores, snapshot) or epoch >= self.epochs
+        self.stopped = self.stopping.update(epoch, scores, snapshot)
+        return self.stopped or epoch >= self.epochs
 
     def ended(self, epoch: int, state: dict) -> tuple[dict, dict]:
         """(the weights the trial ends with: its best epoch's, with patience; what `training.fit` returns)."""
         final = self.stopping.state if self.stopping.state is not None else state
         best = self.stopping.epoch if self.patience else epoch
-        return final, {"history": self.history, "best_epoch": best, "stopped_epoch": epoch}
+        ended = {"history": self.history, "best_epoch": best, "stopped_epoch": epoch, "early_stopped": self.stopped}
+        return final, ended
 
 
 def sgd_update(model, name: str, gradient, rate) -> None:
@@ -167,6 +181,59 @@ class Batched:
     def row_state(self, row: int) -> dict:
         return {name: self[name][row].clone() for name in self.parameters}
 
+    def model_names(self, model) -> dict[str, str]:
+        """Each batched parameter's name in a trial's own `model` (where its saved state names it)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot save or load a trial's training state")
+
+    def row_rng(self, row: int):
+        """The state of torch's generator that a trial's own draws come from, if the pack keeps one."""
+        return None
+
+    def set_row_rng(self, row: int, state) -> None:
+        pass
+
+    def saved_row(self, row: int, member: "Member", epoch: int, updates: int) -> dict:
+        """A trial's training state (training.training_state's form, as the trial alone saves it)."""
+        names, shapes = self.model_names(member.model), {n: t.shape for n, t in member.model.state_dict().items()}
+
+        def as_model(tensors: dict) -> dict:
+            return {names[n]: tensor.detach().cpu().reshape(shapes[names[n]]).clone() for n, tensor in tensors.items()}
+
+        score, best_epoch, best = member.stopping.best
+        return {
+            "epoch": epoch,
+            "updates": updates,
+            "stopped": member.stopped,
+            "weights": as_model(self.row_state(row)),
+            "velocities": as_model({name: self[f"{name}_velocity"][row] for name in self.parameters}),
+            "generator": member.generator.get_state(),
+            "torch_rng": self.row_rng(row),
+            "cuda_rng": None,
+            "history": member.history,
+            "best": (tuple(score), best_epoch, None if best is None else as_model(best)),
+        }
+
+    def load_row(self, row: int, member: "Member", state: dict) -> None:
+        """Puts a trial's saved state (`saved_row`, or its own alone) into its row and its member."""
+        names = self.model_names(member.model)
+
+        def as_rows(tensors: dict) -> dict:
+            return {n: tensors[names[n]].to(self[n].device).reshape(self[n][row].shape) for n in self.parameters}
+
+        with torch.no_grad():
+            for name, tensor in as_rows(state["weights"]).items():
+                self[name][row].copy_(tensor)
+            for name in self.parameters:
+                if names[name] in state["velocities"]:
+                    velocity = state["velocities"][names[name]].to(self[name].device)
+                    self[f"{name}_velocity"][row].copy_(velocity.reshape(self[name][row].shape))
+        self.set_row_rng(row, state["torch_rng"])
+        score, best_epoch, best = state["best"]
+        member.history, member.stopped = state["history"], state["stopped"]
+        best = None if best is None else as_rows(best)
+        member.stopping = EarlyStopping(member.patience, member.stop_on, (tuple(score), best_epoch, best))
+        member.generator.set_state(state["generator"])
+
     def descend(self, update: Update, batch_losses) -> torch.Tensor:
         """One SGD update of every trial, as `training.train_epoch` makes it alone: `batch_losses()`
         gives each trial's mean loss on its batch; the last, short batch weighs in proportion to its
@@ -193,12 +260,14 @@ class Batched:
         return losses.detach().double()
 
 
-def train_members(model, members: list[Member], x_train, y_train, x_valid, y_valid) -> list:
-    """Trains the pack's trials (`y_train` None: unsupervised); returns per trial what `training.fit`
-    returns, its final weights written into its own model, or the Diverged error that ended it."""
+def train_members(model, members: list[Member], x_train, y_train, x_valid, y_valid, trained: int = 0) -> list:
+    """Trains the pack's trials (`y_train` None: unsupervised), which have trained `trained` epochs
+    already (loaded states: `Batched.load_row`); returns per trial what `training.fit` returns, its
+    final weights written into its own model, or the Diverged error that ended it."""
     n_train, batch_size = len(x_train), model.batch_size
-    active, results, updates_done = list(range(len(members))), [None] * len(members), 0
-    for epoch in range(1, max(member.epochs for member in members) + 1):
+    updates_per_epoch = -(-n_train // batch_size)
+    active, results, updates_done = list(range(len(members))), [None] * len(members), trained * updates_per_epoch
+    for epoch in range(trained + 1, max(member.epochs for member in members) + 1):
         training = [members[i] for i in active]
         order = torch.stack([torch.randperm(n_train, generator=m.generator) for m in training]).to(x_train.device)
         totals = torch.zeros(len(training), dtype=torch.float64, device=x_train.device)
@@ -218,6 +287,8 @@ def train_members(model, members: list[Member], x_train, y_train, x_valid, y_val
                 results[i] = error
                 continue
             if done:
+                if member.checkpoint:  # the weights as they are, before the best epoch's come back
+                    member.checkpoint.finish(partial(model.saved_row, row, member, epoch, updates_done))
                 final, results[i] = member.ended(epoch, model.row_state(row))
                 model.write_back(member.model, final)
             else:

@@ -1,4 +1,5 @@
-"""What a stage's selection draws and tabulates: its figures (see plots.py) and its top-K table."""
+"""What a stage's selection draws and tabulates: its figures (space_plots.py, training_plots.py) and
+its top-K table."""
 
 from pathlib import Path
 
@@ -9,7 +10,7 @@ SEARCH_FIGURES = ("objective", "best_so_far", "parallel", "importance", "contour
 STAGE_FIGURES = {
     "preprocess": SEARCH_FIGURES,
     "pretrain": (*SEARCH_FIGURES, "learning_curves"),
-    "finetune": (*SEARCH_FIGURES, "learning_curves", "arms"),
+    "finetune": (*SEARCH_FIGURES, "learning_curves", "arms", "rungs"),
 }
 
 
@@ -30,20 +31,22 @@ def draw_stage(
 ) -> None:
     """Draws the stage's figures into `folder`; `order` holds the finished trials, best first, `effects`
     each hyper-parameter's importance."""
-    from layerwise.present import plots
+    from layerwise.present import space_plots, training_plots
 
     Path(folder).mkdir(parents=True, exist_ok=True)
     paths = figure_paths(spec["kind"], folder)
     stage, top = spec["stage"], order[: shown(spec)]
-    plots.objective_by_hyperparameter(records, space, warnings, paths["objective"], stage)
-    plots.best_so_far(records, paths["best_so_far"], stage)
-    plots.parallel_coordinates(records, space, paths["parallel"], stage)
-    plots.importance(effects, paths["importance"], stage)
-    plots.contour(records, space, effects, paths["contour"], stage)
+    space_plots.objective_by_hyperparameter(records, space, warnings, paths["objective"], stage)
+    space_plots.best_so_far(records, paths["best_so_far"], stage)
+    space_plots.parallel_coordinates(records, space, paths["parallel"], stage)
+    space_plots.importance(effects, paths["importance"], stage)
+    space_plots.contour(records, space, effects, paths["contour"], stage)
     if "learning_curves" in paths:
-        plots.learning_curves(top, paths["learning_curves"], stage)
+        training_plots.learning_curves(top, paths["learning_curves"], stage)
     if "arms" in paths:
-        plots.arms(records, paths["arms"])
+        training_plots.arms(records, paths["arms"])
+    if "rungs" in paths:
+        training_plots.rungs(records, paths["rungs"], stage)
 
 
 def top_table(spec: dict, order: list[dict], path: str) -> None:

@@ -3,6 +3,7 @@
 import pandas as pd
 
 from layerwise.search.border import describe
+from layerwise.status import Status
 
 REPORTED = {  # evaluate.report's candidates, as summary.md names them
     "single": "the search's best network",
@@ -68,9 +69,18 @@ def render(summary: dict, table: pd.DataFrame) -> str:
             f"| {stage} | {overview['rounds']} | {overview['n_trials']} | {overview['n_failed']} "
             f"| {overview['best_objective']:.4f} | `{overview['best_trial']}` | {describe(overview['border'])} |"
         )
+    for stage, overview in summary["stages"].items():
+        if overview.get("halving"):
+            cut = overview["halving"]
+            lines += [
+                "",
+                f"Successive halving in {stage}: {cut['pruned']} of {overview['n_trials']} trials pruned; "
+                f"{cut['epochs_trained']} epochs trained of the {cut['epochs_allowed']} their max_epochs allow "
+                f"({1 - cut['epochs_trained'] / cut['epochs_allowed']:.0%} less).",
+            ]
     lines += ["", "## Selected configuration", ""]
     lines += [configuration(step) for step in [selected["preprocessing"], *selected["layers"], selected["finetune"]]]
-    failed = table[table.status != "FINISHED"]
+    failed = table[table.status == Status.FAILED]
     lines += ["", "## Failures", ""]
     lines += [f"- `{row.trial_id}`: {row.reason}" for row in failed.itertuples()] or ["none"]
     return "\n".join(lines) + "\n"

@@ -31,6 +31,7 @@ from layerwise.search.border import side_of
 from layerwise.search.space import Categorical, Fixed, Interval, SearchSpace, domain, from_unit, to_unit
 from layerwise.search.trials import rank_key
 from layerwise.seeding import derive_seed
+from layerwise.status import Status
 
 DEFAULT_POINTS = 3
 # How far extend_on_border may widen an interval: what each hyper-parameter can take and still train.
@@ -80,7 +81,7 @@ def widen(distribution: Interval, side: str, factor: float, limits: tuple[float,
 
 
 def finished(history: list[dict]) -> list[dict]:
-    return [record for record in history if record["status"] == "FINISHED"]
+    return [record for record in history if record["status"] == Status.FINISHED]
 
 
 def best_params(history: list[dict]) -> dict | None:
@@ -244,6 +245,7 @@ class TPE(Strategy):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        tpe_states = {Status.FINISHED: optuna.trial.TrialState.COMPLETE, Status.PRUNED: optuna.trial.TrialState.PRUNED}
         distributions = self.optuna_distributions(self.intervals(round_, history)[0])
         sampler = optuna.samplers.TPESampler(
             seed=derive_seed(self.seed, self.stage, round_, first_index, "tpe"),
@@ -254,13 +256,16 @@ class TPE(Strategy):
         for record in history:
             proposed = record.get("proposed", record["params"])
             params = {name: self.internal(name, proposed[name]) for name in distributions if name in proposed}
-            state = optuna.trial.TrialState.COMPLETE if record["status"] == "FINISHED" else optuna.trial.TrialState.FAIL
+            state = tpe_states.get(record["status"], optuna.trial.TrialState.FAIL)
+            pruned = record["status"] == Status.PRUNED
             study.add_trial(
                 optuna.trial.create_trial(
                     params=params,
                     distributions={name: distributions[name] for name in params},
                     value=record["objective"] if state == optuna.trial.TrialState.COMPLETE else None,
                     state=state,
+                    # a pruned trial ranks after the complete ones, by the budget it reached, then its error
+                    intermediate_values={record["budget"]: record["objective"]} if pruned else None,
                 )
             )
         fixed = {name: dist.value for name, dist in self.space.distributions.items() if isinstance(dist, Fixed)}

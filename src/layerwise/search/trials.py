@@ -11,7 +11,21 @@ earlier rounds.
 
 from dataclasses import dataclass
 
+from layerwise.search.halving import Halving, Rung, settle
 from layerwise.seeding import derive_seed
+
+
+@dataclass(frozen=True)
+class Carried:
+    """Where a trial continued from the previous rung of its bracket (halving.py) left off: its saved
+    training state after `epoch` epochs (`stopped`: its early stopping had ended it), its MLflow run
+    and the time it has trained so far."""
+
+    state: str
+    epoch: int
+    stopped: bool
+    mlflow_run_id: str | None
+    duration_s: float
 
 
 @dataclass(frozen=True)
@@ -24,10 +38,19 @@ class Trial:
     seed: int
     params: dict
     extended: tuple[str, ...] = ()  # how the strategy widened intervals for this round (extend_on_border)
+    rung: int = 0  # with halving, the rung of its bracket this round is; the trial began `rung` rounds ago
+    slot: int | None = None  # its place in the round, where packs are cut (the index when None)
+    carried: Carried | None = None  # at a rung above the first: where it left off
+    budget: int | None = None  # with halving, the epochs it has trained when this round ends
+
+    def trained_params(self) -> dict:
+        """The hyper-parameters it trains with in this round: its max_epochs cut to the round's budget."""
+        return self.params if self.budget is None else {**self.params, "max_epochs": self.budget}
 
     @property
     def trial_id(self) -> str:
-        return f"{self.stage}-r{self.round}-t{self.index:04d}"
+        """The same at every rung: the round it began in and its index there."""
+        return f"{self.stage}-r{self.round - self.rung}-t{self.index:04d}"
 
 
 def arm_count(spec: dict) -> int:
@@ -35,17 +58,24 @@ def arm_count(spec: dict) -> int:
 
 
 def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[Trial]:
-    """Every trial of a stage's round, in index order: each arm's proposals, arm after arm.
+    """Every trial of a stage's round, in index order: at a bracket's first rung (every round, without
+    halving) each arm's proposals, arm after arm; at a later rung the trials the previous one keeps.
 
     `history` holds the records of the stage's earlier rounds; each arm sees only its own.
     """
-    trials = []
-    stage, per_arm = spec["stage"], spec["trials_per_parent"]
+    halving = Halving.of(spec)
+    rung = halving.rung(round_)
+    if rung.rung > 0:
+        return continued(spec, halving, rung, history)
+    # The strategy's rounds are the brackets: it sees each trial once, as its last rung left it.
+    brackets = [{**record, "round": halving.rung(record["round"]).bracket} for record in settle(history)]
+    trials, stage = [], spec["stage"]
+    per_arm = halving.proposals(spec["trials_per_parent"], rung.bracket)
     pretrained_arms = spec["parents"] if spec.get("has_parent_stacks", True) else 0
     for arm in range(arm_count(spec)):
-        arm_history = [record for record in history if record["arm"] == arm]
-        extended = tuple(strategy.extensions(round_, arm_history))
-        for params in strategy.propose(round_, len(trials), per_arm, arm_history):
+        arm_history = [record for record in brackets if record["arm"] == arm]
+        extended = tuple(strategy.extensions(rung.bracket, arm_history))
+        for params in strategy.propose(rung.bracket, len(trials), per_arm, arm_history):
             index = len(trials)
             trials.append(
                 Trial(
@@ -57,13 +87,64 @@ def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[T
                     seed=derive_seed(spec["seed"], stage, round_, index, "train"),
                     params=params,
                     extended=extended,
+                    budget=budget(params, halving, rung),
                 )
             )
     return trials
 
 
+def budget(params: dict, halving: Halving, rung: Rung) -> int | None:
+    """The epochs a proposal has trained when `rung` ends; None without halving (all its max_epochs)."""
+    return halving.budget(params["max_epochs"], rung) if halving.on else None
+
+
+def promoted(previous: list[dict], first: dict[int, int], halving: Halving, rung: int) -> list[dict]:
+    """The records of the previous rung whose trials continue at `rung`: per arm the best
+    `survivors(first[arm], rung)` finished ones (`rank_key`), in index order."""
+    kept = []
+    for arm in sorted({record["arm"] for record in previous}):
+        finished = sorted((r for r in previous if r["arm"] == arm and r["status"] == "FINISHED"), key=rank_key)
+        kept += finished[: halving.survivors(first[arm], rung)]
+    return sorted(kept, key=lambda record: record["index"])
+
+
+def continued(spec: dict, halving: Halving, rung: Rung, history: list[dict]) -> list[Trial]:
+    """A later rung's trials: the best of the previous rung's, each going on from its saved state to
+    this rung's budget, with the id, seed and proposal it began with; packed by their place here."""
+    first = {}
+    for record in history:
+        if record["round"] == rung.first_round:
+            first[record["arm"]] = first.get(record["arm"], 0) + 1
+    previous = [record for record in history if record["round"] == rung.round - 1]
+    trials = []
+    for record in promoted(previous, first, halving, rung.rung):
+        state = record["state"]
+        trials.append(
+            Trial(
+                stage=spec["stage"],
+                round=rung.round,
+                index=record["index"],
+                arm=record["arm"],
+                parent_rank=record["parent_rank"],
+                seed=record["seed"],
+                params=record["proposed"],
+                rung=rung.rung,
+                slot=len(trials),
+                carried=Carried(
+                    state=state["path"],
+                    epoch=state["epoch"],
+                    stopped=state["stopped"],
+                    mlflow_run_id=record["mlflow_run_id"],
+                    duration_s=record["duration_s"],
+                ),
+                budget=budget(record["proposed"], halving, rung),
+            )
+        )
+    return trials
+
+
 def pack_of(trial: Trial, pack_size: int) -> int:
-    return trial.index // pack_size
+    return (trial.index if trial.slot is None else trial.slot) // pack_size
 
 
 def rank_key(record: dict) -> tuple:

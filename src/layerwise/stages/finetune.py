@@ -98,6 +98,7 @@ def finish(arch: dict, model, result: dict, weights_path: str) -> dict:
         "best_train_loss": result["history"]["train_loss"][best],
         "best_epoch": result["best_epoch"],
         "stopped_epoch": result["stopped_epoch"],
+        "early_stopped": float(result["early_stopped"]),  # its patience ran out (1) or its epochs (0)
     }
     return {"objective": result["valid_error"], "metrics": metrics, "history": result["history"]}
 
@@ -117,9 +118,10 @@ def pack_key(trial, inputs) -> tuple | None:
     return classifiers.pack_key(trial.params, trial.parent_rank, shape)
 
 
-def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listeners: list) -> list:
-    """`run_trial` of trials with one pack key, their networks trained together (packs/classifiers.py);
-    returns each trial's result, or the error that failed it."""
+def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listeners: list, checkpoints: list) -> list:
+    """`run_trial` of trials with one pack key, their networks trained together (packs/classifiers.py),
+    each going on from and saving its state as its `checkpoints` entry says; returns each trial's result,
+    or the error that failed it."""
     rng_states = {}
 
     def begin(position, generator):
@@ -133,7 +135,7 @@ def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listene
         return classifiers.train_pack(
             [model for _, model, _ in started], params, penalties, [scales for _, _, scales in started],
             [rng_states[p] for p in positions], generators, [listeners[p] for p in positions],
-            spec["patience"], inputs.train, inputs.valid,
+            spec["patience"], inputs.train, inputs.valid, [checkpoints[p] for p in positions],
         )  # fmt: skip
 
     def end(position, started, result):

@@ -65,9 +65,10 @@ def pack_key(trial, inputs) -> tuple | None:
     return autoencoders.pack_key(trial.params, trial.parent_rank)
 
 
-def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listeners: list) -> list:
+def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listeners: list, checkpoints: list) -> list:
     """`run_trial` of trials with one pack key, their layers trained together (packs/autoencoders.py); returns
-    each trial's result, or the error that failed it."""
+    each trial's result, or the error that failed it. A layer trains in one go (no halving, no kill
+    checkpoint): its `checkpoints` are None."""
     h_train, h_valid = inputs.features(trials[0].parent_rank)
     learners = [learner_for(trial.params) for trial in trials]
 

@@ -11,7 +11,7 @@ from layerwise.files import read_json, write_json
 from layerwise.learn.models import Ensemble
 from layerwise.learn.training import classification_error
 from layerwise.model.network import load_network, network_from, save_ensemble
-from layerwise.present import plots
+from layerwise.present import training_plots
 from layerwise.stages.baseline import logistic_baseline, prefers_linear
 from layerwise.stages.inputs import load_tensors
 from layerwise.steps.selection import lineage_step
@@ -45,7 +45,7 @@ def seed_study(members: list[dict], networks: list, ensemble: dict, test, histog
     and that of their ensemble (averaged class probabilities, `tested` already)."""
     errors = [classification_error(network, test.x, test.y)[0] for network in networks]
     ensemble_error = ensemble["test_error"]
-    plots.seed_histogram(errors, ensemble_error, histogram_path)
+    training_plots.seed_histogram(errors, ensemble_error, histogram_path)
     return {
         "seeds": [
             {
@@ -90,13 +90,13 @@ def beam_columns(selection_paths: list[str]) -> list[tuple[str, list[dict]]]:
 
 
 def stage_overview(selection_paths: list[str]) -> dict:
-    """Per stage: rounds, trials, failures, the best trial and the best values found on the border of
-    their interval."""
+    """Per stage: rounds, trials, failures, the best trial, the best values found on the border of
+    their interval, and what halving cut (None without)."""
     overview = {}
     for path in selection_paths:
         selection = read_json(path)
         keys = ("rounds", "n_trials", "n_failed", "best_trial", "best_objective", "border")
-        overview[selection["stage"]] = {key: selection[key] for key in keys}
+        overview[selection["stage"]] = {key: selection[key] for key in keys} | {"halving": selection.get("halving")}
     return overview
 
 
@@ -170,7 +170,7 @@ def evaluate(
         },
     }
     write_json(summary_path, summary)
-    plots.beam(beam_columns(selection_paths), [step["trial_id"] for step in best["lineage"]], beam_path)
+    training_plots.beam(beam_columns(selection_paths), [step["trial_id"] for step in best["lineage"]], beam_path)
     if evaluation.enabled:
         metrics = {
             "test_accuracy": summary["test_accuracy"],

@@ -8,6 +8,7 @@ from layerwise.config.specs import SPLITS, stage_specs
 from layerwise.files import read_json, write_json
 from layerwise.present.summary_page import render
 from layerwise.search.border import on_border
+from layerwise.search.halving import settle
 from layerwise.stages.kinds import stage_space
 from layerwise.track.provenance import provenance
 from layerwise.track.tracking import Tracker
@@ -28,19 +29,24 @@ COLUMNS = (
     "seed",
     "mlflow_run_id",
 )
+HALVING_COLUMNS = ("rung", "budget")  # the rung a trial reached, and the epochs it had trained there
 
 
 def trials_table(record_paths: list[str], spaces: dict) -> pd.DataFrame:
-    """Rows ordered by stage (in the order the paths name them), round and index. `spaces` maps each
+    """One row per trial (with halving, as the last rung it trained left it: `halving.settle`), ordered
+    by stage (in the order the paths name them), round and index. `spaces` maps each
     stage to its search space, for the `on_border` column (numeric values in the outer 10%)."""
-    records = [record for path in record_paths for record in read_json(path)["records"]]
+    records = settle([record for path in record_paths for record in read_json(path)["records"]])
     stage_order = {stage: position for position, stage in enumerate(dict.fromkeys(r["stage"] for r in records))}
     records.sort(key=lambda record: (stage_order[record["stage"]], record["round"], record["index"]))
     rows = []
     for record in records:
         metrics = {key: value for key, value in record["metrics"].items() if key != "objective"}
         border = on_border(spaces[record["stage"]], record["params"])
-        rows.append({**{key: record[key] for key in COLUMNS}, "on_border": border, **record["params"], **metrics})
+        reached = {key: record[key] for key in HALVING_COLUMNS if key in record}
+        rows.append(
+            {**{key: record[key] for key in COLUMNS}, **reached, "on_border": border, **record["params"], **metrics}
+        )
     # Nullable dtypes: an integer hyper-parameter stays an integer in rows of stages that lack it.
     return pd.DataFrame(rows).convert_dtypes()
 

@@ -17,9 +17,11 @@ from layerwise.learn import stack as stacks
 from layerwise.present.figures import draw_stage, top_table
 from layerwise.search.border import COLUMNS as BORDER_COLUMNS
 from layerwise.search.border import border_warnings, describe
+from layerwise.search.halving import Halving, settle
 from layerwise.search.importance import main_effects
 from layerwise.search.trials import rank_key
 from layerwise.stages.kinds import stage_space
+from layerwise.status import Status
 from layerwise.track import trialruns
 from layerwise.track.tracking import BORDER, EXTENDED, Tracker
 
@@ -29,12 +31,16 @@ class StageFailed(UserError, RuntimeError):
 
 
 def load_records(paths: list[str]) -> list[dict]:
+    """Every record of the shards' files, in round and index order: with halving, one per rung a trial
+    trained (`halving.settle` makes one per trial of them)."""
     records = [record for path in paths for record in read_json(path)["records"]]
     return sorted(records, key=lambda record: (record["round"], record["index"]))
 
 
 def ranked(records: list[dict], stage: str) -> list[dict]:
-    finished = [record for record in records if record["status"] == "FINISHED"]
+    """The finished trials, best first; a trial halving pruned never competes with those that trained
+    their full budget."""
+    finished = [record for record in records if record["status"] == Status.FINISHED]
     if not finished:
         reasons = sorted({record["reason"] for record in records})
         raise StageFailed(f"every trial of stage {stage} failed ({len(records)} trials); reasons: {'; '.join(reasons)}")
@@ -131,6 +137,16 @@ def select_preprocess(spec: dict, order: list[dict]) -> dict:
     return {"stage": spec["stage"], "best": order[0], "ranking": [lineage_step(record) for record in order]}
 
 
+def halving_summary(records: list[dict]) -> dict:
+    """What successive halving cut: the trials it pruned, and the epochs the stage's trials trained
+    against those their max_epochs allow (what the same trials would be allowed without halving)."""
+    return {
+        "pruned": sum(record["status"] == Status.PRUNED for record in records),
+        "epochs_trained": sum(len(record["curves"].get("train_loss", [])) for record in records),
+        "epochs_allowed": sum(record["params"]["max_epochs"] for record in records),
+    }
+
+
 def select_stage(
     spec: dict,
     record_paths: list[str],
@@ -143,9 +159,10 @@ def select_stage(
 ) -> None:
     """Ranks the stage's trials, writes its selection, figures and top table, and closes its MLflow run;
     first logs again the trials whose tracking failed in their shard."""
-    records = load_records(record_paths)
+    records = settle(load_records(record_paths))
     tracker = Tracker.from_file(tracking)
     unrepaired = trialruns.repair_stage(tracker, records)
+    trialruns.mark_pruned(tracker, records)
     order = ranked(records, spec["stage"])
     if spec["kind"] == "pretrain":
         order = kept_first(spec, order)
@@ -158,7 +175,7 @@ def select_stage(
     failed = [
         {key: record[key] for key in ("trial_id", "reason", "params")}  # a grid's missing points
         for record in records
-        if record["status"] != "FINISHED"
+        if record["status"] == Status.FAILED
     ]
     space = stage_space(spec)
     warnings = border_warnings(space, order, spec.get("top_k", 1))
@@ -175,6 +192,7 @@ def select_stage(
             "extended": extended,
             "tracking_unrepaired": unrepaired,  # trials MLflow still lacks; their records hold them
             "importance": main_effects(records, space),  # each hyper-parameter's share of the variance
+            "halving": halving_summary(records) if Halving.of(spec).on else None,
         }
     )
     write_json(out_json, selected)
@@ -188,6 +206,11 @@ def select_stage(
             metrics={"best_objective": best, "n_trials": len(records), "n_failed": len(failed)},
             tags={BORDER: describe(warnings), **({EXTENDED: "; ".join(extended)} if extended else {})},
             artifacts=[out_json, str(table), table_path, figures_dir],
+        )
+    if selected["halving"]:
+        cut = selected["halving"]
+        print(
+            f"halving pruned {cut['pruned']} trials: {cut['epochs_trained']} of {cut['epochs_allowed']} epochs trained"
         )
     print(
         f"{spec['stage']}: best objective {best:.4f}; {len(failed)} of {len(records)} trials failed; "

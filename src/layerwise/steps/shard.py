@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -18,6 +18,7 @@ from layerwise.files import write_json
 from layerwise.learn.checkpoint import Checkpoint, trial_key
 from layerwise.learn.devices import resolve_device
 from layerwise.learn.training import Diverged, checkpointing, reporting_epochs
+from layerwise.search.halving import Halving
 from layerwise.search.strategies import make_strategy
 from layerwise.search.trials import pack_of, plan_round
 from layerwise.seeding import configure_torch, seed_everything
@@ -60,12 +61,34 @@ def interrupt(signum, frame):
     raise Interrupted(f"signal {signum}")
 
 
-def checkpoint_for(trial, spec: dict, folder: Path | None) -> Checkpoint | None:
-    """Where a trial of a stage that checkpoints (fine-tuning, `checkpoint_after_s`) keeps its state."""
-    if folder is None or spec.get("checkpoint_after_s") is None:
+def budgeted(trial):
+    """The trial as it trains in this round: its epochs cut to the round's budget (with halving)."""
+    return replace(trial, params=trial.trained_params())
+
+
+def state_path(weights_dir: Path, trial) -> Path:
+    """Where a trial leaves its training state when its rung ends, for the next rung."""
+    return weights_dir / f"{trial.trial_id}.state.pt"
+
+
+def checkpoint_for(trial, spec: dict, folder: Path | None, weights_dir: Path, alone: bool) -> Checkpoint | None:
+    """Where a trial keeps its training state: a kill checkpoint in `folder` if it trains alone in a
+    stage that checkpoints (fine-tuning, `checkpoint_after_s`); with halving, the state it goes on from
+    (above its bracket's first rung) and where it leaves its own (below its bracket's last)."""
+    kill = folder is not None and alone and spec.get("checkpoint_after_s") is not None
+    start = Path(trial.carried.state) if trial.carried else None
+    below_the_last = trial.budget is not None and not Halving.of(spec).rung(trial.round).last
+    end = state_path(weights_dir, trial) if below_the_last else None
+    if not (kill or start or end):
         return None
-    key = trial_key(trial.params, trial.seed, spec)
-    return Checkpoint(folder / f"{trial.trial_id}.pt", key, spec["checkpoint_after_s"])
+    return Checkpoint(
+        folder / f"{trial.trial_id}.pt" if kill else None,
+        trial_key(trial.trained_params(), trial.seed, spec),
+        spec.get("checkpoint_after_s"),
+        start=start,
+        end=end,
+        logged=trial.carried.epoch if trial.carried else 0,
+    )
 
 
 @dataclass
@@ -104,14 +127,27 @@ def open_trial(
         "extended": list(trial.extended),
         "pack": pack,
         "shard": shard,
+        **({"rung": trial.rung, "budget": trial.budget} if trial.budget is not None else {}),
     }
-    run_id, tracking_error = trialruns.open_run(tracker, record, params)
+    if trial.carried and trial.carried.mlflow_run_id:  # one run across its rungs
+        run_id, tracking_error = trialruns.continue_run(tracker, record, trial.carried.mlflow_run_id)
+    else:
+        run_id, tracking_error = trialruns.open_run(tracker, record, params)
     weights = weights_dir / f"{trial.trial_id}{KINDS[spec['kind']].ARTIFACT_SUFFIX}"
     return Opened(record | {"mlflow_run_id": run_id}, tracking_error, tracker.live_metrics(run_id), weights)
 
 
-def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracker) -> dict:
-    """The trial's finished record, `outcome` being its result or the error that failed it."""
+def saved_state(checkpoint: Checkpoint | None, result: dict) -> dict | None:
+    """Where the next rung finds the state the trial left, if it left one."""
+    if checkpoint is None or checkpoint.end is None or not Path(checkpoint.end).exists():
+        return None
+    metrics = result["metrics"]
+    return {"path": str(checkpoint.end), "epoch": metrics["stopped_epoch"], "stopped": bool(metrics["early_stopped"])}
+
+
+def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracker, checkpoint=None) -> dict:
+    """The trial's finished record, `outcome` being its result or the error that failed it; `duration`
+    that of this round (a trial continued across rungs adds its earlier ones')."""
     if isinstance(outcome, Exception):  # a failed trial is recorded, never fatal to the shard
         traceback.print_exception(outcome, file=sys.stderr)
         result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(outcome)
@@ -125,8 +161,9 @@ def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracke
         "objective": result["objective"],
         "metrics": result["metrics"],
         "curves": result["history"],  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
-        "duration_s": duration,
+        "duration_s": duration + (trial.carried.duration_s if trial.carried else 0.0),
         "weights": str(opened.weights) if status == "FINISHED" else None,
+        **({"state": saved_state(checkpoint, result) if status == "FINISHED" else None} if trial.budget else {}),
     }
     tracking_error = opened.tracking_error or opened.curves.error or trialruns.close_run(tracker, record)
     return record | ({"tracking_error": tracking_error} if tracking_error else {})
@@ -155,7 +192,7 @@ def run_one(
     except Exception as error:  # the trial's failure, recorded with the params it was proposed
         resolved, unresolvable = trial, error
     opened = open_trial(trial, resolved.params, spec, inputs, weights_dir, tracker, shard)
-    checkpoint = checkpoint_for(trial, spec, checkpoints)
+    checkpoint = checkpoint_for(resolved, spec, checkpoints, weights_dir, alone=True)
     started = time.perf_counter()
     try:
         if unresolvable:
@@ -163,7 +200,7 @@ def run_one(
         with reporting_epochs(opened.curves), checkpointing(checkpoint):
             seed_everything(resolved.seed)
             generator = torch.Generator().manual_seed(resolved.seed)
-            outcome = module.run_trial(resolved, inputs, spec, str(opened.weights), generator)
+            outcome = module.run_trial(budgeted(resolved), inputs, spec, str(opened.weights), generator)
     except Exception as error:
         outcome = error
     except BaseException:
@@ -171,7 +208,7 @@ def run_one(
         raise
     if checkpoint:  # the trial ended either way: another attempt would give the same result
         checkpoint.clear()
-    return close_trial(opened, resolved, outcome, time.perf_counter() - started, tracker)
+    return close_trial(opened, resolved, outcome, time.perf_counter() - started, tracker, checkpoint)
 
 
 def run_together(
@@ -183,33 +220,38 @@ def run_together(
     pack = f"{trials[0].stage}-r{trials[0].round}-p{pack_of(trials[0], spec['pack_size']):04d}"
     resolved = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
     opened = [
-        open_trial(trial, settled.params, spec, inputs, weights_dir, tracker, shard, pack)
-        for trial, settled in zip(trials, resolved, strict=True)
+        open_trial(trial, trained.params, spec, inputs, weights_dir, tracker, shard, pack)
+        for trial, trained in zip(trials, resolved, strict=True)
     ]
     trials = resolved
+    checkpoints = [checkpoint_for(trial, spec, None, weights_dir, alone=False) for trial in trials]
     started = time.perf_counter()
     try:
         weights, listeners = [str(opening.weights) for opening in opened], [opening.curves for opening in opened]
-        outcomes = module.run_pack(trials, inputs, spec, weights, listeners)
+        outcomes = module.run_pack([budgeted(t) for t in trials], inputs, spec, weights, listeners, checkpoints)
     except BaseException:
         interrupted(opened, tracker)
         raise
     share = (time.perf_counter() - started) / len(trials)
     return [
-        close_trial(opening, trial, outcome, share, tracker)
-        for opening, trial, outcome in zip(opened, trials, outcomes, strict=True)
+        close_trial(opening, trial, outcome, share, tracker, checkpoint)
+        for opening, trial, outcome, checkpoint in zip(opened, trials, outcomes, checkpoints, strict=True)
     ]
 
 
 def pack_key(trial, spec: dict, inputs: StageInputs):
-    """What a trial must share with others to train with them; None: it trains alone."""
+    """What a trial must share with others to train with them (its kind's key, and the epochs it has
+    trained at an earlier rung); None: it trains alone (so does one its early stopping has ended)."""
     module = KINDS[spec["kind"]]
     if spec.get("pack_size", 1) == 1 or not hasattr(module, "pack_key"):
         return None
+    if trial.carried and trial.carried.stopped:
+        return None
     try:
-        return module.pack_key(module.resolve(trial, inputs, spec), inputs)
+        key = module.pack_key(module.resolve(trial, inputs, spec), inputs)
     except Exception:  # it fails alone, where its record says why
         return None
+    return None if key is None else (key, trial.carried.epoch if trial.carried else 0)
 
 
 def groups(trials: list, spec: dict, inputs: StageInputs) -> list[list]:
@@ -284,7 +326,8 @@ def run_shard(
     print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
     progress = ProgressLog(records, len(planned), spec["shards"])
     tracker = Tracker.from_file(tracking)
-    stale = trialruns.earlier_attempts(tracker, {trial.trial_id for trial in planned})  # before this attempt opens any
+    begun = {trial.trial_id for trial in planned if not trial.carried}  # a continued trial's run is its own
+    stale = trialruns.earlier_attempts(tracker, begun)  # before this attempt opens any
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
     results, started, checkpoints = [], time.perf_counter(), Path(checkpoints) if checkpoints else None

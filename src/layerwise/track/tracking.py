@@ -202,6 +202,18 @@ class Tracker:
             points += [Metric(key, float(v), now, step) for step, v in enumerate(values, start=1) if step not in logged]
         self.log_metrics(run_id, points)
 
+    def reopen(self, run_id: str, tags: dict) -> None:
+        """A closed run RUNNING again (a trial that trains on at a later rung), with `tags` updated."""
+        if self.enabled:
+            self.set_tags(run_id, tags)
+            self.call(self.client.update_run, run_id, status="RUNNING")
+
+    def set_tags(self, run_id: str, tags: dict) -> None:
+        from mlflow.entities import RunTag
+
+        if self.enabled:
+            self.call(self.client.log_batch, run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
+
     def close_run(self, run_id, status: str, reason: str) -> None:
         if self.enabled and run_id is not None:
             self.call(self.client.set_tag, run_id, CLOSED_BY, reason)

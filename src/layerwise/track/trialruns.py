@@ -7,9 +7,15 @@ logs the run again from the record (`repair`).
 
 import sys
 
+from layerwise.status import Status
 from layerwise.track.tracking import EXTENDED, PACK, PARENT_TRIAL, SHARD, TRIAL, Tracker
 
 STATUS, REASON = "layerwise.status", "layerwise.failure_reason"
+RUNG, BUDGET = "layerwise.rung", "layerwise.budget"  # with halving: the rung a trial reached, its epochs there
+
+
+def rung_tags(record: dict) -> dict:
+    return {RUNG: record["rung"], BUDGET: record["budget"]} if "rung" in record else {}
 
 
 def opening_tags(record: dict) -> dict:
@@ -27,7 +33,7 @@ def opening_tags(record: dict) -> dict:
         tags[EXTENDED] = "; ".join(record["extended"])
     if record["pack"]:
         tags[PACK] = record["pack"]
-    return tags
+    return tags | rung_tags(record)
 
 
 def describe(error: Exception) -> str:
@@ -49,13 +55,24 @@ def open_run(tracker: Tracker, record: dict, params: dict) -> tuple[str | None, 
         return None, describe(error)
 
 
+def continue_run(tracker: Tracker, record: dict, run_id: str) -> tuple[str, str | None]:
+    """(run id, tracking error): the run of a trial that goes on at a later rung, RUNNING again with
+    this rung's tags, so that its curves go on in the same run."""
+    try:
+        tracker.reopen(run_id, opening_tags(record))
+        return run_id, None
+    except Exception as error:  # the selection logs it again from the record
+        warn(record, describe(error))
+        return run_id, describe(error)
+
+
 def closing(record: dict) -> dict:
     """What a finished (or failed) trial logs: its hyper-parameters, metrics, status and weights."""
     reason = {REASON: record["reason"]} if record["reason"] else {}
     return {
         "params": {**record["params"], "seed": record["seed"]},
         "metrics": {**record["metrics"], "duration_s": record["duration_s"]},
-        "tags": {STATUS: record["status"], **reason},
+        "tags": {STATUS: record["status"], **reason, **rung_tags(record)},
         "artifacts": [record["weights"]] if record["status"] == "FINISHED" else [],
         "status": record["status"],
     }
@@ -118,3 +135,14 @@ def supersede(tracker: Tracker, runs: list) -> int:
     except Exception as error:
         print(f"warning: MLflow could not mark earlier attempts' runs superseded ({describe(error)})", file=sys.stderr)
         return 0
+
+
+def mark_pruned(tracker: Tracker, records: list[dict]) -> None:
+    """Tags the runs of the trials that halving cut (`halving.settle`) PRUNED, with the rung they
+    reached (their run stays FINISHED: they trained their budget); best effort, the records hold it."""
+    for record in records:
+        if record["status"] == Status.PRUNED and record["mlflow_run_id"]:
+            try:
+                tracker.set_tags(record["mlflow_run_id"], {STATUS: Status.PRUNED.value, **rung_tags(record)})
+            except Exception as error:
+                warn(record, describe(error))

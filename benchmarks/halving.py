@@ -1,0 +1,157 @@
+"""Successive halving and Hyperband against the same strategy without them, at equal CPU-seconds, on
+MNIST-1D fine-tuning.
+
+Each arm searches the default config's fine-tuning space (config/config.yaml: width, depth, learning
+rate, three L2 coefficients, dropout; up to 150 epochs, patience 20) for the no-pretraining network,
+with TPE (4 random proposals first), through the pipeline's own shard code (packs of 4, continuation
+from saved states) in one process, without Snakemake or MLflow, until it has spent `--budget`
+CPU-seconds. Arms:
+- tpe: rounds of 4 trials, each trained to its early stopping or max_epochs;
+- halving: brackets of 9 proposals, 3 rungs, eta 3 (17, 50, 150 epochs);
+- hyperband: Li et al.'s brackets (9 at 17 epochs, 5 at 50, 3 at 150), cycled.
+A search's best is its lowest validation error among trials that trained their full budget (what the
+stage's selection picks from). Each (arm, seed) runs in its own process, two at a time, so CPU time is
+the process's own. Output: halving.csv (per round: CPU-seconds so far, best so far), halving.md (best
+at the budget per arm and seed) and halving.png (best so far against CPU-seconds).
+
+    .venv/bin/python benchmarks/halving.py [--seeds 3] [--budget 600] [--out benchmarks/figures]
+"""
+
+import argparse
+import multiprocessing
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import yaml
+
+from layerwise.data.sets import Split, load_and_split, save_split
+from layerwise.data.transforms import fit_preprocessor, transform
+from layerwise.files import write_json
+from layerwise.search.halving import Halving, settle
+from layerwise.seeding import configure_torch
+from layerwise.status import Status
+from layerwise.steps.selection import load_records
+from layerwise.steps.shard import run_shard
+
+matplotlib.use("Agg")
+from matplotlib import pyplot as plt  # noqa: E402
+
+ARMS = {
+    "tpe": ({"rungs": 1}, 4),
+    "halving": ({"rungs": 3, "eta": 3}, 9),
+    "hyperband": ({"rungs": 3, "eta": 3, "hyperband": True}, 9),
+}  # (halving settings, trials_per_parent)
+
+
+def prepare(folder: Path) -> None:
+    """Standardized MNIST-1D train and validation splits (the default split), and no tracking."""
+    splits = load_and_split("mnist1d", 0, 0.2, 0.2, None, None, "label")
+    pipeline = fit_preprocessor([{"transform": "standardize"}], splits["train"].x)
+    for name in ("train", "valid"):
+        save_split(Split(transform(pipeline, splits[name].x), splits[name].y), str(folder / f"{name}.npz"))
+    write_json(str(folder / "tracking.json"), {"enabled": False})
+
+
+def stage_spec(arm: str, seed: int) -> dict:
+    default = yaml.safe_load(Path("config/config.yaml").read_text())["finetune"]
+    halving, per_arm = ARMS[arm]
+    return {
+        "stage": "finetune", "kind": "finetune", "config_key": "finetune", "seed": seed,
+        "strategy": {"name": "tpe", "startup_trials": 4}, "parents": 0, "has_parent_stacks": True,
+        "no_pretraining_arm": True, "trials_per_parent": per_arm, "shards": 1, "pack_size": 4,
+        "space": default["space"], "patience": default["patience"], "checkpoint_after_s": None,
+        "halving": {"rungs": 1, "eta": 3, "hyperband": False, **halving},
+    }  # fmt: skip
+
+
+def best_finished(records: list[dict], halving: Halving) -> float:
+    """The lowest validation error of a trial that trained its full budget (its bracket's last rung)."""
+    done = [
+        r["objective"]
+        for r in settle(records)
+        if r["status"] == Status.FINISHED and ("rung" not in r or halving.rung(r["round"]).last)
+    ]
+    return min(done) if done else float("nan")
+
+
+def search(task: tuple) -> list[dict]:
+    """One arm and seed, round after round until the budget is spent: a row per round."""
+    arm, seed, budget, folder = task
+    configure_torch(1)
+    spec, paths, rows = stage_spec(arm, seed), [], []
+    halving, started = Halving.of(spec), time.process_time()
+    round_ = 0
+    while time.process_time() - started < budget:
+        path = folder / arm / str(seed) / f"r{round_}.json"
+        run_shard(
+            spec, round_, 0, str(folder / "train.npz"), str(folder / "valid.npz"), None, list(paths),
+            str(folder / "tracking.json"), str(path), str(path.with_suffix(".weights")), 1,
+        )  # fmt: skip
+        paths.append(str(path))
+        records = load_records(paths)
+        rung = halving.rung(round_)
+        rows.append(
+            {"arm": arm, "seed": seed, "round": round_, "bracket": rung.bracket, "rung": rung.rung,
+             "cpu_s": time.process_time() - started, "trials": len(settle(records)),
+             "epochs": sum(len(r["curves"].get("train_loss", [])) for r in settle(records)),
+             "best": best_finished(records, halving)}
+        )  # fmt: skip
+        row = rows[-1]
+        print(f"{arm} seed {seed} round {round_}: {row['cpu_s']:.0f} CPU-s, best {row['best']:.4f}", flush=True)
+        round_ += 1
+    return rows
+
+
+def best_at(rounds: pd.DataFrame, budget: float) -> float:
+    """The best of the rounds that ended within `budget` CPU-seconds."""
+    within = rounds[rounds.cpu_s <= budget]
+    return within.best.min() if len(within) else float("nan")
+
+
+def summarize(rounds: pd.DataFrame, budget: float, out: Path) -> None:
+    table = rounds.groupby(["arm", "seed"], sort=False).apply(lambda group: best_at(group, budget)).unstack("seed")
+    table["mean"] = table.mean(axis=1)
+    counts = rounds.groupby(["arm", "seed"], sort=False).trials.max().unstack("seed").mean(axis=1)
+    table["trials (mean)"] = counts.round(1)
+    machine = f"{platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores"
+    text = f"Best validation error within {budget:.0f} CPU-seconds ({machine})\n\n{table.round(4).to_markdown()}\n"
+    (out / "halving.md").write_text(text)
+    print(text)
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    colours = dict(zip(ARMS, ("tab:blue", "tab:orange", "tab:green"), strict=True))
+    for (arm, seed), group in rounds.groupby(["arm", "seed"], sort=False):
+        axis.step(group.cpu_s, group.best, where="post", color=colours[arm], alpha=0.8,
+                  label=arm if seed == 0 else None)  # fmt: skip
+    axis.axvline(budget, color="0.4", linestyle=":", linewidth=0.8)
+    axis.set(xlabel="CPU-seconds", ylabel="best validation error (full budget)", title="MNIST-1D fine-tuning, TPE")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(out / "halving.png", dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=600.0, help="CPU-seconds per arm and seed")
+    parser.add_argument("--out", default="benchmarks/figures")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        prepare(folder)
+        tasks = [(arm, seed, args.budget, folder) for seed in range(args.seeds) for arm in ARMS]
+        pool = multiprocessing.get_context("spawn").Pool(2)
+        rounds = pd.DataFrame([row for rows in pool.imap(search, tasks) for row in rows])
+        pool.close()  # and let the workers end: a shard takes SIGTERM for an interruption
+        pool.join()
+    rounds.to_csv(out / "halving.csv", index=False)
+    summarize(rounds, args.budget, out)
+
+
+if __name__ == "__main__":
+    main()
