@@ -3,14 +3,13 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import yaml
 from layerwise.track.codeversion import code_digest
 from layerwise.present.figures import STAGE_FIGURES
-from layerwise.command.forkserver import ADDRESS as FORK_SERVER_ADDRESS
+from layerwise.command import forkserver
+from layerwise.command.forkclient import ADDRESS as FORK_SERVER_ADDRESS
 from layerwise.config.specs import stage_names, stage_rounds, stage_specs
 from layerwise.data.transforms import candidate_pipelines, imputes
 from snakemake.exceptions import WorkflowError
@@ -204,25 +203,15 @@ def start_fork_server():
     (src/layerwise/command/forkserver.py): it imports once what each cold job would import again."""
     if not config["fork_server"] or workflow.non_local_exec or workflow.deployment_settings.deployment_method:
         return
-    socket = Path(tempfile.mkdtemp(prefix="layerwise-")) / "socket"  # a folder only this user reads
-    log = Path(f"{RESULTS}/logs/fork_server.log")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as output:
-        command = ["layerwise", "step", "fork-server", "--socket", str(socket)]
-        FORK_SERVERS.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output))
-    os.environ[FORK_SERVER_ADDRESS] = str(socket)  # jobs inherit it; the server was started without
+    server = forkserver.start(Path(f"{RESULTS}/logs/fork_server.log"))
+    FORK_SERVERS.append(server)
+    os.environ[FORK_SERVER_ADDRESS] = forkserver.socket_of(server)  # jobs inherit it; the server was started without
 
 
 def stop_fork_server():
-    """The server stops taking jobs at once, and ends when those it runs have ended."""
     os.environ.pop(FORK_SERVER_ADDRESS, None)
     for server in FORK_SERVERS:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        shutil.rmtree(Path(server.args[-1]).parent, ignore_errors=True)
+        forkserver.stop(server)
 
 
 def print_summary():

@@ -1,5 +1,6 @@
-"""The fork server (forkserver.py): a `layerwise` command run through it behaves as the same command
-run cold (streams, folder, environment, exit code, signals), and runs cold where no server serves it."""
+"""The fork server (forkserver.py, forkclient.py): a `layerwise` command run through it behaves as the
+same command run cold (streams, folder, environment, exit code, signals), and runs cold where no
+server serves it."""
 
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layerwise.command import forkserver
+from layerwise.command import forkclient, forkserver
 from support.processes import running
 from support.repo import REPO
 
@@ -40,7 +41,7 @@ def server(tmp_path):
 
 
 def command(address, *argv, variables=None, **popen) -> subprocess.Popen:
-    env = {**os.environ, forkserver.ADDRESS: str(address), "OMP_NUM_THREADS": "1", **(variables or {})}
+    env = {**os.environ, forkclient.ADDRESS: str(address), "OMP_NUM_THREADS": "1", **(variables or {})}
     return subprocess.Popen(
         [LAYERWISE, *argv], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen
     )
@@ -128,10 +129,10 @@ def test_without_a_server_a_command_runs_cold(tmp_path):
 
 
 def test_a_server_refuses_a_command_of_another_python_which_then_runs_cold(server, monkeypatch):
-    monkeypatch.setenv(forkserver.ADDRESS, str(server[1]))
-    assert forkserver.delegate(["describe"]) is not None  # served
-    monkeypatch.setattr(forkserver, "this_python", lambda: "another Python")
-    assert forkserver.delegate(["describe"]) is None
+    monkeypatch.setenv(forkclient.ADDRESS, str(server[1]))
+    assert forkclient.delegate(["describe"]) is not None  # served
+    monkeypatch.setattr(forkclient, "this_python", lambda: "another Python")
+    assert forkclient.delegate(["describe"]) is None
 
 
 def test_a_request_the_server_cannot_read_is_dropped_and_the_server_serves_on(server):
@@ -147,7 +148,7 @@ def test_a_child_that_fails_before_its_command_runs_ends_alone_and_the_server_se
     """Its error goes to the command's stderr, and the child never goes back to the server's loop."""
     request = {
         "argv": ["describe"], "cwd": str(tmp_path / "gone"), "env": {}, "umask": 0o022,
-        "python": forkserver.this_python(),
+        "python": forkclient.this_python(),
     }  # fmt: skip
     body = json.dumps(request).encode()
     out, err = os.pipe(), os.pipe()
@@ -164,15 +165,15 @@ def test_a_child_that_fails_before_its_command_runs_ends_alone_and_the_server_se
 
 
 def test_a_command_hands_nothing_to_a_server_of_another_user_and_runs_cold(server, monkeypatch):
-    monkeypatch.setenv(forkserver.ADDRESS, str(server[1]))
+    monkeypatch.setenv(forkclient.ADDRESS, str(server[1]))
     monkeypatch.setattr(os, "getuid", lambda: os.geteuid() + 4242)  # the server now seems another user's
-    assert forkserver.delegate(["describe"]) is None
+    assert forkclient.delegate(["describe"]) is None
 
 
 def test_without_a_way_to_tell_who_connects_commands_run_cold_and_no_server_starts(server, monkeypatch, tmp_path):
-    monkeypatch.setenv(forkserver.ADDRESS, str(server[1]))
+    monkeypatch.setenv(forkclient.ADDRESS, str(server[1]))
     monkeypatch.delattr(socket, "SO_PEERCRED")
-    assert forkserver.delegate(["describe"]) is None
+    assert forkclient.delegate(["describe"]) is None
     with pytest.raises(SystemExit, match="SO_PEERCRED"):
         forkserver.serve(str(tmp_path / "never"), command=print)
     assert not (tmp_path / "never").exists()
@@ -244,3 +245,32 @@ def handled(pid: int) -> bool:
         if line.startswith("SigCgt:"):
             return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
     return False
+
+
+SERVE_AFTER_NUMPY = (
+    "import sys, numpy; from layerwise.command import forkserver; "
+    "forkserver.preload = lambda: None; forkserver.serve(sys.argv[1], print)"
+)
+
+
+def test_a_server_whose_libraries_started_native_threads_refuses_to_serve(tmp_path):
+    """numpy's BLAS starts a pool of native threads, which Python's threading module cannot see."""
+    env = {name: value for name, value in os.environ.items() if name not in forkserver.ONE_THREAD}
+    run = subprocess.run(
+        [sys.executable, "-c", SERVE_AFTER_NUMPY, str(tmp_path / "socket")],
+        env=env | {"OPENBLAS_NUM_THREADS": "2"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode != 0 and "imports started threads" in run.stderr
+    assert not (tmp_path / "socket").exists()
+
+
+def test_a_server_started_with_its_libraries_on_one_thread_serves(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE_AFTER_NUMPY, str(tmp_path / "socket")], env=os.environ | forkserver.ONE_THREAD
+    )
+    try:
+        wait_until(lambda: (tmp_path / "socket").exists() or process.poll() is not None, "socket")
+        assert process.poll() is None
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

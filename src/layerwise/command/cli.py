@@ -93,7 +93,7 @@ def add_user_commands(commands) -> None:
 
 def main(argv=None) -> None:
     """The `layerwise` command: run by the workflow's fork server where one serves this Python."""
-    from layerwise.command.forkserver import delegate, end_as
+    from layerwise.command.forkclient import delegate, end_as
 
     code = delegate(sys.argv[1:] if argv is None else argv)
     if code is not None:

@@ -8,131 +8,71 @@ to the server, which forks a child that runs the command as a cold process would
 count and unseeded random states). The command relays the signals it gets to the child and ends as the
 child ends: same exit code, or killed by the same signal. A killed command takes its child along.
 
-A job runs cold, as before, wherever the server cannot serve it: no server (cluster jobs, a server that
-ended), another Python (a conda environment), or a system where a socket cannot tell who is at its
-other end (no SO_PEERCRED): each side serves, or is served by, a process of the same user only, and
-a command signals only a pid that is a child of the server it checked.
+The command's side is forkclient.py; the workflow starts and stops the server with `start` and
+`stop`. A fork copies only the forking thread, so the server starts with its native libraries on one
+thread (BLAS, OpenMP, Arrow's jemalloc) and serves only while its process has no other thread (Python's
+or a library's, as /proc/self/task lists them); a child sets the job's own thread counts. The server
+serves processes of its own user only.
 """
 
-import atexit
 import contextlib
 import importlib
 import json
+import logging
 import os
 import pkgutil
 import selectors
+import shutil
 import signal
 import socket
 import struct
+import subprocess
 import sys
-import threading
+import tempfile
 import time
 import traceback
+from pathlib import Path
 
-ADDRESS = "LAYERWISE_FORK_SERVER"  # the server's socket, set for the jobs by the workflow
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-STREAMS = (0, 1, 2)
+from layerwise.command.forkclient import STREAMS, peer, this_python
+
 # What layerwise's own modules import only inside functions, and which a cold job pays at first use.
-LAZY_IMPORTS = ("mlflow.store.tracking.sqlalchemy_store", "torch._dynamo", "sklearn.decomposition")
+LAZY_IMPORTS = ("mlflow.store.tracking.sqlalchemy_store", "sklearn.decomposition")
+# The server's native libraries start no thread pool of their own (the jobs' children set their threads).
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "JE_ARROW_MALLOC_CONF": "background_thread:false"}  # fmt: skip
+
+
+def start(log_path: Path) -> subprocess.Popen:
+    """Starts `layerwise step fork-server` on a socket in a folder only this user reads, logging to
+    `log_path`; the socket's path is `socket_of(server)`, for the jobs' `forkclient.ADDRESS`."""
+    socket_path = Path(tempfile.mkdtemp(prefix="layerwise-")) / "socket"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as output:
+        command = ["layerwise", "step", "fork-server", "--socket", str(socket_path)]
+        environment = {**os.environ, **ONE_THREAD}
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output, env=environment)
+
+
+def socket_of(server: subprocess.Popen) -> str:
+    return server.args[-1]
+
+
+def stop(server: subprocess.Popen) -> None:
+    """The server stops taking jobs at once, and ends when those it runs have ended."""
+    server.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.wait(timeout=5)
+    shutil.rmtree(Path(socket_of(server)).parent, ignore_errors=True)
+
+
+def threads() -> list[str]:
+    """The names of this process's threads, its native ones included."""
+    return [Path(f"/proc/self/task/{task}/comm").read_text().strip() for task in os.listdir("/proc/self/task")]
+
+
 # A command sends its request as soon as it connects: a connection silent for longer is dropped, so
 # that it holds up the server's other commands no longer than this.
 REQUEST_SECONDS = 1.0
-
-
-def this_python() -> str:
-    """What a child must share with its command: the same interpreter and installed packages."""
-    return f"{os.path.realpath(sys.executable)} {sys.prefix} {sys.version}"
-
-
-# The command's side.
-
-
-def delegate(argv: list[str]) -> int | None:
-    """Runs `layerwise argv` in a child of the fork server; its exit code (minus the signal that killed
-    it), or None where no server serves this Python and the command must run here."""
-    address = os.environ.get(ADDRESS)
-    if not address or not hasattr(socket, "SO_PEERCRED"):
-        return None
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        cwd = os.getcwd()
-        server.connect(address)
-        server_pid, server_uid = peer(server)
-    except OSError:  # no server any more, or no working folder to hand over: run cold
-        server.close()
-        return None
-    if server_uid != os.getuid():  # never hand this user's environment and streams to another's process
-        print(f"layerwise: {address} is served by user {server_uid}; running cold", file=sys.stderr)
-        server.close()
-        return None
-    umask = os.umask(0o077)  # to read it
-    os.umask(umask)
-    request = {"argv": argv, "cwd": cwd, "env": dict(os.environ), "umask": umask, "python": this_python()}
-    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)  # until the child is there to forward them to
-    with server, server.makefile("rb") as replies:
-        body = json.dumps(request).encode()
-        try:
-            socket.send_fds(server, [struct.pack("!I", len(body))], [open_or_null(fd) for fd in STREAMS])
-            server.sendall(body)
-            started = json.loads(replies.readline() or b"{}")
-        except OSError:  # the server stopped listening meanwhile
-            started = {}
-        child = started.get("pid")
-        if not isinstance(child, int) or child <= 0:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
-            return None  # refused (another Python) or gone before it forked: run cold
-
-        def forward(received, _):
-            if parent_of(child) == server_pid:  # not a pid the server merely named, nor one reused since
-                os.kill(child, received)
-
-        handlers = {number: signal.signal(number, forward) for number in FORWARDED}
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
-        ended = json.loads(replies.readline() or b"{}")
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
-    if "exit" not in ended:
-        print(f"layerwise: the fork server ended before job {child} did", file=sys.stderr)
-        return 1
-    return ended["exit"]
-
-
-def peer(connection) -> tuple[int, int]:
-    """(pid, uid) of the process at the other end of a Unix socket."""
-    pid, uid, _ = struct.unpack(
-        "3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    )
-    return pid, uid
-
-
-def parent_of(pid: int) -> int | None:
-    """The parent of a running process, or None when there is none."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def end_as(code: int) -> None:
-    """Ends this process as the child ended: with its exit code, or killed by its signal."""
-    if code < 0:
-        if -code in FORWARDED:
-            signal.signal(-code, signal.SIG_DFL)
-        os.kill(os.getpid(), -code)
-    sys.exit(code if code >= 0 else 128 - code)  # a signal whose default is not to end a process
-
-
-def open_or_null(fd: int) -> int:
-    """`fd`, or /dev/null where the job was started without it."""
-    try:
-        os.fstat(fd)
-        return fd
-    except OSError:
-        return os.open(os.devnull, os.O_RDWR)
-
-
-# The server's side.
 
 
 def serve(address: str, command) -> None:
@@ -144,8 +84,9 @@ def serve(address: str, command) -> None:
     preload()
     import torch
 
-    if threading.active_count() > 1:  # a fork copies only the forking thread: never fork with others
-        raise SystemExit(f"fork server: imports started threads {threading.enumerate()}; jobs run cold")
+    running = threads()
+    if len(running) > 1:  # a fork copies only the forking thread: never fork with others
+        raise SystemExit(f"fork server: imports started threads {running}; jobs run cold")
     if torch.cuda.is_initialized():  # a forked child could not use the GPU
         raise SystemExit("fork server: imports initialised CUDA; jobs run cold")
     Server(address, command).run()
@@ -154,7 +95,10 @@ def serve(address: str, command) -> None:
 
 
 def preload() -> None:
-    """Every layerwise module, and what they import at first use."""
+    """Every layerwise module, what they import at first use, and what torch's optimizer and schedule
+    import at their first step."""
+    import torch
+
     import layerwise
 
     for module in pkgutil.walk_packages(layerwise.__path__, prefix="layerwise."):
@@ -162,6 +106,12 @@ def preload() -> None:
             importlib.import_module(module.name)
     for name in LAZY_IMPORTS:
         importlib.import_module(name)
+    model = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda updates: 1.0)
+    model(torch.zeros(1, 1)).sum().backward()
+    optimizer.step()
+    schedule.step()
 
 
 class Server:
@@ -319,7 +269,7 @@ def run_as_child(command, request: dict, streams: list[int]) -> int:
     except BaseException:
         traceback.print_exc()
         code = 1
-    atexit._run_exitfuncs()  # what an interpreter's exit runs (MLflow ends its active run)
+    as_if_exiting()
     sys.stdout.flush()
     sys.stderr.flush()
     if code < 0:  # as Python does on an unhandled KeyboardInterrupt
@@ -343,6 +293,15 @@ def as_if_started_cold() -> None:
         threadpoolctl.threadpool_limits(int(threads), user_api="blas")
     random.seed()
     numpy.random.seed()
+
+
+def as_if_exiting() -> None:
+    """What a cold process's exit does for a job (the child ends with os._exit: the server's own exit
+    handlers are not its to run): an MLflow run left active ends, the log handlers flush."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None and mlflow.active_run() is not None:
+        mlflow.end_run()
+    logging.shutdown()
 
 
 def exit_code(code) -> int:
