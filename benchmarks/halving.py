@@ -33,6 +33,7 @@ from layerwise.data.transforms import fit_preprocessor, transform
 from layerwise.files import write_json
 from layerwise.search.halving import Halving, settle
 from layerwise.seeding import configure_torch
+from layerwise.stagespec import StageSpec, from_dict
 from layerwise.status import Status
 from layerwise.steps.selection import load_records
 from layerwise.steps.shard import run_shard
@@ -56,16 +57,16 @@ def prepare(folder: Path) -> None:
     write_json(str(folder / "tracking.json"), {"enabled": False})
 
 
-def stage_spec(arm: str, seed: int) -> dict:
+def stage_spec(arm: str, seed: int) -> StageSpec:
     default = yaml.safe_load(Path("config/config.yaml").read_text())["finetune"]
     halving, per_arm = ARMS[arm]
-    return {
+    return from_dict({
         "stage": "finetune", "kind": "finetune", "config_key": "finetune", "seed": seed,
         "strategy": {"name": "tpe", "startup_trials": 4}, "parents": 0, "has_parent_stacks": True,
         "no_pretraining_arm": True, "trials_per_parent": per_arm, "shards": 1, "pack_size": 4,
         "space": default["space"], "patience": default["patience"], "checkpoint_after_s": None,
         "halving": {"rungs": 1, "eta": 3, "hyperband": False, **halving},
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def best_finished(records: list[dict], halving: Halving) -> float:

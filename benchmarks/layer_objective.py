@@ -31,6 +31,7 @@ from layerwise.search.trials import Trial
 from layerwise.seeding import configure_torch, seed_everything
 from layerwise.stages import finetune
 from layerwise.stages.inputs import StageInputs
+from layerwise.stagespec import StageSpec, from_dict
 from layerwise.steps.shard import groups, round_trials, run_group
 from layerwise.track.tracking import Tracker
 
@@ -54,14 +55,14 @@ PATIENCE = 15
 BOOTSTRAP = 1000
 
 
-def layer_spec(stage: str, trials: int) -> dict:
+def layer_spec(stage: str, trials: int) -> StageSpec:
     """One arm: on the input (layer 1) or on the one parent stack (layer 2)."""
-    return {
+    return from_dict({
         "stage": stage, "kind": "pretrain", "config_key": "pretrain", "seed": 0, "strategy": {"name": "random"},
         "parents": 1, "has_parent_stacks": stage != "layer1", "trials_per_parent": trials, "top_k": 1,
         "shards": 1, "pack_size": trials, "space": LAYER_SPACE, "readout": "ridge", "readout_ridge": 1e-3,
         "tie_hidden_units": False, "distinct_parents": True,
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def train_layer(stage: str, trials: int, inputs: StageInputs, folder: Path) -> list[dict]:

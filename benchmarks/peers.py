@@ -18,6 +18,7 @@ the CPU time (this process's) spent to get there, proposing included.
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,10 +49,10 @@ def pipeline_search(
     `rounds` rounds (default: PIPELINE's), in packs of `pack_size` (a pack's trials end together)."""
     settings, default_rounds = PIPELINE[name]
     rounds = rounds or default_rounds
-    spec = {
-        **stage_spec("finetune", "random", seed), "strategy": settings, "trials_per_parent": trials // rounds,
-        "pack_size": pack_size, "checkpoint_after_s": None,
-    }  # fmt: skip
+    spec = replace(
+        stage_spec("finetune", "random", seed), strategy=settings, trials_per_parent=trials // rounds,
+        pack_size=pack_size, checkpoint_after_s=None,
+    )  # fmt: skip
     tracker, history, points, started = Tracker({"enabled": False}), [], [], time.process_time()
     for round_ in range(rounds):
         for group in groups(round_trials(spec, round_, history), spec, inputs):

@@ -26,6 +26,8 @@ import pandas as pd
 import yaml
 from orchestration import REPO, TINY, merged, timed_snakemake
 
+from layerwise.stagespec import from_dict
+
 MIB = 2**20
 
 
@@ -104,13 +106,13 @@ def memory_child(folder: Path, hidden: int) -> None:
     from layerwise.steps.shard import run_shard
 
     before = resident_mib()
-    spec = {
+    spec = from_dict({
         "stage": "layer2", "kind": "pretrain", "config_key": "pretrain", "seed": 0, "strategy": {"name": "random"},
         "parents": 2, "has_parent_stacks": True, "trials_per_parent": 2, "top_k": 2, "shards": 1, "pack_size": 1,
         "readout": "ridge", "readout_ridge": 1e-3, "tie_hidden_units": False, "distinct_parents": True,
         "space": {"algorithm": "denoising_autoencoder", "hidden_units": hidden, "epochs": 1, "batch_size": 128,
                   "activation": "sigmoid"},
-    }  # fmt: skip
+    })  # fmt: skip
     del torch
     run_shard(
         spec, 0, 0, str(folder / "train.npz"), str(folder / "valid.npz"), str(folder / "parents.json"), [],

@@ -28,6 +28,7 @@ from layerwise.data.transforms import fit_preprocessor, transform
 from layerwise.learn import stack as stacks
 from layerwise.seeding import configure_torch
 from layerwise.stages.inputs import StageInputs
+from layerwise.stagespec import StageSpec, from_dict
 from layerwise.steps.shard import round_trials, run_one
 from layerwise.track.tracking import Tracker
 
@@ -95,27 +96,27 @@ def prepare(folder: Path) -> dict:
     }
 
 
-def stage_spec(search: str, strategy: str, seed: int) -> dict:
+def stage_spec(search: str, strategy: str, seed: int) -> StageSpec:
     settings, per_round = STRATEGIES[strategy]
     definition = SEARCHES[search]
     renamed = {
         **settings,
         "grid": {definition.get(key, key): points for key, points in settings.get("grid", {}).items()},
     }
-    return {
+    return from_dict({
         "stage": search, "kind": definition["kind"], "config_key": definition["kind"], "seed": seed,
-        "strategy": renamed, "rounds": settings["rounds"], "trials_per_parent": per_round or BUDGET,
+        "strategy": renamed, "trials_per_parent": per_round or BUDGET,
         "shards": 1, "space": definition["space"], "readout": "ridge", "readout_ridge": 1e-3, "patience": 10,
         # fine-tuning: the no-pretraining arm only, shaped like the one-layer stack
         "parents": 1 if search == "layer1" else 0, "has_parent_stacks": search != "layer1",
         "no_pretraining_arm": search == "finetune", "top_k": 1,
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def run_search(search: str, strategy: str, seed: int, inputs: StageInputs, folder: Path) -> list[dict]:
     spec = stage_spec(search, strategy, seed)
     tracker, history = Tracker({"enabled": False}), []
-    for round_ in range(spec["rounds"]):
+    for round_ in range(STRATEGIES[strategy][0]["rounds"]):
         for trial in round_trials(spec, round_, history):
             history.append(run_one(trial, spec, inputs, folder, tracker))
     return history

@@ -25,6 +25,7 @@ from pathlib import Path
 from strategies import SEARCHES, prepare
 
 from layerwise.files import write_json
+from layerwise.stagespec import StageSpec, from_dict
 from layerwise.steps.shard import run_shard
 
 SPACE = {
@@ -40,20 +41,20 @@ SPACE = {
 }
 
 
-def stage_spec(stage: str, trials: int, pack_size: int) -> dict:
+def stage_spec(stage: str, trials: int, pack_size: int) -> StageSpec:
     if stage == "finetune":  # the no-pretraining arm only, shaped like strategies.py's one-layer stack
-        return {
+        return from_dict({
             "stage": "finetune", "kind": "finetune", "config_key": "finetune", "seed": 0,
             "strategy": {"name": "random"}, "parents": 0, "has_parent_stacks": True, "no_pretraining_arm": True,
             "trials_per_parent": trials, "top_k": 1, "shards": 1, "pack_size": pack_size,
             "space": SEARCHES["finetune"]["space"], "patience": 10, "checkpoint_after_s": None,
-        }  # fmt: skip
-    return {
+        })  # fmt: skip
+    return from_dict({
         "stage": "layer1", "kind": "pretrain", "config_key": "pretrain", "seed": 0, "strategy": {"name": "random"},
         "parents": 1, "has_parent_stacks": False, "trials_per_parent": trials, "top_k": 1, "shards": 1,
         "pack_size": pack_size, "space": SPACE, "readout": "ridge", "readout_ridge": 1e-3, "tie_hidden_units": False,
         "distinct_parents": True,
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def run_stage(folder: Path, stage: str, trials: int, pack_size: int, threads: int) -> tuple[list[dict], float]:

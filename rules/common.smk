@@ -86,7 +86,7 @@ wildcard_constraints:
 
 
 def round_records(stage, round_):
-    return [f"{RESULTS}/{stage}/shards/r{round_}-{shard}.json" for shard in range(SPECS[stage]["shards"])]
+    return [f"{RESULTS}/{stage}/shards/r{round_}-{shard}.json" for shard in range(SPECS[stage].shards)]
 
 
 def shard_records(stage):
@@ -126,7 +126,7 @@ def get_parents(wildcards):
 
 
 def get_stage_spec(wildcards):
-    return json.dumps(SPECS[wildcards.stage], sort_keys=True)
+    return SPECS[wildcards.stage].to_json()
 
 
 def get_stage_records(wildcards):

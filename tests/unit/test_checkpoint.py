@@ -49,7 +49,7 @@ def attempt(checkpoint=None, kill_at=None, patience=EPOCHS, epochs=EPOCHS):
 
 def test_an_attempt_killed_mid_training_resumes_to_the_uninterrupted_numbers(tmp_path, capsys):
     expected, weights, _ = attempt()
-    checkpoint = Checkpoint(tmp_path / "trial.pt", trial_key(PARAMS, 0, {}), after_seconds=0)
+    checkpoint = Checkpoint(tmp_path / "trial.pt", trial_key(PARAMS, 0, ""), after_seconds=0)
     with pytest.raises(Killed):
         attempt(checkpoint, kill_at=4)  # epoch 4 was not saved yet: the checkpoint holds epoch 3
     result, resumed_weights, seen = attempt(checkpoint)
@@ -63,14 +63,14 @@ def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path):
     expected, _, _ = attempt()
     with pytest.raises(Killed):
         attempt(Checkpoint(tmp_path / "trial.pt", "other-config", after_seconds=0), kill_at=4)
-    result, _, seen = attempt(Checkpoint(tmp_path / "trial.pt", trial_key(PARAMS, 0, {}), after_seconds=0))
+    result, _, seen = attempt(Checkpoint(tmp_path / "trial.pt", trial_key(PARAMS, 0, ""), after_seconds=0))
     assert seen == list(range(1, EPOCHS + 1)) and result["history"] == expected["history"]
 
 
 def test_a_short_trial_writes_no_checkpoint_and_keys_tell_configurations_apart(tmp_path):
     attempt(Checkpoint(tmp_path / "trial.pt", "key", after_seconds=3600))
     assert not (tmp_path / "trial.pt").exists()
-    assert trial_key(PARAMS, 0, {}) != trial_key({**PARAMS, "dropout": 0.2}, 0, {}) != trial_key(PARAMS, 1, {})
+    assert trial_key(PARAMS, 0, "") != trial_key({**PARAMS, "dropout": 0.2}, 0, "") != trial_key(PARAMS, 1, "")
 
 
 def test_a_trial_continued_from_the_end_of_a_shorter_budget_reaches_the_numbers_of_one_trained_straight(tmp_path):

@@ -87,10 +87,10 @@ def test_bad_values_are_named_with_what_is_allowed(config, path, value, message)
 def test_stage_specs_chain_the_layers(config):
     specs = stage_specs(config)
     assert list(specs) == ["preprocess", "layer1", "layer2", "finetune"]
-    assert specs["preprocess"]["top_k"] == 1 and not specs["preprocess"]["has_parent_stacks"]
-    assert specs["layer1"]["parents"] == 1 and not specs["layer1"]["has_parent_stacks"]
-    assert specs["layer2"]["parents"] == config["pretrain"]["top_k"]
-    assert specs["finetune"]["no_pretraining_arm"] is True
+    assert specs["preprocess"].top_k == 1 and not specs["preprocess"].has_parent_stacks
+    assert specs["layer1"].parents == 1 and not specs["layer1"].has_parent_stacks
+    assert specs["layer2"].parents == config["pretrain"]["top_k"]
+    assert specs["finetune"].no_pretraining_arm is True
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import torch
 
 from layerwise.command.cli import main
 from layerwise.learn.devices import DeviceError, resolve_device
+from support.specs import stage_spec
 
 
 def test_cpu_is_the_cpu():
@@ -30,7 +31,7 @@ def test_an_unknown_device_names_the_allowed_ones():
 
 def test_a_shard_asked_for_cuda_without_a_gpu_stops_with_that_reason(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    (tmp_path / "spec.json").write_text("{}")
+    (tmp_path / "spec.json").write_text(stage_spec().to_json())
     paths = {flag: f"missing-{flag}" for flag in ("--train", "--valid", "--tracking", "--records", "--weights")}
     arguments = ["step", "shard", "--spec", str(tmp_path / "spec.json"), "--round", "0", "--shard", "0"]
     arguments += [x for pair in paths.items() for x in pair]

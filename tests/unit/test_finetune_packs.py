@@ -12,9 +12,10 @@ from layerwise.search.trials import Trial
 from layerwise.seeding import seed_everything
 from layerwise.stages import finetune
 from layerwise.stages.inputs import Tensors
+from support.specs import stage_spec
 
 TOLERANCE = 1e-4  # relative, on every metric of every epoch
-SPEC = {"patience": 3}
+SPEC = stage_spec(stage="finetune", patience=3)
 
 # Every hyper-parameter a packed trial keeps for itself, varied across the pack.
 VARIED = [

@@ -12,6 +12,7 @@ from layerwise.search.halving import Halving, settle
 from layerwise.search.strategies import RandomSearch
 from layerwise.search.trials import plan_round
 from layerwise.stages.kinds import stage_space
+from layerwise.stagespec import StageSpec
 from layerwise.steps.selection import load_records
 from layerwise.steps.shard import run_shard
 
@@ -69,15 +70,15 @@ def test_a_trial_the_next_rung_ran_without_is_pruned_at_the_rung_it_reached():
 
 
 def spec(shards=1, pack_size=4, rungs=2, **space):
-    return {
-        "stage": "finetune", "kind": "finetune", "config_key": "finetune", "seed": 0, "parents": 0,
-        "has_parent_stacks": True, "no_pretraining_arm": True, "trials_per_parent": 6, "shards": shards,
-        "pack_size": pack_size, "patience": 4, "checkpoint_after_s": None,
-        "strategy": {"name": "random"}, "halving": {"rungs": rungs, "eta": 2, "hyperband": False},
-        "space": {"learning_rate": {"type": "float", "low": 0.003, "high": 0.3, "log": True},
-                  "dropout": {"type": "float", "low": 0.0, "high": 0.3}, "max_epochs": 12, "batch_size": 16,
-                  "hidden_layers": 1, "hidden_units": 8, "activation": "tanh", **space},
-    }  # fmt: skip
+    return StageSpec(
+        stage="finetune", kind="finetune", config_key="finetune", seed=0, parents=0,
+        has_parent_stacks=True, no_pretraining_arm=True, trials_per_parent=6, shards=shards,
+        pack_size=pack_size, patience=4, checkpoint_after_s=None,
+        strategy={"name": "random"}, halving={"rungs": rungs, "eta": 2, "hyperband": False},
+        space={"learning_rate": {"type": "float", "low": 0.003, "high": 0.3, "log": True},
+               "dropout": {"type": "float", "low": 0.0, "high": 0.3}, "max_epochs": 12, "batch_size": 16,
+               "hidden_layers": 1, "hidden_units": 8, "activation": "tanh", **space},
+    )  # fmt: skip
 
 
 @pytest.fixture()
@@ -94,7 +95,7 @@ def data_dir(tmp_path):
 def run_stage(stage_spec, data_dir, rounds, name="finetune"):
     paths, folder = [], data_dir / name
     for round_ in range(rounds):
-        for shard in range(stage_spec["shards"]):
+        for shard in range(stage_spec.shards):
             path = folder / f"r{round_}-{shard}.json"
             run_shard(
                 stage_spec, round_, shard, str(data_dir / "train.npz"), str(data_dir / "valid.npz"), None, list(paths),

@@ -6,6 +6,7 @@ import torch
 from layerwise.learn.learners import ALGORITHMS, learner_for
 from layerwise.search.trials import Trial
 from layerwise.stages import pretrain
+from support.specs import stage_spec
 
 PARAMS = {**pretrain.DEFAULTS, "hidden_units": 5, "epochs": 3, "batch_size": 16, "learning_rate": 0.05}
 
@@ -72,7 +73,7 @@ class FakeInputs:
 )
 def test_a_trial_records_only_what_its_algorithm_uses(algorithm, low, present, absent):
     trial = Trial("layer1", 0, 0, 0, None, 7, {**PARAMS, "algorithm": algorithm})
-    params = pretrain.resolve(trial, FakeInputs(data(low)[0]), {}).params
+    params = pretrain.resolve(trial, FakeInputs(data(low)[0]), stage_spec()).params
     assert params["algorithm"] == algorithm and params["hidden_units"] == 5
     assert present.items() <= params.items()
     assert not set(absent) & set(params)

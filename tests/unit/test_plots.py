@@ -10,6 +10,7 @@ from layerwise.search.importance import main_effects
 from layerwise.search.space import SearchSpace
 from layerwise.stages import finetune
 from layerwise.steps.selection import ranked
+from support.specs import stage_spec
 
 SPACE = {
     "learning_rate": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},
@@ -48,7 +49,7 @@ def is_png(path) -> bool:
 
 
 def spec(kind="finetune", **extra):
-    return {"stage": "finetune", "kind": kind, "config_key": "finetune", "space": SPACE, **extra}
+    return stage_spec(stage="finetune", kind=kind, space=SPACE, **extra)
 
 
 def test_a_stage_draws_exactly_the_figures_the_workflow_declares(tmp_path, records):
@@ -64,7 +65,7 @@ def test_a_stage_draws_exactly_the_figures_the_workflow_declares(tmp_path, recor
 
 def test_the_top_table_lists_the_best_trials_best_first_with_their_hyper_parameters(tmp_path, records):
     order = ranked(records, "finetune")
-    top_table(spec(top_k=3), order, str(tmp_path / "top.csv"))
+    top_table(spec(kind="pretrain", top_k=3), order, str(tmp_path / "top.csv"))
     table = pd.read_csv(tmp_path / "top.csv")
     assert list(table.trial_id) == ["finetune-r0-t0001", "finetune-r0-t0000", "finetune-r0-t0004"]
     assert list(table["rank"]) == [0, 1, 2] and table.objective.is_monotonic_increasing

@@ -9,6 +9,7 @@ from layerwise.files import read_json, write_json
 from layerwise.learn import stack as stacks
 from layerwise.stages import finetune
 from layerwise.steps.seedstudy import member_trial, retrain
+from support.specs import stage_spec
 
 
 @pytest.fixture()
@@ -31,7 +32,7 @@ def study(tmp_path):
 
 
 def run(folder, member, refit=False):
-    spec = {"seed": 0, "patience": 3}
+    spec = stage_spec(stage="finetune", patience=3)
     return retrain(
         str(folder / "selected.json"), str(folder / "train.npz"), str(folder / "valid.npz"), str(folder / "topk.json"),
         spec, member, refit, str(folder / f"{member}.pt"), str(folder / f"{member}.json"), 1,

@@ -1,5 +1,6 @@
 """A stage run through its library entry points: shards, failures, top-K selection and lineage."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from layerwise.data.sets import Split, save_split
 from layerwise.files import write_json
 from layerwise.learn import stack as stacks
 from layerwise.search.strategies import best_params
+from layerwise.stagespec import StageSpec
 from layerwise.steps.selection import StageFailed, load_records, ranked, select_pretrain, top_k
 from layerwise.steps.shard import progress_line, run_shard
 
@@ -26,19 +28,19 @@ def data_dir(tmp_path):
 
 
 def layer_spec(stage="layer1", parents=1, shards=2, **space):
-    return {
-        "stage": stage, "kind": "pretrain", "config_key": "pretrain", "seed": 0,
-        "parents": parents, "has_parent_stacks": stage != "layer1", "trials_per_parent": 4, "top_k": 2,
-        "strategy": {"name": "random"},
-        "shards": shards, "readout": "ridge", "readout_ridge": 1e-3, "distinct_parents": True,
-        "space": {"hidden_units": 5, "epochs": 3, "batch_size": 16, "activation": "tanh", **space},
-    }  # fmt: skip
+    return StageSpec(
+        stage=stage, kind="pretrain", config_key="pretrain", seed=0,
+        parents=parents, has_parent_stacks=stage != "layer1", trials_per_parent=4, top_k=2,
+        strategy={"name": "random"},
+        shards=shards, readout="ridge", readout_ridge=1e-3, distinct_parents=True,
+        space={"hidden_units": 5, "epochs": 3, "batch_size": 16, "activation": "tanh", **space},
+    )  # fmt: skip
 
 
 def run_round(spec, data_dir, round_=0, parents=None, history=()):
     paths = []
-    for shard in range(spec["shards"]):
-        path = data_dir / spec["stage"] / f"r{round_}-{shard}.json"
+    for shard in range(spec.shards):
+        path = data_dir / spec.stage / f"r{round_}-{shard}.json"
         run_shard(
             spec,
             round_,
@@ -49,7 +51,7 @@ def run_round(spec, data_dir, round_=0, parents=None, history=()):
             list(history),
             str(data_dir / "tracking.json"),
             str(path),
-            str(data_dir / spec["stage"] / f"r{round_}-w{shard}"),
+            str(data_dir / spec.stage / f"r{round_}-w{shard}"),
             1,
         )
         paths.append(str(path))
@@ -128,7 +130,7 @@ def test_same_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
     write_json(str(data_dir / "top1.json"), top)
     by_shards = {}
     for shards in (1, 3):
-        spec = {**layer_spec("layer2", parents=2), "shards": shards}
+        spec = replace(layer_spec("layer2", parents=2), shards=shards)
         records = run_stage(spec, data_dir, str(data_dir / "top1.json"))
         by_shards[shards] = {r["trial_id"]: (r["objective"], r["metrics"]["reconstruction_valid"]) for r in records}
     assert len(by_shards[1]) == 8 and by_shards[1] == by_shards[3]
@@ -145,7 +147,7 @@ def test_tied_sizes_give_every_layer_its_parents_width(data_dir):
     top = select_pretrain(first, ranked(run_stage(first, data_dir), "layer1"), None, str(data_dir / "t"))
     write_json(str(data_dir / "top1.json"), top)
     widths = {entry["trial_id"]: entry["params"]["hidden_units"] for entry in top["entries"]}
-    second = {**layer_spec("layer2", parents=2, hidden_units=50), "tie_hidden_units": True}
+    second = replace(layer_spec("layer2", parents=2, hidden_units=50), tie_hidden_units=True)
     records = run_stage(second, data_dir, str(data_dir / "top1.json"))
     assert all(r["status"] == "FINISHED" for r in records)
     assert all(r["params"]["hidden_units"] == widths[r["parent_trial"]] for r in records)
@@ -175,7 +177,7 @@ def test_packed_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
     }
     numbers = {}
     for pack_size, shards in ((1, 1), (3, 1), (3, 2), (3, 3)):
-        spec = {**layer_spec(shards=shards, **varied), "trials_per_parent": 8, "pack_size": pack_size}
+        spec = replace(layer_spec(shards=shards, **varied), trials_per_parent=8, pack_size=pack_size)
         records = sorted(run_stage(spec, data_dir), key=lambda r: r["index"])
         assert [r["status"] for r in records] == ["FINISHED"] * 8
         numbers[pack_size, shards] = [(r["objective"], r["metrics"], r["curves"]) for r in records]
@@ -192,7 +194,7 @@ def test_packed_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
 
 
 def test_a_shard_run_again_runs_the_packs_it_took_before_to_the_same_numbers(data_dir):
-    spec = {**layer_spec(shards=2), "pack_size": 2}
+    spec = replace(layer_spec(shards=2), pack_size=2)
     first, second = (load_records([path]) for path in run_round(spec, data_dir))
     assert [r["index"] for r in first] == [0, 1, 2, 3] and second == []  # run one after the other: shard 0 takes all
     Path(data_dir / "layer1" / "r0-0.json").unlink()  # a lost record: Snakemake runs the shard again

@@ -1,6 +1,7 @@
 """The search strategies: one contract every strategy keeps, then what each one does."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from layerwise.search.space import SearchSpace, to_unit
 from layerwise.search.strategies import HARD_LIMITS, STRATEGY_CLASSES, make_strategy
 from layerwise.search.trials import plan_round
 from layerwise.stages import pretrain
+from support.specs import stage_spec
 
 SPACE = SearchSpace(
     {
@@ -36,13 +38,13 @@ def objective(params):
 
 
 def spec(stage="layer2", parents=2, seed=0):
-    return {"stage": stage, "seed": seed, "parents": parents, "trials_per_parent": 6, "shards": 2}
+    return stage_spec(stage=stage, seed=seed, parents=parents, has_parent_stacks=True, trials_per_parent=6, shards=2)
 
 
 def search(name, seed=0, fail=lambda trial: False, rounds=ROUNDS, stage_spec=None):
     """Rounds of a strategy against `objective`; failed trials are those `fail` picks."""
     stage_spec = stage_spec or spec(seed=seed)
-    strategy = make_strategy(SPACE, seed, stage_spec["stage"], SETTINGS[name])
+    strategy = make_strategy(SPACE, seed, stage_spec.stage, SETTINGS[name])
     history, per_round = [], []
     for round_ in range(rounds):
         trials = plan_round(stage_spec, strategy, round_, history)
@@ -99,7 +101,7 @@ def test_an_arm_whose_trials_all_failed_starts_over():
 
 @pytest.mark.parametrize("name", ["random", "tpe"])
 def test_log_scaled_draws_are_log_uniform(name):
-    stage_spec = {**spec(parents=1), "trials_per_parent": 400}
+    stage_spec = replace(spec(parents=1), trials_per_parent=400)
     draws = [t.params["learning_rate"] for t in search(name, rounds=1, stage_spec=stage_spec)[0]]
     exponents = np.log10(draws)
     assert stats.kstest(exponents, stats.uniform(loc=-4, scale=4).cdf).pvalue > 0.01
@@ -148,7 +150,7 @@ def test_coordinate_descent_varies_one_hyper_parameter_from_the_best_revisiting_
 
 def test_tpe_concentrates_on_the_good_region_more_than_random_search():
     def distance(name):
-        last = search(name, rounds=4, stage_spec={**spec(parents=1), "trials_per_parent": 10})[-1]
+        last = search(name, rounds=4, stage_spec=replace(spec(parents=1), trials_per_parent=10))[-1]
         return np.median([abs(math.log10(t.params["learning_rate"]) + 2) for t in last])
 
     assert distance("tpe") < 0.6 * distance("random")

@@ -11,6 +11,7 @@ from mlflow.exceptions import MlflowException
 from layerwise.data.sets import Split, save_split
 from layerwise.files import read_json, write_json
 from layerwise.stages import pretrain
+from layerwise.stagespec import StageSpec
 from layerwise.steps.selection import select_stage
 from layerwise.steps.shard import run_shard
 from layerwise.track.tracking import StoreUnreachable, Tracker, init_tracking
@@ -35,12 +36,12 @@ def stage(tmp_path):
     return tmp_path
 
 
-SPEC = {
-    "stage": "layer1", "kind": "pretrain", "config_key": "pretrain", "seed": 0, "parents": 1,
-    "has_parent_stacks": False, "trials_per_parent": 2, "top_k": 1, "strategy": {"name": "random"}, "shards": 1,
-    "readout": "ridge", "readout_ridge": 1e-3, "distinct_parents": True,
-    "space": {"algorithm": "autoencoder", "hidden_units": 4, "epochs": 3, "batch_size": 16, "activation": "tanh"},
-}  # fmt: skip
+SPEC = StageSpec(
+    stage="layer1", kind="pretrain", config_key="pretrain", seed=0, parents=1,
+    has_parent_stacks=False, trials_per_parent=2, top_k=1, strategy={"name": "random"}, shards=1,
+    readout="ridge", readout_ridge=1e-3, distinct_parents=True,
+    space={"algorithm": "autoencoder", "hidden_units": 4, "epochs": 3, "batch_size": 16, "activation": "tanh"},
+)  # fmt: skip
 
 
 def shard(folder) -> list[dict]:

@@ -2,16 +2,18 @@ from layerwise.search.space import SearchSpace
 from layerwise.search.strategies import RandomSearch
 from layerwise.search.trials import pack_of, plan_round
 from layerwise.stages import pretrain
+from support.specs import stage_spec
 
 SPACE = SearchSpace({"learning_rate": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}, pretrain.DEFAULTS)
 
 
 def spec(**overrides):
-    return {"stage": "layer2", "seed": 0, "parents": 3, "trials_per_parent": 4, "shards": 2, **overrides}
+    return stage_spec(**{"stage": "layer2", "parents": 3, "has_parent_stacks": True, "trials_per_parent": 4,
+                         "shards": 2, **overrides})  # fmt: skip
 
 
 def plan_stage(spec, space):
-    return plan_round(spec, RandomSearch(space, spec["seed"], spec["stage"], {}), 0, [])
+    return plan_round(spec, RandomSearch(space, spec.seed, spec.stage, {}), 0, [])
 
 
 def test_trials_are_laid_out_arm_by_arm():

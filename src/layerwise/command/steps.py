@@ -4,6 +4,7 @@ from the files a rule names and writing its outputs where the rule says."""
 import json
 from pathlib import Path
 
+from layerwise import stagespec
 from layerwise.config.specs import REPORTS, SPLITS
 from layerwise.data.sets import BUILTIN
 from layerwise.learn.devices import DEVICES
@@ -60,16 +61,11 @@ def init_stage(args) -> None:
     from layerwise.files import write_json
     from layerwise.track.tracking import Tracker, flatten
 
-    spec = json.loads(args.spec)
-    info = Tracker.from_file(args.tracking).open_child("stage", spec["stage"], params=flatten(spec))
-    write_json(args.spec_file, spec)
+    spec = stagespec.from_dict(json.loads(args.spec))
+    info = Tracker.from_file(args.tracking).open_child("stage", spec.stage, params=flatten(spec.params()))
+    Path(args.spec_file).write_text(spec.to_json())
     write_json(args.out, info)
     print(json.dumps(info, indent=2))
-
-
-def read_spec(path: str) -> dict:
-    """A stage spec, as init-stage wrote it."""
-    return json.loads(Path(path).read_text())
 
 
 def optional_path(values: list[str] | None) -> str | None:
@@ -81,19 +77,19 @@ def shard(args) -> None:
     from layerwise.steps.shard import run_shard
 
     run_shard(
-        read_spec(args.spec),
-        args.round,
-        args.shard,
-        args.train,
-        args.valid,
-        optional_path(args.parents),
-        args.history,
-        args.tracking,
-        args.records,
-        args.weights,
-        args.threads,
-        args.checkpoints,
-        args.device,
+        stagespec.read(args.spec),
+        round_=args.round,
+        shard=args.shard,
+        train=args.train,
+        valid=args.valid,
+        parents=optional_path(args.parents),
+        history=args.history,
+        tracking=args.tracking,
+        records=args.records,
+        weights_dir=args.weights,
+        threads=args.threads,
+        checkpoints=args.checkpoints,
+        device=args.device,
     )
 
 
@@ -101,18 +97,33 @@ def select(args) -> None:
     from layerwise.steps.selection import select_stage
 
     select_stage(
-        read_spec(args.spec), args.records, optional_path(args.parents), args.tracking, args.out, args.stacks,
-        args.figures, args.table,
-    )  # fmt: skip
+        stagespec.read(args.spec),
+        record_paths=args.records,
+        parents_path=optional_path(args.parents),
+        tracking=args.tracking,
+        out_json=args.out,
+        out_dir=args.stacks,
+        figures_dir=args.figures,
+        table_path=args.table,
+    )
 
 
 def retrain(args) -> None:
     from layerwise.steps.seedstudy import retrain as run
 
     run(
-        args.selected, args.train, args.valid, args.parents, read_spec(args.spec), args.member, args.refit == "true",
-        args.weights, args.out, args.threads, args.device,
-    )  # fmt: skip
+        selected_path=args.selected,
+        train=args.train,
+        valid=args.valid,
+        parents=args.parents,
+        spec=stagespec.read(args.spec),
+        member=args.member,
+        refit=args.refit == "true",
+        weights=args.weights,
+        out=args.out,
+        threads=args.threads,
+        device=args.device,
+    )
 
 
 def evaluate(args) -> None:

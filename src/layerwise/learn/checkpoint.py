@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 
-def trial_key(params: dict, seed: int, spec: dict) -> str:
+def trial_key(params: dict, seed: int, spec: str) -> str:
+    """What a kill checkpoint belongs to: a trial's hyper-parameters, seed and stage spec (its JSON form)."""
     text = json.dumps({"params": params, "seed": seed, "spec": spec}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

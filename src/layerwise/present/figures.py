@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from layerwise.stagespec import StageSpec
+
 # The figures of each kind of stage, by file name (without .png); the workflow declares the same.
 SEARCH_FIGURES = ("objective", "best_so_far", "parallel", "importance", "contour")
 STAGE_FIGURES = {
@@ -14,12 +16,13 @@ STAGE_FIGURES = {
 }
 
 
-SHOWN_WITHOUT_TOP_K = 5  # fine-tuning keeps one network; its curves and table show the best five
+FINETUNE_SHOWN = 5  # fine-tuning keeps one network; its curves and table show the best five
 
 
-def shown(spec: dict) -> int:
-    """How many of a stage's best trials its learning curves and top table show."""
-    return spec.get("top_k", SHOWN_WITHOUT_TOP_K)
+def shown(spec: StageSpec) -> int:
+    """How many of a stage's best trials its learning curves and top table show: those it keeps, or
+    fine-tuning's best five."""
+    return FINETUNE_SHOWN if spec.kind == "finetune" else spec.top_k
 
 
 def figure_paths(kind: str, folder: str) -> dict[str, str]:
@@ -27,15 +30,15 @@ def figure_paths(kind: str, folder: str) -> dict[str, str]:
 
 
 def draw_stage(
-    spec: dict, records: list[dict], order: list[dict], space, warnings: list[dict], effects: dict, folder: str
+    spec: StageSpec, records: list[dict], order: list[dict], space, warnings: list[dict], effects: dict, folder: str
 ) -> None:
     """Draws the stage's figures into `folder`; `order` holds the finished trials, best first, `effects`
     each hyper-parameter's importance."""
     from layerwise.present import space_plots, training_plots
 
     Path(folder).mkdir(parents=True, exist_ok=True)
-    paths = figure_paths(spec["kind"], folder)
-    stage, top = spec["stage"], order[: shown(spec)]
+    paths = figure_paths(spec.kind, folder)
+    stage, top = spec.stage, order[: shown(spec)]
     space_plots.objective_by_hyperparameter(records, space, warnings, paths["objective"], stage)
     space_plots.best_so_far(records, paths["best_so_far"], stage)
     space_plots.parallel_coordinates(records, space, paths["parallel"], stage)
@@ -49,7 +52,7 @@ def draw_stage(
         training_plots.rungs(records, paths["rungs"], stage)
 
 
-def top_table(spec: dict, order: list[dict], path: str) -> None:
+def top_table(spec: StageSpec, order: list[dict], path: str) -> None:
     """The best trials of a stage, one row each: rank, trial, objective, parent, hyper-parameters."""
     rows = [
         {"rank": rank, **{key: record[key] for key in ("trial_id", "objective", "parent_trial")}, **record["params"]}

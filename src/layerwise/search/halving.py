@@ -21,6 +21,7 @@ Torch-free: the DAG's round count comes from here when Snakemake reads the workf
 import math
 from dataclasses import dataclass
 
+from layerwise.stagespec import StageSpec
 from layerwise.status import Status
 
 
@@ -50,9 +51,9 @@ class Halving:
     hyperband: bool = False
 
     @classmethod
-    def of(cls, spec: dict) -> "Halving":
+    def of(cls, spec: StageSpec) -> "Halving":
         """A stage spec's halving (none for a stage without the setting)."""
-        return cls(**spec.get("halving", {}))
+        return cls(**spec.halving)
 
     @property
     def on(self) -> bool:

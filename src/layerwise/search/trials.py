@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from layerwise.search.halving import Halving, Rung, settle
 from layerwise.seeding import derive_seed
+from layerwise.stagespec import StageSpec
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,11 @@ class Trial:
         return f"{self.stage}-r{self.round - self.rung}-t{self.index:04d}"
 
 
-def arm_count(spec: dict) -> int:
-    return spec["parents"] + (1 if spec.get("no_pretraining_arm") else 0)
+def arm_count(spec: StageSpec) -> int:
+    return spec.parents + (1 if spec.no_pretraining_arm else 0)
 
 
-def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[Trial]:
+def plan_round(spec: StageSpec, strategy, round_: int, history: list[dict]) -> list[Trial]:
     """Every trial of a stage's round, in index order: at a bracket's first rung (every round, without
     halving) each arm's proposals, arm after arm; at a later rung the trials the previous one keeps.
 
@@ -69,9 +70,9 @@ def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[T
         return continued(spec, halving, rung, history)
     # The strategy's rounds are the brackets: it sees each trial once, as its last rung left it.
     brackets = [{**record, "round": halving.rung(record["round"]).bracket} for record in settle(history)]
-    trials, stage = [], spec["stage"]
-    per_arm = halving.proposals(spec["trials_per_parent"], rung.bracket)
-    pretrained_arms = spec["parents"] if spec.get("has_parent_stacks", True) else 0
+    trials, stage = [], spec.stage
+    per_arm = halving.proposals(spec.trials_per_parent, rung.bracket)
+    pretrained_arms = spec.parents if spec.has_parent_stacks else 0
     for arm in range(arm_count(spec)):
         arm_history = [record for record in brackets if record["arm"] == arm]
         extended = tuple(strategy.extensions(rung.bracket, arm_history))
@@ -84,7 +85,7 @@ def plan_round(spec: dict, strategy, round_: int, history: list[dict]) -> list[T
                     index=index,
                     arm=arm,
                     parent_rank=arm if arm < pretrained_arms else None,
-                    seed=derive_seed(spec["seed"], stage, round_, index, "train"),
+                    seed=derive_seed(spec.seed, stage, round_, index, "train"),
                     params=params,
                     extended=extended,
                     budget=budget(params, halving, rung),
@@ -108,7 +109,7 @@ def promoted(previous: list[dict], first: dict[int, int], halving: Halving, rung
     return sorted(kept, key=lambda record: record["index"])
 
 
-def continued(spec: dict, halving: Halving, rung: Rung, history: list[dict]) -> list[Trial]:
+def continued(spec: StageSpec, halving: Halving, rung: Rung, history: list[dict]) -> list[Trial]:
     """A later rung's trials: the best of the previous rung's, each going on from its saved state to
     this rung's budget, with the id, seed and proposal it began with; packed by their place here."""
     first = {}
@@ -121,7 +122,7 @@ def continued(spec: dict, halving: Halving, rung: Rung, history: list[dict]) -> 
         state = record["state"]
         trials.append(
             Trial(
-                stage=spec["stage"],
+                stage=spec.stage,
                 round=rung.round,
                 index=record["index"],
                 arm=record["arm"],

@@ -18,6 +18,7 @@ from layerwise.learn.regularization import classifier_coefficients
 from layerwise.learn.training import train_classifier
 from layerwise.packs import classifiers
 from layerwise.packs.engine import outcomes
+from layerwise.stagespec import StageSpec
 
 ARTIFACT_SUFFIX = ".pt"
 DEFAULTS = {
@@ -63,7 +64,7 @@ def architecture(inputs, parent_rank: int | None, params: dict) -> dict:
     return {"n_in": n_in, "layers": layers, "n_classes": inputs.n_classes, "dropout": params["dropout"]}
 
 
-def resolve(trial, inputs, spec: dict):
+def resolve(trial, inputs, spec: StageSpec):
     """A trial on a pretrained stack records no shape of its own: the stack's is the one it trains."""
     if trial.parent_rank is None:
         return trial
@@ -103,9 +104,9 @@ def finish(arch: dict, model, result: dict, weights_path: str) -> dict:
     return {"objective": result["valid_error"], "metrics": metrics, "history": result["history"]}
 
 
-def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
+def run_trial(trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator) -> dict:
     arch, model, scales = start(trial, inputs)
-    result = train_classifier(model, inputs.train, inputs.valid, trial.params, spec["patience"], generator, scales)
+    result = train_classifier(model, inputs.train, inputs.valid, trial.params, spec.patience, generator, scales)
     return finish(arch, model, result, weights_path)
 
 
@@ -118,7 +119,9 @@ def pack_key(trial, inputs) -> tuple | None:
     return classifiers.pack_key(trial.params, trial.parent_rank, shape)
 
 
-def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listeners: list, checkpoints: list) -> list:
+def run_pack(
+    trials: list, inputs, spec: StageSpec, weights_paths: list[str], listeners: list, checkpoints: list
+) -> list:
     """`run_trial` of trials with one pack key, their networks trained together (packs/classifiers.py),
     each going on from and saving its state as its `checkpoints` entry says; returns each trial's result,
     or the error that failed it."""
@@ -135,7 +138,7 @@ def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listene
         return classifiers.train_pack(
             [model for _, model, _ in started], params, penalties, [scales for _, _, scales in started],
             [rng_states[p] for p in positions], generators, [listeners[p] for p in positions],
-            spec["patience"], inputs.train, inputs.valid, [checkpoints[p] for p in positions],
+            spec.patience, inputs.train, inputs.valid, [checkpoints[p] for p in positions],
         )  # fmt: skip
 
     def end(position, started, result):

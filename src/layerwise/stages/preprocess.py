@@ -12,26 +12,32 @@ import torch
 
 from layerwise.data.transforms import STEP_PARAMS, fit_preprocessor, pipeline_names, pipeline_steps, transform
 from layerwise.learn.readout import readout_error
+from layerwise.stagespec import StageSpec
 
 ARTIFACT_SUFFIX = ".joblib"
 DEFAULTS = {"pipeline": "standardize", "pca_components": 0.99, "impute_strategy": "median", "impute_indicator": False}
 
 
-def resolve(trial, inputs, spec: dict):
+def resolve(trial, inputs, spec: StageSpec):
     """A transform's settings are the trial's only when its pipeline has that transform."""
     names = pipeline_names(trial.params["pipeline"])
     unused = {param for name, params in STEP_PARAMS.items() if name not in names for param in params}
     return replace(trial, params={k: v for k, v in trial.params.items() if k not in unused})
 
 
-def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
+def run_trial(trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator) -> dict:
     params = trial.params
     pipeline = fit_preprocessor(pipeline_steps(params["pipeline"], params), inputs.train.x.numpy())
     x_train = torch.from_numpy(transform(pipeline, inputs.train.x.numpy()))
     x_valid = torch.from_numpy(transform(pipeline, inputs.valid.x.numpy()))
     objective = readout_error(
-        spec["readout"], x_train, inputs.train.y, x_valid, inputs.valid.y, spec["readout_ridge"], inputs.n_classes
+        spec.readout, x_train, inputs.train.y, x_valid, inputs.valid.y, spec.readout_ridge, inputs.n_classes
     )
     joblib.dump(pipeline, weights_path)
     metrics = {"objective": objective, "readout_valid_error": objective, "n_features": x_train.shape[1]}
     return {"objective": objective, "metrics": metrics, "history": {}}
+
+
+def pack_key(trial, inputs) -> None:
+    """A candidate pipeline fits alone (scikit-learn): no pack."""
+    return None

@@ -10,6 +10,7 @@ from layerwise.learn.readout import readout_error
 from layerwise.learn.training import Diverged
 from layerwise.packs import autoencoders
 from layerwise.packs.engine import outcomes
+from layerwise.stagespec import StageSpec
 
 ARTIFACT_SUFFIX = ".pt"
 DEFAULTS = {
@@ -44,18 +45,18 @@ DEFAULTS = {
 }
 
 
-def resolve(trial, inputs, spec: dict):
+def resolve(trial, inputs, spec: StageSpec):
     """The trial as it will run: only the hyper-parameters its algorithm uses, with tied sizes (a layer
     above the first takes its parent's width) and the RBM's visible units settled by its input."""
     params = {"algorithm": trial.params["algorithm"], **learner_for(trial.params).params}
-    if spec.get("tie_hidden_units") and trial.parent_rank is not None:
+    if spec.tie_hidden_units and trial.parent_rank is not None:
         params["hidden_units"] = inputs.stack(trial.parent_rank)["layers"][-1]["n_hidden"]
     if params.get("rbm_visible") == "auto":
         params["rbm_visible"] = visible_units_for(inputs.features(trial.parent_rank)[0], "auto")
     return replace(trial, params=params)
 
 
-def run_trial(trial, inputs, spec: dict, weights_path: str, generator: torch.Generator) -> dict:
+def run_trial(trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator) -> dict:
     """Fits the layer's learner, scores its features with the read-out, saves the layer."""
     h_train, h_valid = inputs.features(trial.parent_rank)
     return scored(trial, learner_for(trial.params).fit(h_train, h_valid, generator), inputs, spec, weights_path)
@@ -65,7 +66,9 @@ def pack_key(trial, inputs) -> tuple | None:
     return autoencoders.pack_key(trial.params, trial.parent_rank)
 
 
-def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listeners: list, checkpoints: list) -> list:
+def run_pack(
+    trials: list, inputs, spec: StageSpec, weights_paths: list[str], listeners: list, checkpoints: list
+) -> list:
     """`run_trial` of trials with one pack key, their layers trained together (packs/autoencoders.py); returns
     each trial's result, or the error that failed it. A layer trains in one go (no halving, no kill
     checkpoint): its `checkpoints` are None."""
@@ -86,7 +89,7 @@ def run_pack(trials: list, inputs, spec: dict, weights_paths: list[str], listene
     return outcomes(trials, start, train, finish)
 
 
-def scored(trial, learner, inputs, spec: dict, weights_path: str) -> dict:
+def scored(trial, learner, inputs, spec: StageSpec, weights_path: str) -> dict:
     """The result of a trial whose layer is learned: its features scored by the read-out (readout.py),
     the layer saved."""
     h_train, h_valid = inputs.features(trial.parent_rank)
@@ -94,7 +97,7 @@ def scored(trial, learner, inputs, spec: dict, weights_path: str) -> dict:
     if not (torch.isfinite(f_train).all() and torch.isfinite(f_valid).all()):
         raise Diverged("hidden features are not finite")
     objective = readout_error(
-        spec["readout"], f_train, inputs.train.y, f_valid, inputs.valid.y, spec["readout_ridge"], inputs.n_classes
+        spec.readout, f_train, inputs.train.y, f_valid, inputs.valid.y, spec.readout_ridge, inputs.n_classes
     )
     torch.save({"layer": {**learner.layer_, "trial_id": trial.trial_id}}, weights_path)
     metrics = {

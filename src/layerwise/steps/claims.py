@@ -17,12 +17,14 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from layerwise.stagespec import StageSpec
 
-def claims_folder(parent: Path, round_: int, spec: dict, tracking: str, trials: list) -> Path:
+
+def claims_folder(parent: Path, round_: int, spec: StageSpec, tracking: str, trials: list) -> Path:
     """The round's claims: a folder of their own for each stage run (tracking.json), spec and trials,
     so that claims of a round planned otherwise are never taken for this one's."""
     planned = [(trial.trial_id, trial.params) for trial in trials]
-    text = json.dumps([spec, Path(tracking).read_text(), planned], sort_keys=True, default=str)
+    text = json.dumps([spec.to_json(), Path(tracking).read_text(), planned], sort_keys=True, default=str)
     return parent / f"r{round_}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 

@@ -19,6 +19,7 @@ from layerwise.search.trials import Trial
 from layerwise.seeding import configure_torch, derive_seed, seed_everything
 from layerwise.stages import finetune
 from layerwise.stages.inputs import StageInputs, Tensors
+from layerwise.stagespec import StageSpec
 
 
 def member_trial(selected: dict, seed: int, member: str) -> Trial:
@@ -39,7 +40,7 @@ def retrain(
     train: str,
     valid: str,
     parents: str,
-    spec: dict,
+    spec: StageSpec,
     member: str,
     refit: bool,
     weights: str,
@@ -52,12 +53,12 @@ def retrain(
     time (duration_s)."""
     configure_torch(threads)
     selected = read_json(selected_path)
-    trial = member_trial(selected, spec["seed"], member)
+    trial = member_trial(selected, spec.seed, member)
     inputs = StageInputs(train, valid, parents, resolve_device(device))
     if refit:
         inputs.train = Tensors(torch.cat([inputs.train.x, inputs.valid.x]), torch.cat([inputs.train.y, inputs.valid.y]))
         trial = replace(trial, params={**trial.params, "max_epochs": selected["best"]["metrics"]["best_epoch"]})
-        spec = {**spec, "patience": 0}  # the epoch count is chosen already; validation data is now training data
+        spec = replace(spec, patience=0)  # the epoch count is chosen already; validation data is now training data
     seed_everything(trial.seed)
     started = time.perf_counter()
     result = finetune.run_trial(trial, inputs, spec, weights, torch.Generator().manual_seed(trial.seed))

@@ -21,6 +21,7 @@ from layerwise.search.halving import Halving, settle
 from layerwise.search.importance import main_effects
 from layerwise.search.trials import rank_key
 from layerwise.stages.kinds import stage_space
+from layerwise.stagespec import StageSpec
 from layerwise.status import Status
 from layerwise.track import trialruns
 from layerwise.track.tracking import BORDER, EXTENDED, Tracker
@@ -70,21 +71,21 @@ def top_k(order: list[dict], k: int, distinct_parents: bool) -> list[dict]:
     return sorted(chosen, key=lambda record: order.index(record))
 
 
-def kept_first(spec: dict, order: list[dict]) -> list[dict]:
+def kept_first(spec: StageSpec, order: list[dict]) -> list[dict]:
     """A layer's ranking with the K stacks it keeps (`top_k`) first: what its selection saves, and its
     figures, top table and border report show."""
-    kept = top_k(order, spec["top_k"], spec["distinct_parents"])
+    kept = top_k(order, spec.top_k, spec.distinct_parents)
     return kept + [record for record in order if record not in kept]
 
 
-def select_pretrain(spec: dict, order: list[dict], parents_path: str | None, out_dir: str) -> dict:
+def select_pretrain(spec: StageSpec, order: list[dict], parents_path: str | None, out_dir: str) -> dict:
     """The top-K stacks, each saved whole (parent stack + this layer) with its lineage; `order` holds
     the finished trials, the kept ones first (`kept_first`)."""
     parents = parent_entries(parents_path)
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
     entries = []
-    for rank, record in enumerate(order[: spec["top_k"]]):
+    for rank, record in enumerate(order[: spec.top_k]):
         parent = parents[record["parent_rank"]] if record["parent_rank"] is not None else None
         layer = torch.load(record["weights"], weights_only=True)["layer"]
         stack_path = directory / f"rank-{rank}.pt"
@@ -101,10 +102,10 @@ def select_pretrain(spec: dict, order: list[dict], parents_path: str | None, out
                 "lineage": (parent["lineage"] if parent else []) + [lineage_step(record)],
             }
         )
-    return {"stage": spec["stage"], "entries": entries}
+    return {"stage": spec.stage, "entries": entries}
 
 
-def select_finetune(spec: dict, order: list[dict], parents_path: str | None) -> dict:
+def select_finetune(spec: StageSpec, order: list[dict], parents_path: str | None) -> dict:
     """The best network overall, and the best with and without pretraining for the comparison."""
     parents = parent_entries(parents_path)
 
@@ -120,7 +121,7 @@ def select_finetune(spec: dict, order: list[dict], parents_path: str | None) -> 
     for record in order:
         best_per_parent.setdefault(record["parent_rank"], record)
     return {
-        "stage": spec["stage"],
+        "stage": spec.stage,
         "best": described(order[0]),
         "best_pretrained": described(pretrained),
         "best_no_pretraining": described(no_pretraining),
@@ -132,9 +133,9 @@ def select_finetune(spec: dict, order: list[dict], parents_path: str | None) -> 
     }
 
 
-def select_preprocess(spec: dict, order: list[dict]) -> dict:
+def select_preprocess(spec: StageSpec, order: list[dict]) -> dict:
     """The best pipeline, and every candidate's score for comparison."""
-    return {"stage": spec["stage"], "best": order[0], "ranking": [lineage_step(record) for record in order]}
+    return {"stage": spec.stage, "best": order[0], "ranking": [lineage_step(record) for record in order]}
 
 
 def halving_summary(records: list[dict]) -> dict:
@@ -148,7 +149,7 @@ def halving_summary(records: list[dict]) -> dict:
 
 
 def select_stage(
-    spec: dict,
+    spec: StageSpec,
     record_paths: list[str],
     parents_path: str | None,
     tracking: str,
@@ -163,11 +164,11 @@ def select_stage(
     tracker = Tracker.from_file(tracking)
     unrepaired = trialruns.repair_stage(tracker, records)
     trialruns.mark_pruned(tracker, records)
-    order = ranked(records, spec["stage"])
-    if spec["kind"] == "pretrain":
+    order = ranked(records, spec.stage)
+    if spec.kind == "pretrain":
         order = kept_first(spec, order)
         selected = select_pretrain(spec, order, parents_path, out_dir)
-    elif spec["kind"] == "preprocess":
+    elif spec.kind == "preprocess":
         selected = select_preprocess(spec, order)
     else:
         selected = select_finetune(spec, order, parents_path)
@@ -178,7 +179,7 @@ def select_stage(
         if record["status"] == Status.FAILED
     ]
     space = stage_space(spec)
-    warnings = border_warnings(space, order, spec.get("top_k", 1))
+    warnings = border_warnings(space, order, spec.top_k)
     extended = sorted({step for record in records for step in record.get("extended", [])})
     selected.update(
         {
@@ -213,7 +214,7 @@ def select_stage(
             f"halving pruned {cut['pruned']} trials: {cut['epochs_trained']} of {cut['epochs_allowed']} epochs trained"
         )
     print(
-        f"{spec['stage']}: best objective {best:.4f}; {len(failed)} of {len(records)} trials failed; "
+        f"{spec.stage}: best objective {best:.4f}; {len(failed)} of {len(records)} trials failed; "
         f"best values on the border: {describe(warnings)}",
         flush=True,
     )

@@ -23,7 +23,8 @@ from layerwise.search.strategies import make_strategy
 from layerwise.search.trials import pack_of, plan_round
 from layerwise.seeding import configure_torch, seed_everything
 from layerwise.stages.inputs import MissingParent, StageInputs
-from layerwise.stages.kinds import KINDS, stage_space
+from layerwise.stages.kinds import KINDS, PackingKind, stage_space
+from layerwise.stagespec import StageSpec
 from layerwise.steps.claims import Claims, claims_folder
 from layerwise.steps.selection import load_records
 from layerwise.track import trialruns
@@ -31,9 +32,9 @@ from layerwise.track.progress import ProgressLog
 from layerwise.track.tracking import Tracker
 
 
-def round_trials(spec: dict, round_: int, history: list[dict]):
+def round_trials(spec: StageSpec, round_: int, history: list[dict]):
     """Every trial of a round, as the stage's strategy proposes it from the earlier rounds' records."""
-    strategy = make_strategy(stage_space(spec), spec["seed"], spec["stage"], spec["strategy"])
+    strategy = make_strategy(stage_space(spec), spec.seed, spec.stage, spec.strategy)
     return plan_round(spec, strategy, round_, history)
 
 
@@ -71,11 +72,11 @@ def state_path(weights_dir: Path, trial) -> Path:
     return weights_dir / f"{trial.trial_id}.state.pt"
 
 
-def checkpoint_for(trial, spec: dict, folder: Path | None, weights_dir: Path, alone: bool) -> Checkpoint | None:
+def checkpoint_for(trial, spec: StageSpec, folder: Path | None, weights_dir: Path, alone: bool) -> Checkpoint | None:
     """Where a trial keeps its training state: a kill checkpoint in `folder` if it trains alone in a
     stage that checkpoints (fine-tuning, `checkpoint_after_s`); with halving, the state it goes on from
     (above its bracket's first rung) and where it leaves its own (below its bracket's last)."""
-    kill = folder is not None and alone and spec.get("checkpoint_after_s") is not None
+    kill = folder is not None and alone and spec.checkpoint_after_s is not None
     start = Path(trial.carried.state) if trial.carried else None
     below_the_last = trial.budget is not None and not Halving.of(spec).rung(trial.round).last
     end = state_path(weights_dir, trial) if below_the_last else None
@@ -83,8 +84,8 @@ def checkpoint_for(trial, spec: dict, folder: Path | None, weights_dir: Path, al
         return None
     return Checkpoint(
         folder / f"{trial.trial_id}.pt" if kill else None,
-        trial_key(trial.trained_params(), trial.seed, spec),
-        spec.get("checkpoint_after_s"),
+        trial_key(trial.trained_params(), trial.seed, spec.to_json()),
+        spec.checkpoint_after_s,
         start=start,
         end=end,
         logged=trial.carried.epoch if trial.carried else 0,
@@ -105,7 +106,7 @@ class Opened:
 def open_trial(
     trial,
     params: dict,
-    spec: dict,
+    spec: StageSpec,
     inputs: StageInputs,
     weights_dir: Path,
     tracker: Tracker,
@@ -133,7 +134,7 @@ def open_trial(
         run_id, tracking_error = trialruns.continue_run(tracker, record, trial.carried.mlflow_run_id)
     else:
         run_id, tracking_error = trialruns.open_run(tracker, record, params)
-    weights = weights_dir / f"{trial.trial_id}{KINDS[spec['kind']].ARTIFACT_SUFFIX}"
+    weights = weights_dir / f"{trial.trial_id}{KINDS[spec.kind].ARTIFACT_SUFFIX}"
     return Opened(record | {"mlflow_run_id": run_id}, tracking_error, tracker.live_metrics(run_id), weights)
 
 
@@ -179,14 +180,14 @@ def interrupted(opened: list[Opened], tracker: Tracker) -> None:
 
 def run_one(
     trial,
-    spec: dict,
+    spec: StageSpec,
     inputs: StageInputs,
     weights_dir: Path,
     tracker: Tracker,
     checkpoints: Path | None = None,
     shard: int = 0,
 ) -> dict:
-    module = KINDS[spec["kind"]]
+    module = KINDS[spec.kind]
     try:
         resolved, unresolvable = module.resolve(trial, inputs, spec), None
     except Exception as error:  # the trial's failure, recorded with the params it was proposed
@@ -212,12 +213,12 @@ def run_one(
 
 
 def run_together(
-    trials: list, spec: dict, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int
+    trials: list, spec: StageSpec, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int
 ) -> list[dict]:
     """Trials of one pack that share a pack key, trained as one batched model (`run_pack` of the
     stage's kind); each is recorded as if it had run alone, with an equal share of the pack's time."""
-    module = KINDS[spec["kind"]]
-    pack = f"{trials[0].stage}-r{trials[0].round}-p{pack_of(trials[0], spec['pack_size']):04d}"
+    module: PackingKind = KINDS[spec.kind]  # only a packing kind's pack_key puts trials together
+    pack = f"{trials[0].stage}-r{trials[0].round}-p{pack_of(trials[0], spec.pack_size):04d}"
     resolved = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
     opened = [
         open_trial(trial, trained.params, spec, inputs, weights_dir, tracker, shard, pack)
@@ -239,11 +240,11 @@ def run_together(
     ]
 
 
-def pack_key(trial, spec: dict, inputs: StageInputs):
+def pack_key(trial, spec: StageSpec, inputs: StageInputs):
     """What a trial must share with others to train with them (its kind's key, and the epochs it has
     trained at an earlier rung); None: it trains alone (so does one its early stopping has ended)."""
-    module = KINDS[spec["kind"]]
-    if spec.get("pack_size", 1) == 1 or not hasattr(module, "pack_key"):
+    module = KINDS[spec.kind]
+    if spec.pack_size == 1:
         return None
     if trial.carried and trial.carried.stopped:
         return None
@@ -254,7 +255,7 @@ def pack_key(trial, spec: dict, inputs: StageInputs):
     return None if key is None else (key, trial.carried.epoch if trial.carried else 0)
 
 
-def groups(trials: list, spec: dict, inputs: StageInputs) -> list[list]:
+def groups(trials: list, spec: StageSpec, inputs: StageInputs) -> list[list]:
     """The shard's trials as they run: those of one pack (trials.pack_of) with the same pack key together,
     every other trial alone; in index order of each group's first trial."""
     together, alone = {}, []
@@ -263,13 +264,13 @@ def groups(trials: list, spec: dict, inputs: StageInputs) -> list[list]:
         if key is None:
             alone.append([trial])
         else:
-            together.setdefault((pack_of(trial, spec["pack_size"]), key), []).append(trial)
+            together.setdefault((pack_of(trial, spec.pack_size), key), []).append(trial)
     return sorted([*together.values(), *alone], key=lambda group: group[0].index)
 
 
 def run_group(
     group: list,
-    spec: dict,
+    spec: StageSpec,
     inputs: StageInputs,
     weights_dir: Path,
     tracker: Tracker,
@@ -296,7 +297,7 @@ def progress_line(record: dict, position: int, untaken: int, shards: int, elapse
 
 
 def run_shard(
-    spec: dict,
+    spec: StageSpec,
     round_: int,
     shard: int,
     train: str,
@@ -320,18 +321,18 @@ def run_shard(
     planned = round_trials(spec, round_, load_records(history))
     packs = {}
     for trial in planned:
-        packs.setdefault(pack_of(trial, spec.get("pack_size", 1)), []).append(trial)
+        packs.setdefault(pack_of(trial, spec.pack_size), []).append(trial)
     claims = Claims(claims_folder(Path(records).parent / "claims", round_, spec, tracking, planned), shard)
     inputs = StageInputs(train, valid, parents, on)
     print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
-    progress = ProgressLog(records, len(planned), spec["shards"])
+    progress = ProgressLog(records, len(planned), spec.shards)
     tracker = Tracker.from_file(tracking)
     begun = {trial.trial_id for trial in planned if not trial.carried}  # a continued trial's run is its own
     stale = trialruns.earlier_attempts(tracker, begun)  # before this attempt opens any
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
     results, started, checkpoints = [], time.perf_counter(), Path(checkpoints) if checkpoints else None
-    for pack in claims.taken(list(packs), spec["shards"]):  # no other shard runs it: earlier runs are stale
+    for pack in claims.taken(list(packs), spec.shards):  # no other shard runs it: earlier runs are stale
         earlier = [run for trial in packs[pack] for run in stale.get(trial.trial_id, [])]
         superseded = trialruns.supersede(tracker, earlier)
         if superseded:
@@ -343,6 +344,6 @@ def run_shard(
             for record in ended:
                 progress.ended(record)
                 results.append(record)
-                line = progress_line(record, len(results), untaken, spec["shards"], time.perf_counter() - started)
+                line = progress_line(record, len(results), untaken, spec.shards, time.perf_counter() - started)
                 print(line, flush=True)
-    write_json(records, {"stage": spec["stage"], "round": round_, "shard": shard, "records": results})
+    write_json(records, {"stage": spec.stage, "round": round_, "shard": shard, "records": results})
