@@ -31,11 +31,11 @@ import yaml
 from layerwise.data.sets import Split, load_and_split, save_split
 from layerwise.data.transforms import fit_preprocessor, transform
 from layerwise.files import write_json
+from layerwise.records import read_shards
 from layerwise.search.halving import Halving, settle
 from layerwise.seeding import configure_torch
 from layerwise.stagespec import StageSpec, from_dict
 from layerwise.status import Status
-from layerwise.steps.selection import load_records
 from layerwise.steps.shard import run_shard
 
 matplotlib.use("Agg")
@@ -93,7 +93,7 @@ def search(task: tuple) -> list[dict]:
             str(folder / "tracking.json"), str(path), str(path.with_suffix(".weights")), 1,
         )  # fmt: skip
         paths.append(str(path))
-        records = load_records(paths)
+        records = read_shards(paths)
         rung = halving.rung(round_)
         rows.append(
             {"arm": arm, "seed": seed, "round": round_, "bracket": rung.bracket, "rung": rung.rung,

@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from layerwise.learn.learners import ALGORITHMS
 from layerwise.model.network import load_network
-from layerwise.steps.selection import load_records
+from layerwise.records import read_shards
 from support.repo import REPO
 from support.runner import LEAN, smoke_config, snakemake
 
@@ -81,7 +81,7 @@ def test_mlflow_holds_the_run_tree(smoke_run):
         assert "layerwise.border" in stage.data.tags  # "none", or what lies on the border
         assert {"border.csv"} <= {a.path for a in client.list_artifacts(stage.info.run_id)}
     trials = by_role["trial"]
-    records = load_records([str(path) for path in smoke_run.results.glob("*/shards/*.json")])
+    records = read_shards([str(path) for path in smoke_run.results.glob("*/shards/*.json")])
     curves = {record["trial_id"]: record["curves"] for record in records}
     # preprocessing, layer 1, layer 2 on K=2 parents, fine-tuning on K=2 + no-pretraining
     assert len(trials) == 3 + 3 + 2 * 3 + 3 * 2

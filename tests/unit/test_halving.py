@@ -8,12 +8,12 @@ import pytest
 from layerwise.config.specs import stage_rounds
 from layerwise.data.sets import Split, save_split
 from layerwise.files import write_json
+from layerwise.records import read_shards
 from layerwise.search.halving import Halving, settle
 from layerwise.search.strategies import RandomSearch
 from layerwise.search.trials import plan_round
 from layerwise.stages.kinds import stage_space
 from layerwise.stagespec import StageSpec
-from layerwise.steps.selection import load_records
 from layerwise.steps.shard import run_shard
 
 
@@ -102,7 +102,7 @@ def run_stage(stage_spec, data_dir, rounds, name="finetune"):
                 str(data_dir / "tracking.json"), str(path), str(folder / f"r{round_}-{shard}.weights"), 1,
             )  # fmt: skip
             paths.append(str(path))
-    return load_records(paths)
+    return read_shards(paths)
 
 
 def numbers(records):

@@ -10,9 +10,10 @@ import torch
 from layerwise.data.sets import Split, save_split
 from layerwise.files import write_json
 from layerwise.learn import stack as stacks
+from layerwise.records import read_shards
 from layerwise.search.strategies import best_params
 from layerwise.stagespec import StageSpec
-from layerwise.steps.selection import StageFailed, load_records, ranked, select_pretrain, top_k
+from layerwise.steps.selection import StageFailed, ranked, select_pretrain, top_k
 from layerwise.steps.shard import progress_line, run_shard
 
 
@@ -62,7 +63,7 @@ def run_stage(spec, data_dir, parents=None, rounds=1):
     paths = []
     for round_ in range(rounds):
         paths += run_round(spec, data_dir, round_, parents, history=paths)
-    return load_records(paths)
+    return read_shards(paths)
 
 
 def test_a_diverging_trial_is_recorded_as_failed_and_the_shard_goes_on(data_dir):
@@ -195,10 +196,10 @@ def test_packed_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
 
 def test_a_shard_run_again_runs_the_packs_it_took_before_to_the_same_numbers(data_dir):
     spec = replace(layer_spec(shards=2), pack_size=2)
-    first, second = (load_records([path]) for path in run_round(spec, data_dir))
+    first, second = (read_shards([path]) for path in run_round(spec, data_dir))
     assert [r["index"] for r in first] == [0, 1, 2, 3] and second == []  # run one after the other: shard 0 takes all
     Path(data_dir / "layer1" / "r0-0.json").unlink()  # a lost record: Snakemake runs the shard again
-    again, second_again = (load_records([path]) for path in run_round(spec, data_dir))
+    again, second_again = (read_shards([path]) for path in run_round(spec, data_dir))
     assert second_again == [] and [r["objective"] for r in again] == [r["objective"] for r in first]
     assert [r["curves"] for r in again] == [r["curves"] for r in first]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from layerwise.errors import UserError
 from layerwise.files import read_json
+from layerwise.status import Status
 from layerwise.track.progress import read_round, rounds_of
 
 
@@ -56,7 +57,12 @@ def status(folder: Path) -> str:
         for round_ in started:
             progress = read_round(shards, round_)
             left = "?" if progress.left is None else str(progress.left)
-            counts = (str(progress.count("FINISHED")), str(progress.count("FAILED")), str(len(progress.running)), left)
+            counts = (
+                str(progress.count(Status.FINISHED)),
+                str(progress.count(Status.FAILED)),
+                str(len(progress.running)),
+                left,
+            )
             rows.append((stage, str(round_), *counts, number(progress.best)))
             if progress.running or progress.left:
                 seconds += progress.seconds_left() or 0.0

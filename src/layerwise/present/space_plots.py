@@ -9,6 +9,7 @@ from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
 from layerwise.present.canvas import BEST, empty, failed, finished, mark_failed, panels, plt, save
 from layerwise.search.space import Categorical, Interval, domain, to_unit
+from layerwise.status import Status
 
 BORDER_SHADE = {"color": "tab:red", "alpha": 0.12}
 INNER_SHADE = {"color": "0.5", "alpha": 0.06}
@@ -85,7 +86,7 @@ def best_so_far(records: list[dict], path: str, title: str) -> None:
     """Every trial's objective in the order the strategy proposed them, and the best one so far."""
     ordered = sorted(records, key=lambda record: (record["round"], record["index"]))
     figure, axis = plt.subplots(figsize=(6, 3.5))
-    done = [(n, r["objective"]) for n, r in enumerate(ordered, start=1) if r["status"] == "FINISHED"]
+    done = [(n, r["objective"]) for n, r in enumerate(ordered, start=1) if r["status"] == Status.FINISHED]
     if done:
         axis.scatter(*zip(*done, strict=True), s=12, color="0.6", label="trial")
     best, curve = math.inf, []
@@ -94,7 +95,7 @@ def best_so_far(records: list[dict], path: str, title: str) -> None:
         curve.append((n, best))
     if curve:
         axis.step(*zip(*curve, strict=True), where="post", color="tab:blue", label="best so far")
-    mark_failed(axis, [n for n, r in enumerate(ordered, start=1) if r["status"] != "FINISHED"])
+    mark_failed(axis, [n for n, r in enumerate(ordered, start=1) if r["status"] == Status.FAILED])
     starts = [n for n, (before, r) in enumerate(itertools.pairwise(ordered), start=2) if r["round"] != before["round"]]
     for start in starts:
         axis.axvline(start - 0.5, color="0.4", linestyle=":", linewidth=0.8)

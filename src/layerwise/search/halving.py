@@ -21,6 +21,7 @@ Torch-free: the DAG's round count comes from here when Snakemake reads the workf
 import math
 from dataclasses import dataclass
 
+from layerwise.records import TrialRecord
 from layerwise.stagespec import StageSpec
 from layerwise.status import Status
 
@@ -95,14 +96,14 @@ class Halving:
         return max(1, math.ceil(max_epochs / self.eta ** (rung.above - rung.rung) - 1e-9))
 
 
-def settle(records: list[dict]) -> list[dict]:
+def settle(records: list[TrialRecord]) -> list[TrialRecord]:
     """One record per trial: that of the last rung it trained, PRUNED when it was cut there (the next
     rung of its bracket ran without it); in the order the trials began. Records without rungs stay as they are."""
 
     def began(record: dict) -> tuple:  # who a trial is: its stage, the round it began in, its index there
         return record.get("stage", ""), record["round"] - record.get("rung", 0), record["index"]
 
-    last = {began(record): record for record in records}  # records come in round order (load_records)
+    last = {began(record): record for record in records}  # records come in round order (read_shards)
     rungs_run = {(*began(record)[:2], record["rung"]) for record in records if "rung" in record}
 
     def cut(record: dict) -> bool:

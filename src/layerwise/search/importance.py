@@ -12,13 +12,14 @@ Interactions are not counted: the shares need not sum to 1.
 import numpy as np
 
 from layerwise.search.space import Categorical, domain
+from layerwise.status import Status
 
 BINS = 5
 
 
 def main_effects(records: list[dict], space) -> dict[str, float]:
     """Each searched hyper-parameter's adjusted share of the objective's variance, largest first."""
-    done = [record for record in records if record["status"] == "FINISHED"]
+    done = [record for record in records if record["status"] == Status.FINISHED]
     effects = {}
     for name in space.searched():
         having = [record for record in done if name in record["params"]]

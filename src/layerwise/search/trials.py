@@ -11,9 +11,11 @@ earlier rounds.
 
 from dataclasses import dataclass
 
+from layerwise.records import TrialRecord
 from layerwise.search.halving import Halving, Rung, settle
 from layerwise.seeding import derive_seed
 from layerwise.stagespec import StageSpec
+from layerwise.status import Status
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def arm_count(spec: StageSpec) -> int:
     return spec.parents + (1 if spec.no_pretraining_arm else 0)
 
 
-def plan_round(spec: StageSpec, strategy, round_: int, history: list[dict]) -> list[Trial]:
+def plan_round(spec: StageSpec, strategy, round_: int, history: list[TrialRecord]) -> list[Trial]:
     """Every trial of a stage's round, in index order: at a bracket's first rung (every round, without
     halving) each arm's proposals, arm after arm; at a later rung the trials the previous one keeps.
 
@@ -99,17 +101,17 @@ def budget(params: dict, halving: Halving, rung: Rung) -> int | None:
     return halving.budget(params["max_epochs"], rung) if halving.on else None
 
 
-def promoted(previous: list[dict], first: dict[int, int], halving: Halving, rung: int) -> list[dict]:
+def promoted(previous: list[TrialRecord], first: dict[int, int], halving: Halving, rung: int) -> list[TrialRecord]:
     """The records of the previous rung whose trials continue at `rung`: per arm the best
     `survivors(first[arm], rung)` finished ones (`rank_key`), in index order."""
     kept = []
     for arm in sorted({record["arm"] for record in previous}):
-        finished = sorted((r for r in previous if r["arm"] == arm and r["status"] == "FINISHED"), key=rank_key)
+        finished = sorted((r for r in previous if r["arm"] == arm and r["status"] == Status.FINISHED), key=rank_key)
         kept += finished[: halving.survivors(first[arm], rung)]
     return sorted(kept, key=lambda record: record["index"])
 
 
-def continued(spec: StageSpec, halving: Halving, rung: Rung, history: list[dict]) -> list[Trial]:
+def continued(spec: StageSpec, halving: Halving, rung: Rung, history: list[TrialRecord]) -> list[Trial]:
     """A later rung's trials: the best of the previous rung's, each going on from its saved state to
     this rung's budget, with the id, seed and proposal it began with; packed by their place here."""
     first = {}

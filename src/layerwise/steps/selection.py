@@ -15,6 +15,7 @@ from layerwise.errors import UserError
 from layerwise.files import read_json, write_json
 from layerwise.learn import stack as stacks
 from layerwise.present.figures import draw_stage, top_table
+from layerwise.records import read_shards
 from layerwise.search.border import COLUMNS as BORDER_COLUMNS
 from layerwise.search.border import border_warnings, describe
 from layerwise.search.halving import Halving, settle
@@ -29,13 +30,6 @@ from layerwise.track.tracking import BORDER, EXTENDED, Tracker
 
 class StageFailed(UserError, RuntimeError):
     """No trial of a stage finished: there is nothing to select."""
-
-
-def load_records(paths: list[str]) -> list[dict]:
-    """Every record of the shards' files, in round and index order: with halving, one per rung a trial
-    trained (`halving.settle` makes one per trial of them)."""
-    records = [record for path in paths for record in read_json(path)["records"]]
-    return sorted(records, key=lambda record: (record["round"], record["index"]))
 
 
 def ranked(records: list[dict], stage: str) -> list[dict]:
@@ -160,7 +154,7 @@ def select_stage(
 ) -> None:
     """Ranks the stage's trials, writes its selection, figures and top table, and closes its MLflow run;
     first logs again the trials whose tracking failed in their shard."""
-    records = settle(load_records(record_paths))
+    records = settle(read_shards(record_paths))
     tracker = Tracker.from_file(tracking)
     unrepaired = trialruns.repair_stage(tracker, records)
     trialruns.mark_pruned(tracker, records)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from layerwise.files import write_json
 from layerwise.learn.checkpoint import Checkpoint, trial_key
 from layerwise.learn.devices import resolve_device
 from layerwise.learn.training import Diverged, checkpointing, reporting_epochs
+from layerwise.records import TrialRecord, read_shards, write_shard
 from layerwise.search.halving import Halving
 from layerwise.search.strategies import make_strategy
 from layerwise.search.trials import pack_of, plan_round
@@ -25,8 +25,8 @@ from layerwise.seeding import configure_torch, seed_everything
 from layerwise.stages.inputs import MissingParent, StageInputs
 from layerwise.stages.kinds import KINDS, PackingKind, stage_space
 from layerwise.stagespec import StageSpec
+from layerwise.status import Status
 from layerwise.steps.claims import Claims, claims_folder
-from layerwise.steps.selection import load_records
 from layerwise.track import trialruns
 from layerwise.track.progress import ProgressLog
 from layerwise.track.tracking import Tracker
@@ -146,14 +146,18 @@ def saved_state(checkpoint: Checkpoint | None, result: dict) -> dict | None:
     return {"path": str(checkpoint.end), "epoch": metrics["stopped_epoch"], "stopped": bool(metrics["early_stopped"])}
 
 
-def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracker, checkpoint=None) -> dict:
+def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracker, checkpoint=None) -> TrialRecord:
     """The trial's finished record, `outcome` being its result or the error that failed it; `duration`
     that of this round (a trial continued across rungs adds its earlier ones')."""
     if isinstance(outcome, Exception):  # a failed trial is recorded, never fatal to the shard
         traceback.print_exception(outcome, file=sys.stderr)
-        result, status, reason = {"objective": None, "metrics": {}, "history": {}}, "FAILED", failure_reason(outcome)
+        result, status, reason = (
+            {"objective": None, "metrics": {}, "history": {}},
+            Status.FAILED,
+            failure_reason(outcome),
+        )
     else:
-        result, status, reason = outcome, "FINISHED", None
+        result, status, reason = outcome, Status.FINISHED, None
     opened.curves.flush()  # the epochs since the last batch, a diverged trial's included
     record = opened.record | {
         "params": trial.params,
@@ -163,8 +167,8 @@ def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracke
         "metrics": result["metrics"],
         "curves": result["history"],  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
         "duration_s": duration + (trial.carried.duration_s if trial.carried else 0.0),
-        "weights": str(opened.weights) if status == "FINISHED" else None,
-        **({"state": saved_state(checkpoint, result) if status == "FINISHED" else None} if trial.budget else {}),
+        "weights": str(opened.weights) if status == Status.FINISHED else None,
+        **({"state": saved_state(checkpoint, result) if status == Status.FINISHED else None} if trial.budget else {}),
     }
     tracking_error = opened.tracking_error or opened.curves.error or trialruns.close_run(tracker, record)
     return record | ({"tracking_error": tracking_error} if tracking_error else {})
@@ -186,7 +190,7 @@ def run_one(
     tracker: Tracker,
     checkpoints: Path | None = None,
     shard: int = 0,
-) -> dict:
+) -> TrialRecord:
     module = KINDS[spec.kind]
     try:
         resolved, unresolvable = module.resolve(trial, inputs, spec), None
@@ -214,7 +218,7 @@ def run_one(
 
 def run_together(
     trials: list, spec: StageSpec, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int
-) -> list[dict]:
+) -> list[TrialRecord]:
     """Trials of one pack that share a pack key, trained as one batched model (`run_pack` of the
     stage's kind); each is recorded as if it had run alone, with an equal share of the pack's time."""
     module: PackingKind = KINDS[spec.kind]  # only a packing kind's pack_key puts trials together
@@ -276,7 +280,7 @@ def run_group(
     tracker: Tracker,
     checkpoints: Path | None = None,
     shard: int = 0,
-) -> list[dict]:
+) -> list[TrialRecord]:
     """The records of a group of `groups`: one trial alone, or the trials of a pack together."""
     if len(group) == 1:
         return [run_one(group[0], spec, inputs, weights_dir, tracker, checkpoints, shard)]
@@ -318,7 +322,7 @@ def run_shard(
     configure_torch(threads)
     on = resolve_device(device)
     signal.signal(signal.SIGTERM, interrupt)
-    planned = round_trials(spec, round_, load_records(history))
+    planned = round_trials(spec, round_, read_shards(history))
     packs = {}
     for trial in planned:
         packs.setdefault(pack_of(trial, spec.pack_size), []).append(trial)
@@ -346,4 +350,4 @@ def run_shard(
                 results.append(record)
                 line = progress_line(record, len(results), untaken, spec.shards, time.perf_counter() - started)
                 print(line, flush=True)
-    write_json(records, {"stage": spec.stage, "round": round_, "shard": shard, "records": results})
+    write_shard(records, spec.stage, round_, shard, results)

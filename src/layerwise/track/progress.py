@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from layerwise.files import read_json
+from layerwise.records import read_shard
+from layerwise.status import Status
 
 ENDED = ("status", "objective", "duration_s")  # what a progress line keeps of a trial that ended
 
@@ -64,7 +65,7 @@ class RoundProgress:
 
     @property
     def best(self) -> float | None:
-        objectives = [t["objective"] for t in self.ended.values() if t["status"] == "FINISHED"]
+        objectives = [t["objective"] for t in self.ended.values() if t["status"] == Status.FINISHED]
         return min(objectives) if objectives else None
 
     def seconds_left(self) -> float | None:
@@ -89,7 +90,7 @@ def read_round(shards_folder: Path, round_: int) -> RoundProgress:
             elif not records.exists():
                 progress.ended[line["trial_id"]] = line
         if records.exists():  # the shard ended: its records are the truth
-            for record in read_json(records)["records"]:
+            for record in read_shard(records):
                 progress.ended[record["trial_id"]] = {key: record[key] for key in ENDED}
     if progress.trials is None and progress.ended:
         progress.trials = len(progress.ended)

@@ -73,7 +73,7 @@ def closing(record: dict) -> dict:
         "params": {**record["params"], "seed": record["seed"]},
         "metrics": {**record["metrics"], "duration_s": record["duration_s"]},
         "tags": {STATUS: record["status"], **reason, **rung_tags(record)},
-        "artifacts": [record["weights"]] if record["status"] == "FINISHED" else [],
+        "artifacts": [record["weights"]] if record["status"] == Status.FINISHED else [],
         "status": record["status"],
     }
 
