@@ -10,6 +10,7 @@ from layerwise.track.codeversion import code_digest
 from layerwise.present.figures import STAGE_FIGURES
 from layerwise.command import forkserver
 from layerwise.command.forkclient import ADDRESS as FORK_SERVER_ADDRESS
+from layerwise.config import topology
 from layerwise.config.specs import stage_names, stage_rounds, stage_specs
 from layerwise.data.transforms import candidate_pipelines, imputes
 from snakemake.exceptions import WorkflowError
@@ -58,7 +59,6 @@ if not CONDA and shutil.which("layerwise") is None:
 ENV = "../workflow/envs/layerwise.yaml"  # for --software-deployment-method conda
 RESULTS = f"results/{config['experiment']}"
 LAYERS = config["pretrain"]["layers"]
-LAST_LAYER = f"layer{LAYERS}"
 SPECS = stage_specs(config)
 ROUNDS = stage_rounds(config)
 STAGES = stage_names(config)
@@ -85,28 +85,15 @@ wildcard_constraints:
     shard="[0-9]+",
 
 
-def round_records(stage, round_):
-    return [f"{RESULTS}/{stage}/shards/r{round_}-{shard}.json" for shard in range(SPECS[stage].shards)]
-
-
 def shard_records(stage):
     """Every round's shard records of a stage."""
-    return [path for round_ in range(ROUNDS[stage]) for path in round_records(stage, round_)]
+    return topology.stage_records(RESULTS, SPECS[stage], ROUNDS[stage])
 
 
 def get_history(wildcards):
     """The records of a stage's earlier rounds, from which its strategy proposes the next round."""
-    return [path for round_ in range(int(wildcards.round)) for path in round_records(wildcards.stage, round_)]
-
-
-def previous_stage(stage):
-    """The stage whose top-K a stage builds on: layer l-1 for layer l, the last layer for fine-tuning."""
-    if stage == "preprocess":
-        return None
-    if stage == "finetune":
-        return LAST_LAYER
-    layer = int(stage.removeprefix("layer"))
-    return f"layer{layer - 1}" if layer > 1 else None
+    stage = wildcards.stage
+    return topology.stage_records(RESULTS, SPECS[stage], ROUNDS[stage], before=int(wildcards.round))
 
 
 def stage_device(wildcards):
@@ -115,14 +102,11 @@ def stage_device(wildcards):
 
 
 def get_stage_data(wildcards):
-    """The preprocessing stage searches on the raw splits; every later stage on the preprocessed ones."""
-    folder = "data/raw" if wildcards.stage == "preprocess" else "data"
-    return {split: f"{RESULTS}/{folder}/{split}.npz" for split in ("train", "valid")}
+    return topology.stage_data(RESULTS, wildcards.stage)
 
 
 def get_parents(wildcards):
-    parent = previous_stage(wildcards.stage)
-    return [f"{RESULTS}/{parent}/topk.json"] if parent else []
+    return topology.parents_file(RESULTS, wildcards.stage, LAYERS)
 
 
 def get_stage_spec(wildcards):
@@ -135,9 +119,7 @@ def get_stage_records(wildcards):
 
 def stage_selections():
     """What each stage's selection wrote, in stage order."""
-    return [
-        f"{RESULTS}/{stage}/{'topk' if stage.startswith('layer') else 'selected'}.json" for stage in STAGES
-    ]
+    return [topology.selection_file(RESULTS, stage) for stage in STAGES]
 
 
 def seed_study_members():
@@ -163,6 +145,14 @@ def stage_figures(stage, kind):
 def figures_folder(wildcards, output):
     """The folder of the figure files a selection declares, where it draws them."""
     return os.path.dirname(output.objective)
+
+
+def selection_options(wildcards, input, output):
+    """A selection's --parents and --stacks, where its stage has them, each value quoted for the shell."""
+    options = [f"--parents {shlex.quote(path)}" for path in input.get("parents", [])]
+    if "stacks" in output.keys():
+        options.append(f"--stacks {shlex.quote(output.stacks)}")
+    return " ".join(options)
 
 
 def all_records():

@@ -29,7 +29,7 @@ rule prepare_data:
 
 rule preprocess:
     input:
-        selected=f"{RESULTS}/preprocess/selected.json",
+        selected=topology.selection_file(RESULTS, "preprocess"),
         splits=rules.prepare_data.output.splits,
     output:
         train=f"{RESULTS}/data/train.npz",

@@ -5,10 +5,10 @@
 
 rule retrain:
     input:
-        selected=rules.select_finetune.output.selected,
+        selected=rules.select_finetune.output.selection,
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
-        parents=f"{RESULTS}/{LAST_LAYER}/topk.json",
+        parents=topology.parents_file(RESULTS, "finetune", LAYERS),
         spec=f"{RESULTS}/finetune/spec.json",
     output:
         record=f"{RESULTS}/seed_study/{{member}}.json",
@@ -35,8 +35,8 @@ rule retrain:
 
 rule evaluate:
     input:
-        selected=rules.select_finetune.output.selected,
-        preprocessing=rules.select_preprocess.output.selected,
+        selected=rules.select_finetune.output.selection,
+        preprocessing=rules.select_preprocess.output.selection,
         selections=stage_selections(),
         members=seed_study_members(),
         train=rules.preprocess.output.train,

@@ -38,62 +38,45 @@ rule select_layer:
         spec=f"{RESULTS}/{{stage}}/spec.json",
         parents=get_parents,
     output:
-        topk=f"{RESULTS}/{{stage}}/topk.json",
+        selection=f"{RESULTS}/{{stage}}/topk.json",
         stacks=directory(f"{RESULTS}/{{stage}}/topk"),
         **stage_figures("{stage}", "pretrain"),
     wildcard_constraints:
         stage="layer[0-9]+",
     params:
         figures=figures_folder,
+        options=selection_options,
         code=CODE,
     conda:
         ENV
     log:
         f"{RESULTS}/logs/{{stage}}/select.log",
     shell:
-        "layerwise step select --spec {input.spec} --records {input.records}"
-        " --parents {input.parents} --tracking {input.tracking} --out {output.topk}"
-        " --stacks {output.stacks} --figures {params.figures} --table {output.table} > {log} 2>&1"
+        "layerwise step select --spec {input.spec} --records {input.records} --tracking {input.tracking}"
+        " --out {output.selection} --figures {params.figures} --table {output.table} {params.options} > {log} 2>&1"
 
 
-rule select_preprocess:
+# Preprocessing and fine-tuning select as a layer does, without stacks to keep.
+use rule select_layer as select_preprocess with:
     input:
         records=shard_records("preprocess"),
         tracking=f"{RESULTS}/preprocess/tracking.json",
         spec=f"{RESULTS}/preprocess/spec.json",
     output:
-        selected=f"{RESULTS}/preprocess/selected.json",
+        selection=f"{RESULTS}/preprocess/selected.json",
         **stage_figures("preprocess", "preprocess"),
-    params:
-        figures=figures_folder,
-        code=CODE,
-    conda:
-        ENV
     log:
         f"{RESULTS}/logs/preprocess/select.log",
-    shell:
-        "layerwise step select --spec {input.spec} --records {input.records}"
-        " --tracking {input.tracking} --out {output.selected}"
-        " --figures {params.figures} --table {output.table} > {log} 2>&1"
 
 
-rule select_finetune:
+use rule select_layer as select_finetune with:
     input:
         records=shard_records("finetune"),
         tracking=f"{RESULTS}/finetune/tracking.json",
         spec=f"{RESULTS}/finetune/spec.json",
-        parents=f"{RESULTS}/{LAST_LAYER}/topk.json",
+        parents=topology.parents_file(RESULTS, "finetune", LAYERS),
     output:
-        selected=f"{RESULTS}/finetune/selected.json",
+        selection=f"{RESULTS}/finetune/selected.json",
         **stage_figures("finetune", "finetune"),
-    params:
-        figures=figures_folder,
-        code=CODE,
-    conda:
-        ENV
     log:
         f"{RESULTS}/logs/finetune/select.log",
-    shell:
-        "layerwise step select --spec {input.spec} --records {input.records}"
-        " --parents {input.parents} --tracking {input.tracking} --out {output.selected}"
-        " --figures {params.figures} --table {output.table} > {log} 2>&1"

@@ -259,3 +259,19 @@ def test_a_config_the_schema_refuses_is_named_with_what_is_allowed_and_the_close
     from layerwise.schema import problem
 
     assert message in problem({"experiment": "x", **change}, SCHEMA)
+
+
+def test_each_stage_builds_on_the_one_before_and_searches_its_own_data(config):
+    from layerwise.config import topology
+
+    layers = config["pretrain"]["layers"]
+    chain = {stage: topology.previous_stage(stage, layers) for stage in stage_specs(config)}
+    assert chain == {"preprocess": None, "layer1": None, "layer2": "layer1", "finetune": "layer2"}
+    assert topology.stage_data("r", "preprocess")["train"] == "r/data/raw/train.npz"
+    assert topology.stage_data("r", "layer1")["valid"] == "r/data/valid.npz"  # preprocessed
+    assert topology.parents_file("r", "finetune", layers) == ["r/layer2/topk.json"]
+    assert topology.parents_file("r", "layer1", layers) == []
+    assert topology.selection_file("r", "preprocess") == "r/preprocess/selected.json"
+    spec = stage_specs(config)["layer1"]
+    history = topology.stage_records("r", spec, rounds=3, before=2)
+    assert history == [f"r/layer1/shards/r{r}-{s}.json" for r in range(2) for s in range(spec.shards)]
