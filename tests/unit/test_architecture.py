@@ -12,7 +12,7 @@ import layerwise
 from support.runner import smoke_config, snakemake
 
 PACKAGE = Path(layerwise.__file__).parent
-MLFLOW_MODULES = {"tracking", "pyfunc_model"}  # the run tree; the model format
+MLFLOW_MODULES = {"store", "tracking", "pyfunc_model"}  # the store, the run tree; the model format
 # The subpackages, each importing only those before it (and the base modules, before them all).
 LAYERS = (
     "base",

@@ -7,7 +7,8 @@ from layerwise.learn.learners import learner_for
 from layerwise.learn.training import reporting_epochs
 from layerwise.stages import pretrain
 from layerwise.track import tracking
-from layerwise.track.tracking import Tracker, init_tracking
+from layerwise.track.store import init_tracking
+from layerwise.track.tracking import Tracker
 
 EPOCHS = 4
 

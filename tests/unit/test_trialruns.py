@@ -14,7 +14,8 @@ from layerwise.stages import pretrain
 from layerwise.stagespec import StageSpec
 from layerwise.steps.selection import select_stage
 from layerwise.steps.shard import run_shard
-from layerwise.track.tracking import StoreUnreachable, Tracker, init_tracking
+from layerwise.track.store import StoreUnreachable, init_tracking
+from layerwise.track.tracking import Tracker
 from support.mlflowserver import call, free_port, mlflow_server
 
 

@@ -50,7 +50,7 @@ def preprocess(args) -> None:
 
 def init_tracking(args) -> None:
     from layerwise.files import write_json
-    from layerwise.track.tracking import init_tracking as create
+    from layerwise.track.store import init_tracking as create
 
     info = create(args.uri, args.experiment, args.artifact_root, args.enabled == "true")
     write_json(args.out, info)

@@ -25,7 +25,8 @@ from layerwise.stages.kinds import stage_space
 from layerwise.stagespec import StageSpec
 from layerwise.status import Status
 from layerwise.track import trialruns
-from layerwise.track.tracking import BORDER, EXTENDED, Tracker
+from layerwise.track.tags import BORDER, EXTENDED
+from layerwise.track.tracking import Tracker
 
 
 class StageFailed(UserError, RuntimeError):

@@ -8,10 +8,8 @@ logs the run again from the record (`repair`).
 import sys
 
 from layerwise.status import Status
-from layerwise.track.tracking import EXTENDED, PACK, PARENT_TRIAL, SHARD, TRIAL, Tracker
-
-STATUS, REASON = "layerwise.status", "layerwise.failure_reason"
-RUNG, BUDGET = "layerwise.rung", "layerwise.budget"  # with halving: the rung a trial reached, its epochs there
+from layerwise.track.tags import BUDGET, EXTENDED, PACK, PARENT_TRIAL, REASON, RUNG, SHARD, STATUS, TRIAL
+from layerwise.track.tracking import Tracker
 
 
 def rung_tags(record: dict) -> dict:
