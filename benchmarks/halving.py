@@ -36,6 +36,7 @@ from layerwise.search.halving import Halving, settle
 from layerwise.seeding import configure_torch
 from layerwise.stagespec import StageSpec, from_dict
 from layerwise.status import Status
+from layerwise.steps.selection import halving_summary
 from layerwise.steps.shard import run_shard
 
 matplotlib.use("Agg")
@@ -69,11 +70,12 @@ def stage_spec(arm: str, seed: int) -> StageSpec:
     })  # fmt: skip
 
 
-def best_finished(records: list[dict], halving: Halving) -> float:
-    """The lowest validation error of a trial that trained its full budget (its bracket's last rung)."""
+def best_finished(trials: list[dict], halving: Halving) -> float:
+    """The lowest validation error of a trial (`halving.settle`'s records) that trained its full budget
+    (its bracket's last rung)."""
     done = [
         r["objective"]
-        for r in settle(records)
+        for r in trials
         if r["status"] == Status.FINISHED and ("rung" not in r or halving.rung(r["round"]).last)
     ]
     return min(done) if done else float("nan")
@@ -93,13 +95,12 @@ def search(task: tuple) -> list[dict]:
             str(folder / "tracking.json"), str(path), str(path.with_suffix(".weights")), 1,
         )  # fmt: skip
         paths.append(str(path))
-        records = read_shards(paths)
+        trials = settle(read_shards(paths))
         rung = halving.rung(round_)
         rows.append(
             {"arm": arm, "seed": seed, "round": round_, "bracket": rung.bracket, "rung": rung.rung,
-             "cpu_s": time.process_time() - started, "trials": len(settle(records)),
-             "epochs": sum(len(r["curves"].get("train_loss", [])) for r in settle(records)),
-             "best": best_finished(records, halving)}
+             "cpu_s": time.process_time() - started, "trials": len(trials),
+             "epochs": halving_summary(trials)["epochs_trained"], "best": best_finished(trials, halving)}
         )  # fmt: skip
         row = rows[-1]
         print(f"{arm} seed {seed} round {round_}: {row['cpu_s']:.0f} CPU-s, best {row['best']:.4f}", flush=True)

@@ -54,26 +54,27 @@ def momentum_buffers(model, optimizer) -> dict:
     buffers = {
         name: optimizer.state.get(parameter, {}).get("momentum_buffer") for name, parameter in model.named_parameters()
     }
-    return {name: buffer.detach().cpu().clone() for name, buffer in buffers.items() if buffer is not None}
+    return {name: buffer for name, buffer in buffers.items() if buffer is not None}
 
 
-def cpu_copy(state_dict: dict | None) -> dict | None:
-    return None if state_dict is None else {name: tensor.detach().cpu().clone() for name, tensor in state_dict.items()}
+def cpu_copy(tensors: dict | None) -> dict | None:
+    return None if tensors is None else {name: tensor.detach().cpu().clone() for name, tensor in tensors.items()}
 
 
-def training_state(epoch, updates, model, optimizer, generator, history, best, stopped) -> dict:
-    """What training needs to go on as if it had not paused (checkpoint.py), in a form that a pack of
-    trials (packs/) reads and writes too: weights and momentum buffers by parameter name, on the CPU."""
+def training_state(epoch, updates, stopped, weights, velocities, generator, torch_rng, cuda_rng, history, best) -> dict:
+    """What training needs to go on as if it had not paused (checkpoint.py), in the one form a trial
+    alone (`fit`) and a pack of trials (packs/engine.py) both write and read: weights and momentum
+    buffers by the name the parameter has in the trial's own model, on the CPU."""
     score, best_epoch, best_weights = best
     return {
         "epoch": epoch,
         "updates": updates,  # where the learning-rate schedule stands
         "stopped": stopped,  # early stopping ended the training: nothing is left to train
-        "weights": cpu_copy(model.state_dict()),
-        "velocities": momentum_buffers(model, optimizer),
+        "weights": cpu_copy(weights),
+        "velocities": cpu_copy(velocities),
         "generator": generator.get_state(),
-        "torch_rng": torch.get_rng_state(),  # dropout draws from it on the CPU,
-        "cuda_rng": torch.cuda.get_rng_state() if on_cuda(model) else None,  # and from this on a GPU
+        "torch_rng": torch_rng,  # dropout draws from it on the CPU,
+        "cuda_rng": cuda_rng,  # and from this on a GPU
         "history": history,
         "best": (tuple(score), best_epoch, cpu_copy(best_weights)),
     }
@@ -91,7 +92,6 @@ def resume(state: dict, model, optimizer, schedule, generator, listener, logged:
         schedule.last_epoch = state["updates"]
         for group, base, factor in zip(optimizer.param_groups, schedule.base_lrs, schedule.lr_lambdas, strict=True):
             group["lr"] = base * factor(state["updates"])
-        schedule._last_lr = [group["lr"] for group in optimizer.param_groups]
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
     if state.get("cuda_rng") is not None and on_cuda(model):
@@ -213,8 +213,10 @@ def fit(
 
     def state():
         return training_state(
-            epoch, epoch * updates_per_epoch, model, optimizer, generator, history, stopping.best, stopped
-        )
+            epoch, epoch * updates_per_epoch, stopped, model.state_dict(), momentum_buffers(model, optimizer),
+            generator, torch.get_rng_state(), torch.cuda.get_rng_state() if on_cuda(model) else None, history,
+            stopping.best,
+        )  # fmt: skip
 
     while not stopped and epoch < max_epochs:
         epoch += 1

@@ -22,7 +22,7 @@ from functools import partial
 import torch
 
 from layerwise.learn.optim import lr_factor
-from layerwise.learn.training import Diverged, EarlyStopping, record_epoch
+from layerwise.learn.training import Diverged, EarlyStopping, record_epoch, training_state
 from layerwise.seeding import seed_everything
 
 VALID_CHUNK = 2**25  # floats of hidden activations per validation pass, to bound a pack's memory
@@ -193,25 +193,18 @@ class Batched:
         pass
 
     def saved_row(self, row: int, member: "Member", epoch: int, updates: int) -> dict:
-        """A trial's training state (training.training_state's form, as the trial alone saves it)."""
+        """A trial's training state, as the trial alone saves it (`training.training_state`)."""
         names, shapes = self.model_names(member.model), {n: t.shape for n, t in member.model.state_dict().items()}
 
         def as_model(tensors: dict) -> dict:
-            return {names[n]: tensor.detach().cpu().reshape(shapes[names[n]]).clone() for n, tensor in tensors.items()}
+            return {names[n]: tensor.reshape(shapes[names[n]]) for n, tensor in tensors.items()}
 
         score, best_epoch, best = member.stopping.best
-        return {
-            "epoch": epoch,
-            "updates": updates,
-            "stopped": member.stopped,
-            "weights": as_model(self.row_state(row)),
-            "velocities": as_model({name: self[f"{name}_velocity"][row] for name in self.parameters}),
-            "generator": member.generator.get_state(),
-            "torch_rng": self.row_rng(row),
-            "cuda_rng": None,
-            "history": member.history,
-            "best": (tuple(score), best_epoch, None if best is None else as_model(best)),
-        }
+        return training_state(
+            epoch, updates, member.stopped, as_model(self.row_state(row)),
+            as_model({name: self[f"{name}_velocity"][row] for name in self.parameters}), member.generator,
+            self.row_rng(row), None, member.history, (score, best_epoch, None if best is None else as_model(best)),
+        )  # fmt: skip
 
     def load_row(self, row: int, member: "Member", state: dict) -> None:
         """Puts a trial's saved state (`saved_row`, or its own alone) into its row and its member."""

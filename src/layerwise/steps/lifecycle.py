@@ -46,11 +46,12 @@ def state_path(weights_dir: Path, trial) -> Path:
     return weights_dir / f"{trial.trial_id}.state.pt"
 
 
-def checkpoint_for(trial, spec: StageSpec, folder: Path | None, weights_dir: Path, alone: bool) -> Checkpoint | None:
-    """Where a trial keeps its training state: a kill checkpoint in `folder` if it trains alone in a
-    stage that checkpoints (fine-tuning, `checkpoint_after_s`); with halving, the state it goes on from
-    (above its bracket's first rung) and where it leaves its own (below its bracket's last)."""
-    kill = folder is not None and alone and spec.checkpoint_after_s is not None
+def checkpoint_for(trial, spec: StageSpec, folder: Path | None, weights_dir: Path) -> Checkpoint | None:
+    """Where a trial keeps its training state: a kill checkpoint in `folder` (None: none, as for a
+    packed trial) in a stage that checkpoints (fine-tuning, `checkpoint_after_s`); with halving, the
+    state it goes on from (above its bracket's first rung) and where it leaves its own (below its
+    bracket's last)."""
+    kill = folder is not None and spec.checkpoint_after_s is not None
     start = Path(trial.carried.state) if trial.carried else None
     below_the_last = trial.budget is not None and not Halving.of(spec).rung(trial.round).last
     end = state_path(weights_dir, trial) if below_the_last else None

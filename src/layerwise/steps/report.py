@@ -7,7 +7,7 @@ import pandas as pd
 from layerwise.config.specs import SPLITS, stage_specs
 from layerwise.files import read_json, write_json
 from layerwise.present.summary_page import render
-from layerwise.records import read_shard
+from layerwise.records import read_shards
 from layerwise.search.border import on_border
 from layerwise.search.halving import settle
 from layerwise.stages.kinds import stage_space
@@ -37,7 +37,7 @@ def trials_table(record_paths: list[str], spaces: dict) -> pd.DataFrame:
     """One row per trial (with halving, as the last rung it trained left it: `halving.settle`), ordered
     by stage (in the order the paths name them), round and index. `spaces` maps each
     stage to its search space, for the `on_border` column (numeric values in the outer 10%)."""
-    records = settle([record for path in record_paths for record in read_shard(path)])
+    records = settle(read_shards(record_paths))
     stage_order = {stage: position for position, stage in enumerate(dict.fromkeys(r["stage"] for r in records))}
     records.sort(key=lambda record: (stage_order[record["stage"]], record["round"], record["index"]))
     rows = []

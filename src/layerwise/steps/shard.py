@@ -56,7 +56,7 @@ def run_one(
     except Exception as error:  # the trial's failure, recorded with the params it was proposed
         resolved, unresolvable = trial, error
     opened = open_trial(trial, resolved.params, spec, inputs, weights_dir, tracker, shard)
-    checkpoint = checkpoint_for(resolved, spec, checkpoints, weights_dir, alone=True)
+    checkpoint = checkpoint_for(resolved, spec, checkpoints, weights_dir)
     started = time.perf_counter()
     try:
         if unresolvable:
@@ -88,7 +88,7 @@ def run_together(
         for trial, trained in zip(trials, resolved, strict=True)
     ]
     trials = resolved
-    checkpoints = [checkpoint_for(trial, spec, None, weights_dir, alone=False) for trial in trials]
+    checkpoints = [checkpoint_for(trial, spec, None, weights_dir) for trial in trials]  # packs: no kill checkpoint
     started = time.perf_counter()
     try:
         weights, listeners = [str(opening.weights) for opening in opened], [opening.curves for opening in opened]

@@ -39,6 +39,12 @@ def params_of(values: dict):
     return [Param(key, str(value)[:6000]) for key, value in sorted(values.items())]
 
 
+def tags_of(values: dict):
+    from mlflow.entities import RunTag
+
+    return [RunTag(key, str(value)) for key, value in values.items()]
+
+
 class Tracker:
     """Logs under the run a tracking file names (pipeline or stage run); a no-op when tracking is off."""
 
@@ -117,10 +123,8 @@ class Tracker:
             self.call(self.client.update_run, run_id, status="RUNNING")
 
     def set_tags(self, run_id: str, tags: dict) -> None:
-        from mlflow.entities import RunTag
-
         if self.enabled:
-            self.call(self.client.log_batch, run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
+            self.call(self.client.log_batch, run_id, tags=tags_of(tags))
 
     def close_run(self, run_id, status: str, reason: str) -> None:
         if self.enabled and run_id is not None:
@@ -176,14 +180,14 @@ class Tracker:
         """Logs everything in a few batched requests, then closes the run with `status`."""
         if not self.enabled or run_id is None:
             return
-        from mlflow.entities import Metric, RunTag
+        from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
         self.call(
             self.client.log_batch,
             run_id,
             params=params_of(params or {}),
-            tags=[RunTag(key, str(value)) for key, value in (tags or {}).items()],
+            tags=tags_of(tags or {}),
         )
         self.log_metrics(run_id, [Metric(key, float(value), now, 0) for key, value in (metrics or {}).items()])
         for artifact in artifacts:
