@@ -275,3 +275,24 @@ def test_each_stage_builds_on_the_one_before_and_searches_its_own_data(config):
     spec = stage_specs(config)["layer1"]
     history = topology.stage_records("r", spec, rounds=3, before=2)
     assert history == [f"r/layer1/shards/r{r}-{s}.json" for r in range(2) for s in range(spec.shards)]
+
+
+def test_rungs_that_could_not_each_train_longer_than_the_one_below_are_refused(config):
+    halved = copy.deepcopy(config)  # smoke: max_epochs 5
+    halved["finetune"]["halving"] = {"rungs": 3, "eta": 3, "hyperband": False}  # would need 9 epochs
+    with pytest.raises(ConfigError, match="finetune.halving.rungs: 3 rungs with eta 3 need max_epochs of at least 9"):
+        check_config(halved)
+    halved["finetune"]["space"]["max_epochs"] = {"type": "int", "low": 4, "high": 40}  # its smallest value counts
+    with pytest.raises(ConfigError, match="finetune.space.max_epochs can be 4"):
+        check_config(halved)
+    halved["finetune"]["space"]["max_epochs"] = {"type": "int", "low": 9, "high": 40}
+    check_config(halved)
+
+
+def test_an_eta_below_two_is_refused_by_the_schema(config):
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    config["finetune"]["halving"] = {"rungs": 2, "eta": 1.5}
+    with pytest.raises(WorkflowError, match="1.5"):
+        validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
