@@ -8,13 +8,15 @@ from saved states) in one process, without Snakemake or MLflow, until it has spe
 CPU-seconds. Arms:
 - tpe: rounds of 4 trials, each trained to its early stopping or max_epochs;
 - halving: brackets of 9 proposals, 3 rungs, eta 3 (17, 50, 150 epochs);
+- halving2: brackets of 9 proposals, 2 rungs, eta 3 (50, 150 epochs);
 - hyperband: Li et al.'s brackets (9 at 17 epochs, 5 at 50, 3 at 150), cycled.
 A search's best is its lowest validation error among trials that trained their full budget (what the
 stage's selection picks from). Each (arm, seed) runs in its own process, two at a time, so CPU time is
 the process's own. Output: halving.csv (per round: CPU-seconds so far, best so far), halving.md (best
 at the budget per arm and seed) and halving.png (best so far against CPU-seconds).
 
-    .venv/bin/python benchmarks/halving.py [--seeds 3] [--budget 600] [--out benchmarks/figures]
+    .venv/bin/python benchmarks/halving.py [--seeds 3] [--budget 600] [--arms tpe halving ...]
+        [--out benchmarks/figures]
 """
 
 import argparse
@@ -45,6 +47,7 @@ from matplotlib import pyplot as plt  # noqa: E402
 ARMS = {
     "tpe": ({"rungs": 1}, 4),
     "halving": ({"rungs": 3, "eta": 3}, 9),
+    "halving2": ({"rungs": 2, "eta": 3}, 9),
     "hyperband": ({"rungs": 3, "eta": 3, "hyperband": True}, 9),
 }  # (halving settings, trials_per_parent)
 
@@ -115,6 +118,7 @@ def best_at(rounds: pd.DataFrame, budget: float) -> float:
 
 
 def summarize(rounds: pd.DataFrame, budget: float, out: Path) -> None:
+    """halving.md: the best within the budget per arm and seed; halving.png: best so far against CPU-s."""
     table = rounds.groupby(["arm", "seed"], sort=False).apply(lambda group: best_at(group, budget)).unstack("seed")
     table["mean"] = table.mean(axis=1)
     counts = rounds.groupby(["arm", "seed"], sort=False).trials.max().unstack("seed").mean(axis=1)
@@ -124,7 +128,7 @@ def summarize(rounds: pd.DataFrame, budget: float, out: Path) -> None:
     (out / "halving.md").write_text(text)
     print(text)
     figure, axis = plt.subplots(figsize=(6.5, 4))
-    colours = dict(zip(ARMS, ("tab:blue", "tab:orange", "tab:green"), strict=True))
+    colours = dict(zip(ARMS, ("tab:blue", "tab:orange", "tab:red", "tab:green"), strict=True))
     for (arm, seed), group in rounds.groupby(["arm", "seed"], sort=False):
         axis.step(group.cpu_s, group.best, where="post", color=colours[arm], alpha=0.8,
                   label=arm if seed == 0 else None)  # fmt: skip
@@ -139,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=float, default=600.0, help="CPU-seconds per arm and seed")
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     parser.add_argument("--out", default="benchmarks/figures")
     args = parser.parse_args()
     out = Path(args.out)
@@ -146,7 +151,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         prepare(folder)
-        tasks = [(arm, seed, args.budget, folder) for seed in range(args.seeds) for arm in ARMS]
+        tasks = [(arm, seed, args.budget, folder) for seed in range(args.seeds) for arm in args.arms]
         pool = multiprocessing.get_context("spawn").Pool(2)
         rounds = pd.DataFrame([row for rows in pool.imap(search, tasks) for row in rows])
         pool.close()  # and let the workers end: a shard takes SIGTERM for an interruption
