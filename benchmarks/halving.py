@@ -16,7 +16,7 @@ the process's own. Output: halving.csv (per round: CPU-seconds so far, best so f
 at the budget per arm and seed) and halving.png (best so far against CPU-seconds).
 
     .venv/bin/python benchmarks/halving.py [--seeds 3] [--budget 600] [--arms tpe halving ...]
-        [--out benchmarks/figures]
+        [--patience 0] [--out benchmarks/figures]
 """
 
 import argparse
@@ -61,14 +61,16 @@ def prepare(folder: Path) -> None:
     write_json(str(folder / "tracking.json"), {"enabled": False})
 
 
-def stage_spec(arm: str, seed: int) -> StageSpec:
+def stage_spec(arm: str, seed: int, patience: int | None) -> StageSpec:
+    """`patience`: the config's unless given (0: no early stopping, every trial trains its budget)."""
     default = yaml.safe_load(Path("config/config.yaml").read_text())["finetune"]
     halving, per_arm = ARMS[arm]
     return from_dict({
         "stage": "finetune", "kind": "finetune", "config_key": "finetune", "seed": seed,
         "strategy": {"name": "tpe", "startup_trials": 4}, "parents": 0, "has_parent_stacks": True,
         "no_pretraining_arm": True, "trials_per_parent": per_arm, "shards": 1, "pack_size": 4,
-        "space": default["space"], "patience": default["patience"], "checkpoint_after_s": None,
+        "space": default["space"], "patience": default["patience"] if patience is None else patience,
+        "checkpoint_after_s": None,
         "halving": {"rungs": 1, "eta": 3, "hyperband": False, **halving},
     })  # fmt: skip
 
@@ -86,9 +88,9 @@ def best_finished(trials: list[dict], halving: Halving) -> float:
 
 def search(task: tuple) -> list[dict]:
     """One arm and seed, round after round until the budget is spent: a row per round."""
-    arm, seed, budget, folder = task
+    arm, seed, budget, patience, folder = task
     configure_torch(1)
-    spec, paths, rows = stage_spec(arm, seed), [], []
+    spec, paths, rows = stage_spec(arm, seed, patience), [], []
     halving, started = Halving.of(spec), time.process_time()
     round_ = 0
     while time.process_time() - started < budget:
@@ -117,14 +119,17 @@ def best_at(rounds: pd.DataFrame, budget: float) -> float:
     return within.best.min() if len(within) else float("nan")
 
 
-def summarize(rounds: pd.DataFrame, budget: float, out: Path) -> None:
+def summarize(rounds: pd.DataFrame, budget: float, patience: str, out: Path) -> None:
     """halving.md: the best within the budget per arm and seed; halving.png: best so far against CPU-s."""
     table = rounds.groupby(["arm", "seed"], sort=False).apply(lambda group: best_at(group, budget)).unstack("seed")
     table["mean"] = table.mean(axis=1)
     counts = rounds.groupby(["arm", "seed"], sort=False).trials.max().unstack("seed").mean(axis=1)
     table["trials (mean)"] = counts.round(1)
     machine = f"{platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores"
-    text = f"Best validation error within {budget:.0f} CPU-seconds ({machine})\n\n{table.round(4).to_markdown()}\n"
+    text = (
+        f"Best validation error within {budget:.0f} CPU-seconds, patience {patience} ({machine})\n\n"
+        f"{table.round(4).to_markdown()}\n"
+    )
     (out / "halving.md").write_text(text)
     print(text)
     figure, axis = plt.subplots(figsize=(6.5, 4))
@@ -144,6 +149,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=float, default=600.0, help="CPU-seconds per arm and seed")
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
+    parser.add_argument("--patience", type=int, help="instead of the config's (0: no early stopping)")
     parser.add_argument("--out", default="benchmarks/figures")
     args = parser.parse_args()
     out = Path(args.out)
@@ -151,13 +157,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         prepare(folder)
-        tasks = [(arm, seed, args.budget, folder) for seed in range(args.seeds) for arm in args.arms]
+        tasks = [(arm, seed, args.budget, args.patience, folder) for seed in range(args.seeds) for arm in args.arms]
         pool = multiprocessing.get_context("spawn").Pool(2)
         rounds = pd.DataFrame([row for rows in pool.imap(search, tasks) for row in rows])
         pool.close()  # and let the workers end: a shard takes SIGTERM for an interruption
         pool.join()
     rounds.to_csv(out / "halving.csv", index=False)
-    summarize(rounds, args.budget, out)
+    summarize(rounds, args.budget, "as configured" if args.patience is None else str(args.patience), out)
 
 
 if __name__ == "__main__":
