@@ -8,7 +8,7 @@ library never reads the config file.
 import argparse
 import sys
 
-from layerwise.command.steps import add_steps
+from layerwise.command.step_parsers import add_steps
 
 
 def predict(args) -> None:

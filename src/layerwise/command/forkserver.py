@@ -8,7 +8,7 @@ to the server, which forks a child that runs the command as a cold process would
 count and unseeded random states). The command relays the signals it gets to the child and ends as the
 child ends: same exit code, or killed by the same signal. A killed command takes its child along.
 
-The command's side is forkclient.py; the workflow starts and stops the server with `start` and
+The command's side is forkclient.py, the child's forkchild.py; the workflow starts and stops the server with `start` and
 `stop`. A fork copies only the forking thread, so the server starts with its native libraries on one
 thread (BLAS, OpenMP, Arrow's jemalloc) and serves only while its process has no other thread (Python's
 or a library's, as /proc/self/task lists them); a child sets the job's own thread counts. The server
@@ -18,7 +18,6 @@ serves processes of its own user only.
 import contextlib
 import importlib
 import json
-import logging
 import os
 import pkgutil
 import selectors
@@ -30,9 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
+from layerwise.command.forkchild import run_as_child
 from layerwise.command.forkclient import STREAMS, peer, this_python
 
 # What layerwise's own modules import only inside functions, and which a cold job pays at first use.
@@ -240,78 +239,6 @@ def received(connection) -> tuple[dict, list[int]]:
         for fd in streams:
             os.close(fd)
         raise
-
-
-def run_as_child(command, request: dict, streams: list[int]) -> int:
-    """Becomes the command's process (streams, folder, environment, threads, fresh seeds) and runs
-    it; the exit code a cold process would have had."""
-    os.setpgid(0, 0)  # signals reach the child only through its command, once
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for number in (signal.SIGTERM, signal.SIGCHLD):
-        signal.signal(number, signal.SIG_DFL)
-    os.umask(request["umask"])
-    for fd, stream in zip(STREAMS, streams, strict=True):
-        os.dup2(stream, fd)
-        os.close(stream)
-    try:
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        sys.argv = ["layerwise", *request["argv"]]
-        as_if_started_cold()
-        command(request["argv"])
-        code = 0
-    except SystemExit as exit:
-        code = exit_code(exit.code)
-    except KeyboardInterrupt:
-        traceback.print_exc()
-        code = -signal.SIGINT
-    except BaseException:
-        traceback.print_exc()
-        code = 1
-    as_if_exiting()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if code < 0:  # as Python does on an unhandled KeyboardInterrupt
-        signal.signal(-code, signal.SIG_DFL)
-        os.kill(os.getpid(), -code)
-    return code
-
-
-def as_if_started_cold() -> None:
-    """What a cold process takes from its environment at start: thread counts (Snakemake sets them to
-    the rule's threads) and unseeded random states."""
-    import random
-
-    import numpy
-    import threadpoolctl
-    import torch
-
-    threads = os.environ.get("OMP_NUM_THREADS", "")
-    if threads.isdigit() and int(threads) > 0:
-        torch.set_num_threads(int(threads))
-        threadpoolctl.threadpool_limits(int(threads), user_api="blas")
-    random.seed()
-    numpy.random.seed()
-
-
-def as_if_exiting() -> None:
-    """What a cold process's exit does for a job (the child ends with os._exit: the server's own exit
-    handlers are not its to run): an MLflow run left active ends, the log handlers flush."""
-    mlflow = sys.modules.get("mlflow")
-    if mlflow is not None and mlflow.active_run() is not None:
-        mlflow.end_run()
-    logging.shutdown()
-
-
-def exit_code(code) -> int:
-    """The exit code of `sys.exit(code)`."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    print(code, file=sys.stderr)
-    return 1
 
 
 def log(line: str) -> None:

@@ -15,7 +15,8 @@ import torch
 
 from layerwise.learn.criteria import reconstruction_losses
 from layerwise.learn.models import ACTIVATIONS, NOISE
-from layerwise.packs.engine import Batched, Member, Update, column, train_members, trial_chunks
+from layerwise.packs.engine import Batched, train_members, trial_chunks
+from layerwise.packs.members import Member, Update, column
 
 ALGORITHMS = ("autoencoder", "denoising_autoencoder")
 SHARED = ("batch_size", "activation", "reconstruction")
@@ -85,7 +86,7 @@ def noise_of(member: Member, shape) -> torch.Tensor:
     """The noise the trial alone would draw for a batch of this shape (zeros without corruption)."""
     if member.params.get("corruption", 0.0) <= 0:
         return torch.zeros(shape)
-    return NOISE[member.params.get("corruption_type", "masking")](shape, generator=member.generator)
+    return NOISE[member.params["corruption_type"]](shape, generator=member.generator)
 
 
 def train_pack(models, params: list[dict], generators, listeners, x_train, x_valid) -> list:

@@ -20,7 +20,8 @@ from torch import nn
 
 from layerwise.learn.models import Dropout
 from layerwise.learn.training import CLASSIFIER_STOP_ON
-from layerwise.packs.engine import Batched, Member, Update, column, train_members, trial_chunks
+from layerwise.packs.engine import Batched, train_members, trial_chunks
+from layerwise.packs.members import Member, Update, column
 
 
 def pack_key(params: dict, parent_rank: int | None, shape: tuple) -> tuple:
