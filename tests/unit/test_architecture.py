@@ -28,7 +28,7 @@ LAYERS = (
     "steps",
     "command",
 )
-BASE = {"errors", "files", "records", "seeding", "schema", "stagespec", "status"}
+BASE = {"errors", "files", "hyperparameters", "records", "seeding", "schema", "stagespec", "status"}
 # Preprocessing transforms every split; evaluation, the model's input example and the datasets logged
 # with the run read the test split; nothing else may.
 READS_TEST = {"prepare_data", "preprocess", "evaluate", "package_model", "report"}
@@ -105,6 +105,20 @@ def test_no_subpackage_imports_one_above_it():
         and LAYERS.index(layer(other)) > LAYERS.index(layer(module))
     ]
     assert upward == []
+
+
+MAX_LINES = 300  # a module a reader takes in at one sitting
+
+
+def test_every_module_reads_at_one_sitting():
+    long = {path.name: n for path in PACKAGE.rglob("*.py") if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+@pytest.mark.parametrize("subpackage", LAYERS[1:])
+def test_each_subpackage_says_what_lives_in_it(subpackage):
+    docstring = ast.get_docstring(ast.parse((PACKAGE / subpackage / "__init__.py").read_text()))
+    assert docstring and len(docstring.split()) >= 8, subpackage
 
 
 def test_the_cycle_check_finds_a_cycle():

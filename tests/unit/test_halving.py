@@ -18,7 +18,7 @@ from layerwise.steps.shard import run_shard
 
 
 def test_a_bracket_keeps_one_in_eta_at_each_rung_and_trains_it_eta_times_longer():
-    halving = Halving(rungs=3, eta=3)
+    halving = Halving(rungs=3, eta=3, hyperband=False)
     rungs = halving.schedule(2)
     assert [(r.round, r.bracket, r.rung, r.last) for r in rungs] == [
         (0, 0, 0, False), (1, 0, 1, False), (2, 0, 2, True), (3, 1, 0, False), (4, 1, 1, False), (5, 1, 2, True),
@@ -26,7 +26,8 @@ def test_a_bracket_keeps_one_in_eta_at_each_rung_and_trains_it_eta_times_longer(
     assert [halving.budget(150, rung) for rung in rungs[:3]] == [17, 50, 150]
     assert [halving.survivors(9, rung) for rung in range(3)] == [9, 3, 1]
     assert halving.survivors(4, 2) == 1  # never none
-    assert Halving().rounds(4) == 4 and not Halving().on  # one rung: every round is a plain round
+    plain = Halving(rungs=1, eta=3, hyperband=False)
+    assert plain.rounds(4) == 4 and not plain.on  # one rung: every round is a plain round
 
 
 def test_hyperband_brackets_trade_configurations_for_budget_as_li_et_al_define_them():

@@ -5,7 +5,8 @@ import re
 import pytest
 import yaml
 
-from layerwise.config.checks import LIMITS, ConfigError, check_config
+from layerwise.config.checks import ConfigError, check_config
+from layerwise.hyperparameters import TABLE
 from layerwise.learn.learners import ALGORITHMS
 from layerwise.stages import finetune, preprocess, pretrain
 from support.repo import REPO
@@ -67,7 +68,7 @@ def test_each_description_gives_the_meaning_what_is_allowed_and_the_default(stag
     parts = DESCRIPTION.match(description)
     assert parts, f"{stage}.space.{name}: expected '<meaning>; allowed: <range>; default: <default>'"
     assert parts["meaning"].strip()
-    assert parts["allowed"] == LIMITS[name][1]
+    assert parts["allowed"] == TABLE[name].allowed
     default = STAGES[stage].DEFAULTS[name]
     written = yaml.safe_load(parts["default"])
     assert written == default and isinstance(written, bool) == isinstance(default, bool)

@@ -1,16 +1,20 @@
 """The search strategies: one contract every strategy keeps, then what each one does."""
 
+import dataclasses
 import math
 from dataclasses import replace
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 
+from layerwise.hyperparameters import TABLE
 from layerwise.search.space import SearchSpace, to_unit
-from layerwise.search.strategies import HARD_LIMITS, STRATEGY_CLASSES, make_strategy
+from layerwise.search.strategies import STRATEGY_CLASSES, Settings, make_strategy
 from layerwise.search.trials import plan_round
 from layerwise.stages import pretrain
+from support.repo import REPO
 from support.specs import stage_spec
 
 SPACE = SearchSpace(
@@ -185,7 +189,7 @@ def test_extend_on_border_widens_past_the_best_border_within_hard_limits_and_say
     rounds = run_rounds(make_strategy(NARROW, 0, "layer1", settings))
     later = [t for trials in rounds[1:] for t in trials]
     assert min(t.params["learning_rate"] for t in later) < 1e-3  # past the configured low end
-    assert min(t.params["learning_rate"] for t in later) >= HARD_LIMITS["learning_rate"][0]
+    assert min(t.params["learning_rate"] for t in later) >= TABLE["learning_rate"].widest[0]
     assert all(t.params["corruption"] >= 0.0 for t in later)  # a hard limit: never below 0
     steps = [step for trials in rounds for step in trials[0].extended]
     assert rounds[0][0].extended == () and any(step.startswith("round ") and "learning_rate" in step for step in steps)
@@ -193,3 +197,9 @@ def test_extend_on_border_widens_past_the_best_border_within_hard_limits_and_say
     plain = run_rounds(make_strategy(NARROW, 0, "layer1", {"name": name}))
     assert min(t.params["learning_rate"] for trials in plain for t in trials) >= 1e-3
     assert all(t.extended == () for trials in plain for t in trials)
+
+
+def test_a_strategy_s_settings_default_to_what_the_schema_documents():
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    documented = {name: entry["default"] for name, entry in schema["definitions"]["strategy"]["properties"].items()}
+    assert dataclasses.asdict(Settings()) == documented

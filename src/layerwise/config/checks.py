@@ -1,113 +1,22 @@
-"""Checks a validated config for what a JSON schema cannot express, and turns it into stage specs.
+"""Checks a validated config for what a JSON schema cannot express.
 
 The config arrives as a dict (Snakemake has already applied the schema and its defaults); nothing
-here reads files. Every error names the config key and the values it allows.
+here reads files. Every error names the config key and the values it allows. Torch-free: Snakemake's
+own process runs it (what each hyper-parameter may be comes from the table in hyperparameters.py).
 """
 
 import math
 import urllib.parse
 
-from layerwise.data.transforms import IMPUTE_STRATEGIES, NO_TRANSFORM, TRANSFORMS, PreprocessError, pipeline_names
+from layerwise import hyperparameters
 from layerwise.errors import UserError
-from layerwise.learn.criteria import RECONSTRUCTIONS
-from layerwise.learn.learners import ALGORITHMS
-from layerwise.learn.models import ACTIVATIONS, CORRUPTIONS, INIT_DISTRIBUTIONS, INIT_RULES
-from layerwise.learn.optim import SCHEDULES
-from layerwise.learn.rbm import VISIBLE_UNITS
-from layerwise.learn.regularization import LAYER_GROUPS
+from layerwise.hyperparameters import NO_TRANSFORM, STAGES, TABLE, transforms_of
 from layerwise.search.space import Categorical, Fixed, Interval, SearchSpace, SpaceError
 from layerwise.search.strategies import STRATEGY_CLASSES, make_strategy
-from layerwise.stages import finetune, preprocess, pretrain
 
 
 class ConfigError(UserError, ValueError):
     """A config value that would fail later; raised before any job runs."""
-
-
-def positive(value):
-    return value > 0
-
-
-def probability(value):
-    return 0 <= value < 1
-
-
-def whole_positive(value):
-    return isinstance(value, int) and value >= 1
-
-
-def at_most(limit: int):
-    """A whole number in 1..limit: sizes past it would not fit in memory, or never finish."""
-    return lambda value: whole_positive(value) and value <= limit
-
-
-def non_negative(value):
-    return value >= 0
-
-
-def boolean(value):
-    return isinstance(value, bool)
-
-
-def pipeline(value):
-    if not isinstance(value, str):
-        return False
-    try:
-        pipeline_names(value)
-    except PreprocessError:
-        return False
-    return True
-
-
-def components(value):
-    if isinstance(value, bool):
-        return False
-    return (isinstance(value, int) and value >= 1) or (isinstance(value, float) and 0 < value < 1)
-
-
-def one_of(names) -> tuple:
-    """A LIMITS entry for a symbolic hyper-parameter: its check and the allowed names."""
-    return (lambda value: value in names, f"one of {', '.join(names)}")
-
-
-WEIGHT_DECAY = ["l1", "l2"] + [f"{kind}_{group}" for kind in ("l1", "l2") for group in LAYER_GROUPS]
-# What each hyper-parameter may be, whatever the search space says.
-LIMITS = {
-    "learning_rate": (positive, "a number > 0"),
-    "momentum": (probability, "a number in [0, 1)"),
-    "corruption": (probability, "a number in [0, 1)"),
-    "dropout": (probability, "a number in [0, 1)"),
-    **{name: (non_negative, "a number >= 0") for name in WEIGHT_DECAY},
-    "proximal_l1": (boolean, "true or false"),
-    "init_scale": (positive, "a number > 0"),
-    "hidden_units": (at_most(65536), "an integer in 1..65536"),
-    "hidden_layers": (lambda v: isinstance(v, int) and 0 <= v <= 64, "an integer in 0..64 (0: a softmax on the input)"),
-    "epochs": (at_most(100_000), "an integer in 1..100000"),
-    "max_epochs": (at_most(100_000), "an integer in 1..100000"),
-    "batch_size": (at_most(1_000_000), "an integer in 1..1000000"),
-    "activation": one_of(ACTIVATIONS),
-    "init_rule": one_of(INIT_RULES),
-    "init_distribution": one_of(INIT_DISTRIBUTIONS),
-    "nesterov": (boolean, "true or false"),
-    "bias_lr_scale": (positive, "a number > 0"),
-    "layer_lr_decay": (positive, "a number > 0"),
-    "lr_schedule": one_of(SCHEDULES),
-    "lr_tau": (lambda v: v >= 1, "a number of updates >= 1"),
-    "lr_tau_epochs": (whole_positive, "an integer number of epochs >= 1"),
-    "patience": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (0: no early stopping)"),
-    "corruption_type": one_of(CORRUPTIONS),
-    "reconstruction": one_of(RECONSTRUCTIONS),
-    **{name: (non_negative, "a number >= 0") for name in ("sparsity_l1", "sparsity_kl", "sparsity_student_t")},
-    "sparsity_target": (lambda v: 0 < v < 1, "a number in (0, 1)"),
-    "algorithm": one_of(ALGORITHMS),
-    "cd_k": (at_most(1000), "an integer in 1..1000"),
-    "rbm_visible": one_of(VISIBLE_UNITS),
-    "pipeline": (pipeline, f"{NO_TRANSFORM}, or transforms joined by '+' from: {', '.join(TRANSFORMS)}"),
-    "pca_components": (components, "a fraction of variance in (0, 1), or an integer number of components >= 1"),
-    "impute_strategy": one_of(IMPUTE_STRATEGIES),
-    "impute_indicator": (lambda v: isinstance(v, bool), "true or false"),
-}
-INTEGER_PARAMS = {name for name, (_, text) in LIMITS.items() if text.startswith("an integer")}
 
 
 def candidate_values(distribution) -> list:
@@ -121,15 +30,8 @@ def candidate_values(distribution) -> list:
 
 def check_value(name: str, value, where: str) -> None:
     """Raises ConfigError unless `value` is one that hyper-parameter `name` may take."""
-    if name in INTEGER_PARAMS and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    accepts, allowed = LIMITS[name]
-    try:
-        ok = accepts(value)
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ConfigError(f"{where}: {value!r} is not allowed; it must be {allowed}")
+    if not TABLE[name].admits(value):
+        raise ConfigError(f"{where}: {value!r} is not allowed; it must be {TABLE[name].allowed}")
 
 
 def check_strategy(settings: dict, space: SearchSpace, where: str) -> None:
@@ -171,7 +73,7 @@ def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
     except SpaceError as error:
         raise ConfigError(str(error)) from error
     for name, distribution in space.distributions.items():
-        if name in INTEGER_PARAMS and isinstance(distribution, Interval) and not distribution.integer:
+        if TABLE[name].integer and isinstance(distribution, Interval) and not distribution.integer:
             raise ConfigError(f"{where}.{name}: must be searched with type: int")
         for value in candidate_values(distribution):
             check_value(name, value, f"{where}.{name}")
@@ -213,7 +115,7 @@ def check_bernoulli_inputs(pretraining: SearchSpace, preprocessing: SearchSpace)
     if "rbm" not in candidate_values(pretraining.distributions["algorithm"]) or visible != Fixed("bernoulli"):
         return
     pipelines = [str(p) for p in candidate_values(preprocessing.distributions["pipeline"])]
-    if all(p != NO_TRANSFORM and pipeline_names(p)[-1] != "uniformize" for p in pipelines):
+    if all(p != NO_TRANSFORM and transforms_of(p)[-1] != "uniformize" for p in pipelines):
         raise ConfigError(
             "pretrain.space.rbm_visible: bernoulli needs first-layer inputs in [0, 1], but no candidate of "
             f"preprocess.space.pipeline ({', '.join(pipelines)}) ends with uniformize, the transform that maps "
@@ -243,8 +145,8 @@ def check_config(config: dict) -> None:
     if data["source"] == "file" and not data.get("path"):
         raise ConfigError("data.path: required when data.source is 'file'")
     spaces = {}
-    for key, module in (("preprocess", preprocess), ("pretrain", pretrain), ("finetune", finetune)):
-        spaces[key] = check_space(config[key]["space"], module.DEFAULTS, f"{key}.space")
+    for key in STAGES:
+        spaces[key] = check_space(config[key]["space"], hyperparameters.defaults(key), f"{key}.space")
         check_strategy(config[key]["strategy"], spaces[key], f"{key}.strategy")
     check_bernoulli_inputs(spaces["pretrain"], spaces["preprocess"])
     check_halving(config["finetune"]["halving"], spaces["finetune"], "finetune.halving")

@@ -8,13 +8,12 @@ accepted only when every candidate pipeline has it.
 import numpy as np
 
 from layerwise.errors import UserError
+from layerwise.hyperparameters import NO_TRANSFORM, TRANSFORMS, defaults, transforms_of
 
 # scikit-learn is imported where it is used: most jobs only need the names below, and every job
 # pays its imports.
 
-TRANSFORMS = ("impute", "standardize", "pca", "uniformize", "log1p", "sqrt")
-IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
-NO_TRANSFORM = "none"
+DEFAULTS = defaults("preprocess")  # a step's settings where a trial does not give them
 
 
 class PreprocessError(UserError, ValueError):
@@ -40,12 +39,14 @@ def build_step(step: dict, n_train: int):
 
     name = step.get("transform")
     if name == "impute":  # with an indicator, one 0/1 column per feature that had missing values in training
-        return SimpleImputer(strategy=step.get("strategy", "median"), add_indicator=step.get("indicator", False))
+        return SimpleImputer(
+            strategy=step.get("strategy", DEFAULTS["impute_strategy"]),
+            add_indicator=step.get("indicator", DEFAULTS["impute_indicator"]),
+        )
     if name == "standardize":
         return StandardScaler()
     if name == "pca":
-        components = step.get("n_components", 0.99)
-        return PCA(n_components=components, random_state=0)
+        return PCA(n_components=step.get("n_components", DEFAULTS["pca_components"]), random_state=0)
     if name == "uniformize":
         # Per-feature empirical CDF: x -> F(x) in [0, 1].
         return QuantileTransformer(output_distribution="uniform", n_quantiles=min(1000, n_train), random_state=0)
@@ -58,9 +59,7 @@ def build_step(step: dict, n_train: int):
 
 def pipeline_names(pipeline: str) -> list[str]:
     """The transform names of a pipeline string, in order; [] for "none"."""
-    if pipeline == NO_TRANSFORM:
-        return []
-    names = pipeline.split("+")
+    names = transforms_of(pipeline)
     unknown = [name for name in names if name not in TRANSFORMS]
     if unknown:
         raise PreprocessError(
@@ -89,7 +88,7 @@ def pipeline_steps(pipeline: str, params: dict) -> list[dict]:
 def candidate_pipelines(space: dict, strategy: dict) -> list[str]:
     """The pipelines a preprocessing config can try (its space's value or choices, and a grid's), read
     from the raw config: cheap enough for every job that needs to know."""
-    value = space.get("pipeline", "standardize")
+    value = space.get("pipeline", DEFAULTS["pipeline"])
     found = [value] if not isinstance(value, dict) else list(value.get("choices", []))
     found += list(strategy.get("grid", {}).get("pipeline", []))
     return [str(pipeline) for pipeline in found]

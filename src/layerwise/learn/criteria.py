@@ -9,7 +9,6 @@ KL divergence between a target activation p and each unit's mean activation over
 import torch
 from torch import nn
 
-RECONSTRUCTIONS = ("squared_error", "cross_entropy")
 EPSILON = 1e-6
 
 

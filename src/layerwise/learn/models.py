@@ -14,11 +14,8 @@ ACTIVATIONS = {
     "hard_tanh": nn.Hardtanh,
     "softplus": nn.Softplus,
 }
-INIT_RULES = ("fan_avg", "fan_in")
 NOISE = {"masking": torch.rand, "gaussian": torch.randn}  # what each corruption draws: kept if >= level, or added
-CORRUPTIONS = tuple(NOISE)
 SPARSITY_WEIGHTS = ("sparsity_l1", "sparsity_kl", "sparsity_target", "sparsity_student_t")
-INIT_DISTRIBUTIONS = ("uniform", "normal")
 
 
 def init_width(fan_in: int, fan_out: int, scale: float, rule: str) -> float:

@@ -8,8 +8,6 @@ a rate of their own, and each layer's weights carry their own weight decay.
 import torch
 from torch import nn
 
-SCHEDULES = ("constant", "inverse_time", "inverse_time_epochs")
-
 
 def layer_lr_scales(n_layers: int, decay: float) -> list[float]:
     """Learning-rate multipliers from bottom to top: the top layer gets 1, each layer below `decay` times more."""

@@ -16,8 +16,6 @@ from torch import nn
 from layerwise.learn.models import init_linear
 from layerwise.learn.training import Diverged
 
-VISIBLE_UNITS = ("auto", "bernoulli", "gaussian")
-
 
 def visible_units_for(x: torch.Tensor, requested: str) -> str:
     """The visible units an input calls for: Bernoulli if it lies in [0, 1], Gaussian otherwise."""

@@ -10,8 +10,6 @@ to exactly zero where plain SGD would only make them small.
 
 import torch
 
-LAYER_GROUPS = ("input", "hidden", "output")
-
 
 def layer_group(position: int, n_layers: int) -> str:
     """The coefficient group of the Linear layer at `position` (0 = bottom) of `n_layers`."""

@@ -47,14 +47,16 @@ class Rung:
 
 @dataclass(frozen=True)
 class Halving:
-    rungs: int = 1  # 1: no halving, every trial trains its full budget
-    eta: float = 3.0
-    hyperband: bool = False
+    """The config's `finetune.halving` (its defaults: the schema's)."""
+
+    rungs: int  # 1: no halving, every trial trains its full budget
+    eta: float
+    hyperband: bool
 
     @classmethod
     def of(cls, spec: StageSpec) -> "Halving":
-        """A stage spec's halving (none for a stage without the setting)."""
-        return cls(**spec.halving)
+        """A stage spec's halving; a stage without the setting has one rung (eta is then never used)."""
+        return cls(**spec.halving) if spec.halving else cls(rungs=1, eta=2.0, hyperband=False)
 
     @property
     def on(self) -> bool:

@@ -17,7 +17,8 @@ tried but never as best, and an arm with no finished trial starts over as in rou
   fewer than `startup_trials` earlier trials draws at random.
 
 With `extend_on_border`, the adaptive strategies widen an interval past the end on which an earlier
-round's best configuration lay (by `extend_factor`, within HARD_LIMITS), and say so in `extensions`.
+round's best configuration lay (by `extend_factor`, within the hyper-parameter's `widest`: what still
+trains), and say so in `extensions`.
 """
 
 import dataclasses
@@ -26,7 +27,7 @@ import math
 
 import numpy as np
 
-from layerwise.learn.regularization import LAYER_GROUPS
+from layerwise.hyperparameters import TABLE
 from layerwise.search.border import side_of
 from layerwise.search.space import Categorical, Fixed, Interval, SearchSpace, domain, from_unit, to_unit
 from layerwise.search.trials import rank_key
@@ -34,26 +35,22 @@ from layerwise.seeding import derive_seed
 from layerwise.status import Status
 
 DEFAULT_POINTS = 3
-# How far extend_on_border may widen an interval: what each hyper-parameter can take and still train.
-HARD_LIMITS = {
-    "learning_rate": (1e-8, 10.0),
-    "momentum": (0.0, 0.9999),
-    "corruption": (0.0, 0.95),
-    "dropout": (0.0, 0.95),
-    "init_scale": (1e-3, 100.0),
-    "bias_lr_scale": (1e-3, 100.0),
-    "layer_lr_decay": (1e-3, 10.0),
-    "sparsity_target": (1e-4, 0.5),
-    "hidden_units": (1, 100_000),
-    "batch_size": (1, 100_000),
-    "epochs": (1, 10_000),
-    "max_epochs": (1, 10_000),
-    "cd_k": (1, 100),
-    "lr_tau": (1, 1e9),
-    "lr_tau_epochs": (1, 10_000),
-    **{name: (0.0, 1e4) for name in ("l1", "l2", "sparsity_l1", "sparsity_kl", "sparsity_student_t")},
-    **{f"{kind}_{group}": (0.0, 1e4) for kind in ("l1", "l2") for group in LAYER_GROUPS},
-}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """A stage's `strategy` config: what each key means is the schema's (workflow/schemas), and so are
+    its defaults (tests/unit/test_strategies.py checks that they agree)."""
+
+    name: str = "random"
+    rounds: int = 1
+    grid: dict = dataclasses.field(default_factory=dict)  # name -> points, a count or a list of values
+    shrink: float = 0.5
+    coordinates: list = dataclasses.field(default_factory=list)  # of lists of names
+    startup_trials: int = 10
+    sensitive: str = "learning_rate"
+    extend_on_border: bool = False
+    extend_factor: float = 2.0
 
 
 def axis(distribution, points: int, centre: float = 0.5, span: float = 1.0) -> list:
@@ -103,7 +100,7 @@ class Strategy:
 
     adaptive = False
 
-    def __init__(self, space: SearchSpace, seed: int, stage: str, settings: dict):
+    def __init__(self, space: SearchSpace, seed: int, stage: str, settings: Settings):
         self.space, self.seed, self.stage, self.settings = space, seed, stage, settings
 
     def propose(self, round_: int, first_index: int, budget: int, history: list[dict]) -> list[dict]:
@@ -121,16 +118,17 @@ class Strategy:
         """This round's distributions, and how they were widened: with extend_on_border, before each
         round r >= 1, every interval whose border holds the best of rounds < r grows past that border."""
         distributions, extensions = dict(self.space.distributions), []
-        if not (self.adaptive and self.settings.get("extend_on_border")):
+        if not (self.adaptive and self.settings.extend_on_border):
             return distributions, extensions
-        factor = self.settings.get("extend_factor", 2.0)
+        factor = self.settings.extend_factor
         for earlier in range(1, round_ + 1):
             best = best_params([record for record in history if record["round"] < earlier])
             for name, dist in distributions.items():
-                if best is None or name not in best or name not in HARD_LIMITS or not isinstance(dist, Interval):
+                widest = TABLE[name].widest
+                if best is None or name not in best or widest is None or not isinstance(dist, Interval):
                     continue
                 side = side_of(dist, best[name])
-                wider = widen(dist, side, factor, HARD_LIMITS[name]) if side else dist
+                wider = widen(dist, side, factor, widest) if side else dist
                 if wider != dist:
                     distributions[name] = wider
                     extensions.append(f"round {earlier}: {name} to [{wider.low:g}, {wider.high:g}]")
@@ -148,7 +146,7 @@ class RandomSearch(Strategy):
 class GridSearch(Strategy):
     def points(self, name: str):
         """The configured points of a hyper-parameter: a count, or explicit values."""
-        return self.settings.get("grid", {}).get(name, DEFAULT_POINTS)
+        return self.settings.grid.get(name, DEFAULT_POINTS)
 
     def axes(self, distributions: dict, centre: dict | None = None, span: float = 1.0, varied=()) -> dict:
         """Values per hyper-parameter: around `centre` (whole intervals without one); names not in
@@ -181,7 +179,7 @@ class MultiResolutionGrid(GridSearch):
     adaptive = True
 
     def coordinates(self, round_: int) -> list[str]:
-        cycle = self.settings.get("coordinates") or [self.space.searched()]
+        cycle = self.settings.coordinates or [self.space.searched()]
         return list(cycle[(round_ - 1) % len(cycle)])
 
     def propose(self, round_, first_index, budget, history):
@@ -189,7 +187,7 @@ class MultiResolutionGrid(GridSearch):
         if centre is None:
             return self.product(self.axes(self.space.distributions))
         distributions, _ = self.intervals(round_, history)
-        span = self.settings.get("shrink", 0.5) ** round_
+        span = self.settings.shrink**round_
         return self.product(self.axes(distributions, centre, span, self.coordinates(round_)))
 
 
@@ -199,7 +197,7 @@ class CoordinateDescent(Strategy):
     def coordinate(self, round_: int) -> str:
         """Round 1, 3, 5, ...: the sensitive hyper-parameter; rounds 2, 4, ...: the others in turn."""
         searched = self.space.searched()
-        sensitive = self.settings.get("sensitive", "learning_rate")
+        sensitive = self.settings.sensitive
         others = [name for name in searched if name != sensitive] or searched
         if sensitive in searched and round_ % 2 == 1:
             return sensitive
@@ -250,7 +248,7 @@ class TPE(Strategy):
         sampler = optuna.samplers.TPESampler(
             seed=derive_seed(self.seed, self.stage, round_, first_index, "tpe"),
             constant_liar=True,
-            n_startup_trials=self.settings.get("startup_trials", 10),
+            n_startup_trials=self.settings.startup_trials,
         )
         study = optuna.create_study(direction="minimize", sampler=sampler)
         for record in history:
@@ -286,4 +284,6 @@ STRATEGY_CLASSES = {
 
 
 def make_strategy(space: SearchSpace, seed: int, stage: str, settings: dict) -> Strategy:
-    return STRATEGY_CLASSES[settings.get("name", "random")](space, seed, stage, settings)
+    """`settings`: a stage's `strategy` config (keys left out take their defaults)."""
+    typed = Settings(**settings)
+    return STRATEGY_CLASSES[typed.name](space, seed, stage, typed)

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import torch
 
+from layerwise import hyperparameters
 from layerwise.learn import stack as stacks
 from layerwise.learn.models import build_classifier, init_linear, init_options
 from layerwise.learn.optim import layer_lr_scales
@@ -21,32 +22,7 @@ from layerwise.packs.engine import outcomes
 from layerwise.stagespec import StageSpec
 
 ARTIFACT_SUFFIX = ".pt"
-DEFAULTS = {
-    "learning_rate": 0.01,
-    "momentum": 0.9,
-    "batch_size": 32,
-    "l1_input": 0.0,
-    "l1_hidden": 0.0,
-    "l1_output": 0.0,
-    "l2_input": 0.0,
-    "l2_hidden": 0.0,
-    "l2_output": 0.0,
-    "proximal_l1": False,
-    "max_epochs": 100,
-    "dropout": 0.0,
-    "nesterov": False,
-    "bias_lr_scale": 1.0,
-    "layer_lr_decay": 1.0,
-    "lr_schedule": "constant",
-    "lr_tau": 1000,
-    "lr_tau_epochs": 10,
-    "init_scale": 1.0,
-    "init_rule": "fan_avg",
-    "init_distribution": "uniform",
-    "hidden_layers": 2,
-    "hidden_units": 256,
-    "activation": "relu",
-}
+DEFAULTS = hyperparameters.defaults("finetune")
 ARCHITECTURE = ("hidden_layers", "hidden_units", "activation")  # the no-pretraining arm's shape
 
 

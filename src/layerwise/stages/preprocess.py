@@ -10,12 +10,13 @@ from dataclasses import replace
 import joblib
 import torch
 
+from layerwise import hyperparameters
 from layerwise.data.transforms import STEP_PARAMS, fit_preprocessor, pipeline_names, pipeline_steps, transform
 from layerwise.learn.readout import readout_error
 from layerwise.stagespec import StageSpec
 
 ARTIFACT_SUFFIX = ".joblib"
-DEFAULTS = {"pipeline": "standardize", "pca_components": 0.99, "impute_strategy": "median", "impute_indicator": False}
+DEFAULTS = hyperparameters.defaults("preprocess")
 
 
 def resolve(trial, inputs, spec: StageSpec):

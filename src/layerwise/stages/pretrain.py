@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import torch
 
+from layerwise import hyperparameters
 from layerwise.learn.learners import learner_for
 from layerwise.learn.rbm import visible_units_for
 from layerwise.learn.readout import readout_error
@@ -13,36 +14,7 @@ from layerwise.packs.engine import outcomes
 from layerwise.stagespec import StageSpec
 
 ARTIFACT_SUFFIX = ".pt"
-DEFAULTS = {
-    "algorithm": "denoising_autoencoder",
-    "hidden_units": 256,
-    "learning_rate": 0.01,
-    "momentum": 0.9,
-    "corruption": 0.2,
-    "epochs": 20,
-    "batch_size": 32,
-    "activation": "sigmoid",
-    "l1": 0.0,
-    "l2": 0.0,
-    "proximal_l1": False,
-    "init_scale": 1.0,
-    "init_rule": "fan_avg",
-    "init_distribution": "uniform",
-    "nesterov": False,
-    "bias_lr_scale": 1.0,
-    "lr_schedule": "constant",
-    "lr_tau": 1000,
-    "lr_tau_epochs": 10,
-    "patience": 0,
-    "corruption_type": "masking",
-    "reconstruction": "squared_error",
-    "sparsity_l1": 0.0,
-    "sparsity_kl": 0.0,
-    "sparsity_target": 0.05,
-    "sparsity_student_t": 0.0,
-    "cd_k": 1,
-    "rbm_visible": "auto",
-}
+DEFAULTS = hyperparameters.defaults("pretrain")
 
 
 def resolve(trial, inputs, spec: StageSpec):
