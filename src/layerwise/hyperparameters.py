@@ -46,12 +46,14 @@ class HyperParameter:
     integer: bool = False  # searched with type: int; a float such as 3.0 stands for 3
     widest: tuple[float, float] | None = None  # how far extend_on_border may widen a range; None: never
 
+    def as_given(self, value):
+        """The value a config means: a whole float (a range's end) of an integer one is that integer."""
+        return int(value) if self.integer and isinstance(value, float) and value.is_integer() else value
+
     def admits(self, value) -> bool:
         """Whether the config check lets `value` through (a value `accepts` cannot compare: no)."""
-        if self.integer and isinstance(value, float) and value.is_integer():
-            value = int(value)
         try:
-            return bool(self.accepts(value))
+            return bool(self.accepts(self.as_given(value)))
         except TypeError:
             return False
 

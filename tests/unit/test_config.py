@@ -42,6 +42,11 @@ def test_the_shipped_configs_are_valid(config):
             {"type": "float", "low": -1, "high": 1},
             "finetune.space.learning_rate: -1.0 is not allowed",
         ),
+        (
+            ("finetune", "space", "batch_size"),
+            {"type": "int", "low": 32, "high": 10**12},
+            "finetune.space.batch_size: 1000000000000 is not allowed; it must be an integer in 1..1000000",
+        ),  # an integer shown as one, though a range's ends are floats inside
         (("pretrain", "space", "learning_rate"), {"type": "float", "low": 0.1, "high": 0.01}, "must not exceed high"),
         (("pretrain", "space", "l2"), {"type": "float", "low": 0, "high": 1, "log": True}, "needs low > 0"),
         (

@@ -30,8 +30,9 @@ def candidate_values(distribution) -> list:
 
 def check_value(name: str, value, where: str) -> None:
     """Raises ConfigError unless `value` is one that hyper-parameter `name` may take."""
-    if not TABLE[name].admits(value):
-        raise ConfigError(f"{where}: {value!r} is not allowed; it must be {TABLE[name].allowed}")
+    entry = TABLE[name]
+    if not entry.admits(value):
+        raise ConfigError(f"{where}: {entry.as_given(value)!r} is not allowed; it must be {entry.allowed}")
 
 
 def check_strategy(settings: dict, space: SearchSpace, where: str) -> None:
