@@ -1,14 +1,17 @@
-"""The invariants the code's docstrings state, enforced: imports flow one way (no cycle), one module
-talks to MLflow (and the model format, to its pyfunc API), and no job that trains or selects is given
-a test split."""
+"""The invariants the code's docstrings state, enforced: imports flow one way (no cycle), modules stay
+short, one module talks to MLflow (and the model format, to its pyfunc API), Snakemake's own process
+imports no heavy library, and no job that trains or selects is given a test split."""
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import layerwise
+from support.repo import REPO
 from support.runner import smoke_config, snakemake
 
 PACKAGE = Path(layerwise.__file__).parent
@@ -143,3 +146,16 @@ def planned_jobs(tmp_path_factory) -> list[tuple[str, str]]:
 def test_no_job_that_trains_or_selects_is_given_a_test_split(planned_jobs):
     given_test = {rule for rule, inputs in planned_jobs if re.search(r"/test\.npz\b", inputs)}
     assert "evaluate" in given_test and given_test <= READS_TEST
+
+
+def test_reading_the_workflow_and_checking_a_config_import_no_heavy_library():
+    """Snakemake's own process (every cluster job's too) reads the rules' imports, and the main one
+    checks the config: torch, pandas, MLflow or matplotlib there would cost seconds on every start."""
+    rules = "\n".join(path.read_text() for path in (REPO / "rules").glob("*.smk"))
+    imports = re.findall(r"^from layerwise\S* import .+$", rules, flags=re.MULTILINE)
+    assert len(imports) >= 5  # the rules' top-level imports, which every snakemake process runs
+    heavy = "[m for m in ('torch', 'pandas', 'mlflow', 'matplotlib') if m in sys.modules]"
+    check = "from layerwise.config.checks import check_config"
+    probe = "\n".join(["import sys", *imports, check, f"assert not {heavy}, {heavy}"])
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr

@@ -1,9 +1,7 @@
 """The hyper-parameter table agrees with what uses it: the stages' spaces, border extension, the
-learners, and the modules that implement each symbolic hyper-parameter's words; and checking a config
-needs no torch. (The schema's descriptions and the docs' reference: test_schema_docs, test_docs.)"""
-
-import subprocess
-import sys
+learners, and the modules that implement each symbolic hyper-parameter's words. (The schema's
+descriptions and the docs' reference: test_schema_docs, test_docs; checking a config without torch:
+test_architecture.)"""
 
 import numpy as np
 import pytest
@@ -110,15 +108,3 @@ def test_each_impute_strategy_is_scikit_learn_s():
     x = np.array([[1.0], [np.nan], [1.0], [2.0], [3.0], [9.0]])  # median 2, mean 3.2, most frequent 1
     imputers = [build_step({"transform": "impute", "strategy": s}, len(x)) for s in hp.IMPUTE_STRATEGIES]
     assert pairwise_different([imputer.fit_transform(x)[1, 0] for imputer in imputers])
-
-
-def test_checking_a_config_needs_no_torch():
-    """Snakemake's own process validates the config; torch would cost it seconds on every start."""
-    probe = (
-        "import sys\n"
-        "from layerwise.config.checks import check_config\n"
-        "from layerwise.config.specs import stage_specs\n"
-        "assert 'torch' not in sys.modules, 'torch imported'\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr

@@ -3,11 +3,9 @@ its top-K table."""
 
 from pathlib import Path
 
-import pandas as pd
-
 from layerwise.stagespec import StageSpec
 
-# The figures of each kind of stage, by file name (without .png); the workflow declares the same.
+# The figures of each kind of stage, by file name (without .png); the workflow declares them from here.
 SEARCH_FIGURES = ("objective", "best_so_far", "parallel", "importance", "contour")
 STAGE_FIGURES = {
     "preprocess": SEARCH_FIGURES,
@@ -54,6 +52,8 @@ def draw_stage(
 
 def top_table(spec: StageSpec, order: list[dict], path: str) -> None:
     """The best trials of a stage, one row each: rank, trial, objective, parent, hyper-parameters."""
+    import pandas as pd  # here: Snakemake's own process reads STAGE_FIGURES
+
     rows = [
         {"rank": rank, **{key: record[key] for key in ("trial_id", "objective", "parent_trial")}, **record["params"]}
         for rank, record in enumerate(order[: shown(spec)])
