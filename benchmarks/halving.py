@@ -12,11 +12,11 @@ CPU-seconds. Arms:
 - hyperband: Li et al.'s brackets (9 at 17 epochs, 5 at 50, 3 at 150), cycled.
 A search's best is its lowest validation error among trials that trained their full budget (what the
 stage's selection picks from). Each (arm, seed) runs in its own process, two at a time, so CPU time is
-the process's own. Output: halving.csv (per round: CPU-seconds so far, best so far), halving.md (best
-at the budget per arm and seed) and halving.png (best so far against CPU-seconds).
+the process's own. Output, named by --name: <name>.csv (per round: CPU-seconds so far, best so far),
+<name>.md (best at the budget per arm and seed) and <name>.png (best so far against CPU-seconds).
 
     .venv/bin/python benchmarks/halving.py [--seeds 3] [--budget 600] [--arms tpe halving ...]
-        [--patience 0] [--out benchmarks/figures]
+        [--patience 0] [--name halving] [--out benchmarks/figures]
 """
 
 import argparse
@@ -119,8 +119,8 @@ def best_at(rounds: pd.DataFrame, budget: float) -> float:
     return within.best.min() if len(within) else float("nan")
 
 
-def summarize(rounds: pd.DataFrame, budget: float, patience: str, out: Path) -> None:
-    """halving.md: the best within the budget per arm and seed; halving.png: best so far against CPU-s."""
+def summarize(rounds: pd.DataFrame, budget: float, patience: str, out: Path, name: str) -> None:
+    """<name>.md: the best within the budget per arm and seed; <name>.png: best so far against CPU-s."""
     table = rounds.groupby(["arm", "seed"], sort=False).apply(lambda group: best_at(group, budget)).unstack("seed")
     table["mean"] = table.mean(axis=1)
     counts = rounds.groupby(["arm", "seed"], sort=False).trials.max().unstack("seed").mean(axis=1)
@@ -130,7 +130,7 @@ def summarize(rounds: pd.DataFrame, budget: float, patience: str, out: Path) -> 
         f"Best validation error within {budget:.0f} CPU-seconds, patience {patience} ({machine})\n\n"
         f"{table.round(4).to_markdown()}\n"
     )
-    (out / "halving.md").write_text(text)
+    (out / f"{name}.md").write_text(text)
     print(text)
     figure, axis = plt.subplots(figsize=(6.5, 4))
     colours = dict(zip(ARMS, ("tab:blue", "tab:orange", "tab:red", "tab:green"), strict=True))
@@ -141,7 +141,7 @@ def summarize(rounds: pd.DataFrame, budget: float, patience: str, out: Path) -> 
     axis.set(xlabel="CPU-seconds", ylabel="best validation error (full budget)", title="MNIST-1D fine-tuning, TPE")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(out / "halving.png", dpi=120)
+    figure.savefig(out / f"{name}.png", dpi=120)
 
 
 def main() -> None:
@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=600.0, help="CPU-seconds per arm and seed")
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     parser.add_argument("--patience", type=int, help="instead of the config's (0: no early stopping)")
+    parser.add_argument("--name", default="halving", help="the output files' name, without suffix")
     parser.add_argument("--out", default="benchmarks/figures")
     args = parser.parse_args()
     out = Path(args.out)
@@ -162,8 +163,9 @@ def main() -> None:
         rounds = pd.DataFrame([row for rows in pool.imap(search, tasks) for row in rows])
         pool.close()  # and let the workers end: a shard takes SIGTERM for an interruption
         pool.join()
-    rounds.to_csv(out / "halving.csv", index=False)
-    summarize(rounds, args.budget, "as configured" if args.patience is None else str(args.patience), out)
+    rounds.to_csv(out / f"{args.name}.csv", index=False)
+    patience = "as configured" if args.patience is None else str(args.patience)
+    summarize(rounds, args.budget, patience, out, args.name)
 
 
 if __name__ == "__main__":
