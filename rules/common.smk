@@ -74,9 +74,11 @@ def data_files():
     return [path for path in DATA_FILES.values() if path] if config["data"]["source"] == "file" else []
 
 
-def data_file_options():
-    """--path and --test-path for the files given, each value quoted for the shell."""
-    return " ".join(f"--{flag} {shlex.quote(str(path))}" for flag, path in DATA_FILES.items() if path)
+def data_options():
+    """--path and --test-path for the files given, and MNIST-1D's --generator-seed when set, each value
+    quoted for the shell."""
+    options = {**DATA_FILES, "generator-seed": config["data"]["generator_seed"]}
+    return " ".join(f"--{flag} {shlex.quote(str(value))}" for flag, value in options.items() if value not in (None, ""))
 
 
 wildcard_constraints:

@@ -12,7 +12,7 @@ rule prepare_data:
         seed=config["seed"],
         valid_fraction=config["data"]["valid_fraction"],
         test_fraction=config["data"]["test_fraction"],
-        files=data_file_options(),
+        data=data_options(),
         label_column=config["data"]["label_column"],
         allow_missing=str(ALLOW_MISSING).lower(),
         code=CODE,
@@ -23,7 +23,7 @@ rule prepare_data:
     shell:
         "layerwise step prepare-data --source {params.source:q} --seed {params.seed}"
         " --valid-fraction {params.valid_fraction} --test-fraction {params.test_fraction}"
-        " {params.files} --label-column {params.label_column:q} --allow-missing {params.allow_missing}"
+        " {params.data} --label-column {params.label_column:q} --allow-missing {params.allow_missing}"
         " --out {output.splits:q} --schema {output.schema:q} > {log:q} 2>&1"
 
 

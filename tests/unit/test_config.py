@@ -77,10 +77,12 @@ def test_the_shipped_configs_are_valid(config):
         ),
         (("pretrain", "top_k"), 9, "pretrain.top_k \\(9\\) exceeds the 3 trials of the first layer"),
         (("data", "source"), "file", "data.path: required"),
+        (("data", "source"), "digits", "data.generator_seed: only for data.source mnist1d, not 'digits'"),
     ],
 )
 def test_bad_values_are_named_with_what_is_allowed(config, path, value, message):
     bad = copy.deepcopy(config)
+    bad["data"]["generator_seed"] = 7  # MNIST-1D's; another source refuses it
     target = bad
     for key in path[:-1]:
         target = target[key]

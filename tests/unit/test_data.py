@@ -12,6 +12,14 @@ def test_mnist1d_is_generated_locally_with_its_own_test_part():
     assert len(splits["classes"]) == 10
 
 
+def test_another_mnist1d_draw_has_other_rows_and_the_default_is_the_packages_own():
+    own = load_and_split("mnist1d", seed=0, valid_fraction=0.2, test_fraction=0.2)
+    package = load_and_split("mnist1d", seed=0, valid_fraction=0.2, test_fraction=0.2, generator_seed=42)
+    fresh = load_and_split("mnist1d", seed=0, valid_fraction=0.2, test_fraction=0.2, generator_seed=1)
+    assert np.array_equal(own["test"].x, package["test"].x)
+    assert fresh["test"].x.shape == own["test"].x.shape and not np.allclose(fresh["test"].x, own["test"].x)
+
+
 def test_splits_are_stratified_and_seeded():
     first = load_and_split("digits", seed=3, valid_fraction=0.25, test_fraction=0.2)
     again = load_and_split("digits", seed=3, valid_fraction=0.25, test_fraction=0.2)

@@ -26,6 +26,7 @@ def add_steps(commands, run_command) -> None:
     command.add_argument("--path", help="the data file (source file): .csv, .parquet or .npz")
     command.add_argument("--test-path", help="the test file of a pre-split pair")
     command.add_argument("--label-column", default="label", help="the label's column (or NPZ array)")
+    command.add_argument("--generator-seed", type=int, help="MNIST-1D's generator seed (default: the package's)")
     command.add_argument(
         "--allow-missing", choices=BOOLEAN, default="false", help="accept NaN (the preprocessing imputes)"
     )

@@ -14,7 +14,7 @@ def prepare_data(args) -> None:
 
     splits = load_and_split(
         args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path, args.label_column,
-        args.allow_missing == "true",
+        args.allow_missing == "true", args.generator_seed,
     )  # fmt: skip
     for name, path in zip(SPLITS, args.out, strict=True):
         save_split(splits[name], path)

@@ -145,6 +145,8 @@ def check_config(config: dict) -> None:
     data = config["data"]
     if data["source"] == "file" and not data.get("path"):
         raise ConfigError("data.path: required when data.source is 'file'")
+    if data.get("generator_seed") is not None and data["source"] != "mnist1d":
+        raise ConfigError(f"data.generator_seed: only for data.source mnist1d, not {data['source']!r}; allowed: null")
     spaces = {}
     for key in STAGES:
         spaces[key] = check_space(config[key]["space"], hyperparameters.defaults(key), f"{key}.space")

@@ -27,12 +27,16 @@ class Split:
     y: np.ndarray
 
 
-def load_builtin(name: str):
-    """(x, y, x_test, y_test) of a data set generated locally; nothing is downloaded."""
+def load_builtin(name: str, generator_seed: int | None = None):
+    """(x, y, x_test, y_test) of a data set generated locally; nothing is downloaded. MNIST-1D is drawn
+    by its generator with `generator_seed` (None: the package's own seed, its published data set)."""
     if name == "mnist1d":
         from mnist1d.data import get_dataset_args, make_dataset
 
-        data = make_dataset(get_dataset_args())
+        args = get_dataset_args()
+        if generator_seed is not None:
+            args.seed = generator_seed
+        data = make_dataset(args)
         return data["x"], data["y"], data["x_test"], data["y_test"]
     if name == "digits":
         from sklearn.datasets import load_digits
@@ -157,6 +161,7 @@ def load_and_split(
     test_path: str | None = None,
     label_column: str = "label",
     allow_missing: bool = False,
+    generator_seed: int | None = None,
 ) -> dict:
     """Train, valid and test Splits (float32 features, int64 labels 0..C-1), the class labels (in
     their original type, in the order of their codes) and the feature columns' names."""
@@ -166,7 +171,7 @@ def load_and_split(
         x, y, columns = load_table(path, label_column)
         x_test, y_test, test_columns = load_table(test_path, label_column) if test_path else (None, None, None)
     else:
-        x, y, x_test, y_test = load_builtin(source)
+        x, y, x_test, y_test = load_builtin(source, generator_seed)
         columns = array_columns(np.shape(x)[1])
     x = np.asarray(x, dtype=np.float64)
     check_arrays(x, np.asarray(y), path or source, columns, allow_missing)
@@ -198,7 +203,7 @@ def check_source(data: dict, seed: int, allow_missing: bool) -> None:
     the `data` section: source, path, test_path, label_column, valid_fraction, test_fraction)."""
     load_and_split(
         data["source"], seed, data["valid_fraction"], data["test_fraction"], data.get("path"), data.get("test_path"),
-        data["label_column"], allow_missing,
+        data["label_column"], allow_missing, data.get("generator_seed"),
     )  # fmt: skip
 
 
