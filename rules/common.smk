@@ -40,7 +40,7 @@ if workflow.is_main_process:
         check_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI", ""), "MLFLOW_TRACKING_URI")
     except ConfigError as error:
         raise WorkflowError(f"invalid config: {error}")
-    if config["data"]["source"] == "file":
+    if config["data"]["source"] == "file" or config["data"]["unlabelled_path"]:
         # A user's data is checked before any job runs, so a bad file never costs existing results.
         from layerwise.data.sets import DataError, check_source
 
@@ -66,12 +66,16 @@ TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI") or config["tracking"]["uri"
 CODE = code_digest()  # a param of every rule: editing src/ reruns what it affects
 
 
-DATA_FILES = {"path": config["data"].get("path"), "test-path": config["data"].get("test_path")}
+DATA_FILES = {  # as prepare-data's options name them
+    "path": config["data"]["path"] if config["data"]["source"] == "file" else None,
+    "test-path": config["data"]["test_path"] if config["data"]["source"] == "file" else None,
+    "unlabelled-path": config["data"]["unlabelled_path"],
+}
 
 
 def data_files():
-    """The user's data files (none for a built-in data set): inputs of the job that reads them."""
-    return [path for path in DATA_FILES.values() if path] if config["data"]["source"] == "file" else []
+    """The user's data files: inputs of the job that reads them."""
+    return [path for path in DATA_FILES.values() if path]
 
 
 def data_options():

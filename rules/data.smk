@@ -6,6 +6,7 @@ rule prepare_data:
         data_files(),  # a user's files: editing one reruns every job that depends on the data
     output:
         splits=expand("{results}/data/raw/{split}.npz", results=RESULTS, split=("train", "valid", "test")),
+        unlabelled=f"{RESULTS}/data/raw/unlabelled.npz",
         schema=f"{RESULTS}/data/raw/schema.json",
     params:
         source=config["data"]["source"],
@@ -24,17 +25,19 @@ rule prepare_data:
         "layerwise step prepare-data --source {params.source:q} --seed {params.seed}"
         " --valid-fraction {params.valid_fraction} --test-fraction {params.test_fraction}"
         " {params.data} --label-column {params.label_column:q} --allow-missing {params.allow_missing}"
-        " --out {output.splits:q} --schema {output.schema:q} > {log:q} 2>&1"
+        " --out {output.splits:q} --unlabelled {output.unlabelled:q} --schema {output.schema:q} > {log:q} 2>&1"
 
 
 rule preprocess:
     input:
         selected=topology.selection_file(RESULTS, "preprocess"),
         splits=rules.prepare_data.output.splits,
+        unlabelled=rules.prepare_data.output.unlabelled,
     output:
         train=f"{RESULTS}/data/train.npz",
         valid=f"{RESULTS}/data/valid.npz",
         test=f"{RESULTS}/data/test.npz",
+        unlabelled=f"{RESULTS}/data/unlabelled.npz",
         preprocessor=f"{RESULTS}/data/preprocessor.joblib",
     params:
         code=CODE,
@@ -44,4 +47,5 @@ rule preprocess:
         f"{RESULTS}/logs/preprocess.log",
     shell:
         "layerwise step preprocess --selected {input.selected} --splits {input.splits}"
-        " --out {output.train} {output.valid} {output.test} --preprocessor {output.preprocessor} > {log} 2>&1"
+        " --out {output.train} {output.valid} {output.test} --unlabelled {input.unlabelled} {output.unlabelled}"
+        " --preprocessor {output.preprocessor} > {log} 2>&1"

@@ -42,6 +42,7 @@ rule evaluate:
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
         test=rules.preprocess.output.test,
+        schema=rules.prepare_data.output.schema,
         tracking=rules.init_tracking.output,
     output:
         summary=f"{RESULTS}/summary.json",
@@ -61,7 +62,8 @@ rule evaluate:
         "layerwise step evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
         " --selections {input.selections} --members {input.members} --histogram {output.histogram}"
         " --beam {output.beam}"
-        " --train {input.train} --valid {input.valid} --test {input.test} --report {params.report:q}"
+        " --train {input.train} --valid {input.valid} --test {input.test} --schema {input.schema}"
+        " --report {params.report:q}"
         " --one-se-rule {params.one_se_rule:q}"
         " --tracking {input.tracking} --experiment {params.experiment:q}"
         " --summary {output.summary} --model {output.model} > {log} 2>&1"

@@ -25,7 +25,8 @@ rule run_shard:
         f"{RESULTS}/logs/{{stage}}/r{{round}}-shard-{{shard}}.log",
     shell:
         "layerwise step shard --spec {input.spec} --round {wildcards.round} --shard {wildcards.shard}"
-        " --train {input.train} --valid {input.valid} --parents {input.parents} --history {input.history}"
+        " --train {input.train} --valid {input.valid} --unlabelled {input.unlabelled}"
+        " --parents {input.parents} --history {input.history}"
         " --tracking {input.tracking}"
         " --records {output.records} --weights {output.weights} --threads {threads}"
         " --checkpoints {params.checkpoints} --device {params.device} > {log} 2>&1"

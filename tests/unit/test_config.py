@@ -276,12 +276,28 @@ def test_each_stage_builds_on_the_one_before_and_searches_its_own_data(config):
     assert chain == {"preprocess": None, "layer1": None, "layer2": "layer1", "finetune": "layer2"}
     assert topology.stage_data("r", "preprocess")["train"] == "r/data/raw/train.npz"
     assert topology.stage_data("r", "layer1")["valid"] == "r/data/valid.npz"  # preprocessed
+    assert topology.stage_data("r", "layer1")["unlabelled"] == "r/data/unlabelled.npz"
     assert topology.parents_file("r", "finetune", layers) == ["r/layer2/topk.json"]
     assert topology.parents_file("r", "layer1", layers) == []
     assert topology.selection_file("r", "preprocess") == "r/preprocess/selected.json"
     spec = stage_specs(config)["layer1"]
     history = topology.stage_records("r", spec, rounds=3, before=2)
     assert history == [f"r/layer1/shards/r{r}-{s}.json" for r in range(2) for s in range(spec.shards)]
+
+
+def test_without_pretrained_layers_fine_tuning_is_the_no_pretraining_arm_alone(config):
+    from layerwise.config import topology
+    from layerwise.search.trials import arm_count
+
+    config["pretrain"]["layers"] = 0
+    check_config(config)
+    specs = stage_specs(config)
+    assert list(specs) == ["preprocess", "finetune"]
+    assert topology.previous_stage("finetune", 0) is None and topology.parents_file("r", "finetune", 0) == []
+    assert arm_count(specs["finetune"]) == 1 and not specs["finetune"].has_parent_stacks
+    config["finetune"]["no_pretraining_arm"] = False
+    with pytest.raises(ConfigError, match="finetune.no_pretraining_arm: false leaves nothing to fine-tune"):
+        check_config(config)
 
 
 def test_rungs_that_could_not_each_train_longer_than_the_one_below_are_refused(config):

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layerwise.data.sets import DataError, load_and_split
+from layerwise.data.sets import UNLABELLED, DataError, load_and_split
 
 
 def test_mnist1d_is_generated_locally_with_its_own_test_part():
@@ -124,10 +124,10 @@ def test_missing_values_pass_when_the_preprocessing_imputes_them_and_infinite_on
     [
         ("a,b,target\n", "data.csv: no rows, only the header"),
         ("target\ncat\ndog\n", "data.csv: no feature columns, only the label column 'target'"),
-        ("a,target\n1,cat\n2,\n3,dog\n", "data.csv: row 2 has no label (1 rows in all)"),
+        ("a,target\n1,\n2,\n", "data.csv: no row has a label (2 rows, every label empty)"),
         ("a,target\n1,cat\nx,dog\n", "not numeric: a (row 2, column 'a': 'x')"),
     ],
-    ids=["header only", "label only", "missing label", "text feature"],
+    ids=["header only", "label only", "no label at all", "text feature"],
 )
 def test_a_file_the_search_cannot_use_is_refused_naming_the_file_and_the_row(tmp_path, content, message):
     (tmp_path / "data.csv").write_text(content)
@@ -144,3 +144,45 @@ def test_too_few_rows_for_a_stratified_split_names_the_file_and_the_rarest_class
     message = str(refused.value)
     assert message.startswith(f"{path}: cannot carve a stratified test split") and "in 200 classes" in message
     assert len(message) < 300  # not the list of 200 classes
+
+
+def test_rows_without_a_label_are_kept_apart_from_every_labelled_split(tmp_path):
+    rows = frame(rows=150).assign(target=lambda f: np.resize([1, 2, 3], len(f)).astype(float))
+    rows.loc[rows.index % 5 == 0, "target"] = np.nan  # 30 rows without a label; integers read as floats
+    splits = load_and_split("file", 0, 0.25, 0.25, path=write_table(tmp_path, ".csv", rows), label_column="target")
+    assert len(splits["unlabelled"].x) == 30 and set(splits["unlabelled"].y) == {UNLABELLED}
+    assert sum(len(splits[name].y) for name in ("train", "valid", "test")) == 120
+    assert splits["classes"].tolist() == [1, 2, 3] and splits["classes"].dtype.kind == "i"  # not 1.0, 2.0, 3.0
+    unlabelled = {tuple(row) for row in rows[rows.target.isna()][["a", "b"]].to_numpy(np.float32)}
+    assert {tuple(row) for row in splits["unlabelled"].x} == unlabelled
+    assert not unlabelled & {tuple(row) for name in ("train", "valid", "test") for row in splits[name].x}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz"])
+def test_a_file_of_unlabelled_rows_joins_those_of_the_data_file(tmp_path, suffix):
+    labelled = write_table(tmp_path, ".csv", frame())
+    more = tmp_path / f"more{suffix}"
+    features = frame(rows=40)[["a", "b"]]
+    if suffix == ".csv":
+        features.assign(target="").to_csv(more, index=False)  # an empty label column is no label
+    else:
+        np.savez(more, x=features.to_numpy())
+    if suffix == ".npz":  # an NPZ file's columns are x0, x1: the labelled data must be named alike
+        labelled = write_table(tmp_path, ".npz", frame())
+    splits = load_and_split("file", 0, 0.25, 0.25, path=labelled, label_column="target", unlabelled_path=str(more))
+    assert len(splits["unlabelled"].x) == 40
+
+
+def test_unlabelled_rows_where_none_may_be_are_refused_naming_file_and_row(tmp_path):
+    labelled = write_table(tmp_path, ".csv", frame())
+    test = tmp_path / "test.csv"
+    frame(rows=12).assign(target=["cat", None] * 6).to_csv(test, index=False)
+    with pytest.raises(DataError, match="test.csv: row 2 has no label \\(6 rows in all\\); every row of a test file"):
+        load_and_split("file", 0, 0.25, 0.25, path=labelled, test_path=str(test), label_column="target")
+    more = tmp_path / "more.csv"
+    frame(rows=4).assign(target=[None, None, "dog", None]).to_csv(more, index=False)
+    with pytest.raises(DataError, match="more.csv: row 3 has a label in column 'target' \\(1 rows in all\\)"):
+        load_and_split("file", 0, 0.25, 0.25, path=labelled, label_column="target", unlabelled_path=str(more))
+    frame(rows=4)[["b", "a"]].to_csv(more, index=False)
+    with pytest.raises(DataError, match="more.csv: its feature columns differ from those of .*data.csv \\(in order\\)"):
+        load_and_split("file", 0, 0.25, 0.25, path=labelled, label_column="target", unlabelled_path=str(more))

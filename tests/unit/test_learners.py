@@ -58,8 +58,8 @@ class FakeInputs:
     def __init__(self, x):
         self.x = x
 
-    def features(self, rank):
-        return self.x, self.x
+    def unsupervised(self, rank):
+        return self.x
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,8 @@ def test_the_only_joblib_load_of_the_workflow_refuses_files_outside_the_results(
     selected.parent.mkdir(parents=True)
     write_json(str(selected), {"best": {"weights": str(outside)}})
     with pytest.raises(SystemExit, match="outside the experiment's results"):
-        arguments = ["--selected", str(selected), "--splits", *"abc", "--out", *"def", "--preprocessor", "g"]
+        arguments = ["--selected", str(selected), "--splits", *"abc", "--out", *"def", "--unlabelled", *"uv"]
+        arguments += ["--preprocessor", "g"]
         main(["step", "preprocess", *arguments])
 
 

@@ -1,5 +1,6 @@
 """A stage run through its library entry points: shards, failures, top-K selection and lineage."""
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def layer_spec(stage="layer1", parents=1, shards=2, **space):
     )  # fmt: skip
 
 
-def run_round(spec, data_dir, round_=0, parents=None, history=()):
+def run_round(spec, data_dir, round_=0, parents=None, history=(), unlabelled=None):
     paths = []
     for shard in range(spec.shards):
         path = data_dir / spec.stage / f"r{round_}-{shard}.json"
@@ -54,6 +55,7 @@ def run_round(spec, data_dir, round_=0, parents=None, history=()):
             str(path),
             str(data_dir / spec.stage / f"r{round_}-w{shard}"),
             1,
+            unlabelled=unlabelled,
         )
         paths.append(str(path))
     return paths
@@ -214,3 +216,22 @@ def test_the_top_k_takes_the_best_of_each_parent_stack_first():
     assert [r["index"] for r in top_k(order, 4, distinct_parents=True)] == [0, 1, 2, 4]  # filled by rank
     first_layer = [record(index, None, 0.1 * index) for index in range(4)]
     assert top_k(first_layer, 3, distinct_parents=True) == first_layer[:3]  # one parent: the plain top K
+
+
+@pytest.mark.parametrize("pack_size", [1, 4])
+def test_a_layer_learns_from_the_unlabelled_rows_too_and_is_judged_on_labelled_ones(data_dir, pack_size):
+    spec = replace(layer_spec(shards=1), pack_size=pack_size)
+    features = np.random.default_rng(1).normal(size=(200, 6)).astype(np.float32)
+    save_split(Split(features, np.full(200, -1)), str(data_dir / "unlabelled.npz"))
+    save_split(Split(features[:0], np.full(0, -1)), str(data_dir / "none.npz"))
+
+    def numbers(unlabelled):
+        shutil.rmtree(data_dir / spec.stage, ignore_errors=True)  # the same trials, run anew
+        records = sorted(read_shards(run_round(spec, data_dir, unlabelled=unlabelled)), key=lambda r: r["index"])
+        assert [r["status"] for r in records] == ["FINISHED"] * 4
+        return [(r["objective"], r["metrics"]) for r in records]
+
+    alone = numbers(None)
+    assert numbers(str(data_dir / "none.npz")) == alone  # no unlabelled row: the same numbers
+    more = numbers(str(data_dir / "unlabelled.npz"))
+    assert all(m["reconstruction_train"] != a["reconstruction_train"] for (_, m), (_, a) in zip(more, alone))

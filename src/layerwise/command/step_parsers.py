@@ -30,14 +30,22 @@ def add_steps(commands, run_command) -> None:
     command.add_argument(
         "--allow-missing", choices=BOOLEAN, default="false", help="accept NaN (the preprocessing imputes)"
     )
+    command.add_argument("--unlabelled-path", help="a file of rows without labels")
     command.add_argument("--out", nargs=3, required=True, metavar=SPLITS, help="where to write the three splits")
-    command.add_argument("--schema", required=True, help="where to write the feature columns and class labels (JSON)")
+    command.add_argument("--unlabelled", required=True, help="where to write the rows without a label (NPZ)")
+    command.add_argument(
+        "--schema", required=True, help="where to write the feature columns, class labels and row counts (JSON)"
+    )
     command.set_defaults(run=steps.prepare_data)
 
     command = commands.add_parser("preprocess", help="apply the selected preprocessing to all splits")
     command.add_argument("--selected", required=True, help="the preprocessing stage's selection (JSON)")
     command.add_argument("--splits", nargs=3, required=True, metavar=SPLITS, help="the raw splits")
     command.add_argument("--out", nargs=3, required=True, metavar=SPLITS, help="where to write them preprocessed")
+    command.add_argument(
+        "--unlabelled", nargs=2, required=True, metavar=("RAW", "OUT"), help="the rows without a label, and where to"
+        " write them preprocessed"
+    )
     command.add_argument("--preprocessor", required=True, help="where to copy the fitted preprocessing (joblib)")
     command.set_defaults(run=steps.preprocess)
 
@@ -62,6 +70,7 @@ def add_steps(commands, run_command) -> None:
     command.add_argument("--shard", type=int, required=True, help="this shard's number in the round")
     command.add_argument("--train", required=True, help="the preprocessed training split (NPZ)")
     command.add_argument("--valid", required=True, help="the preprocessed validation split (NPZ)")
+    command.add_argument("--unlabelled", help="the rows without a label (NPZ), for the stages that need none")
     command.add_argument("--parents", nargs="*", help="top-K file of the previous stage")
     command.add_argument("--history", nargs="*", default=[], help="shard records of the stage's earlier rounds")
     command.add_argument("--tracking", required=True, help="the stage's tracking file")
@@ -87,7 +96,7 @@ def add_steps(commands, run_command) -> None:
     command.add_argument("--selected", required=True, help="the fine-tuning selection (JSON)")
     command.add_argument("--train", required=True, help="the preprocessed training split (NPZ)")
     command.add_argument("--valid", required=True, help="the preprocessed validation split (NPZ)")
-    command.add_argument("--parents", required=True, help="top-K file of the last pretrained layer")
+    command.add_argument("--parents", nargs="*", help="top-K file of the last pretrained layer, if any")
     command.add_argument("--spec", required=True, help="the fine-tuning stage spec (a JSON file)")
     command.add_argument("--member", required=True, help="seed<i>")
     command.add_argument(
@@ -110,6 +119,7 @@ def add_steps(commands, run_command) -> None:
     command.add_argument("--train", required=True, help="the preprocessed training split (fits the baseline)")
     command.add_argument("--valid", required=True, help="the preprocessed validation split (chooses the baseline's C)")
     command.add_argument("--test", required=True, help="the preprocessed test split: only this step reads it")
+    command.add_argument("--schema", required=True, help="the raw data's schema (JSON), with its row counts")
     command.add_argument("--report", choices=REPORTS, required=True, help="which network is the final model")
     command.add_argument(
         "--one-se-rule", choices=BOOLEAN, required=True,

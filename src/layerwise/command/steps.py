@@ -14,13 +14,13 @@ def prepare_data(args) -> None:
 
     splits = load_and_split(
         args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path, args.label_column,
-        args.allow_missing == "true", args.generator_seed,
+        args.allow_missing == "true", args.generator_seed, args.unlabelled_path,
     )  # fmt: skip
-    for name, path in zip(SPLITS, args.out, strict=True):
+    for name, path in zip((*SPLITS, "unlabelled"), (*args.out, args.unlabelled), strict=True):
         save_split(splits[name], path)
-    write_json(args.schema, {"columns": splits["columns"], "classes": splits["classes"].tolist()})
-    sizes = {name: len(splits[name].y) for name in SPLITS}
-    print(f"{args.source}: {sizes}, {splits['train'].x.shape[1]} features, {len(splits['classes'])} classes")
+    rows = {name: len(splits[name].y) for name in (*SPLITS, "unlabelled")}
+    write_json(args.schema, {"columns": splits["columns"], "classes": splits["classes"].tolist(), "rows": rows})
+    print(f"{args.source}: {rows} rows, {splits['train'].x.shape[1]} features, {len(splits['classes'])} classes")
 
 
 def preprocess(args) -> None:
@@ -37,7 +37,7 @@ def preprocess(args) -> None:
     if not Path(best["weights"]).resolve().is_relative_to(results):  # loading a joblib file runs its code
         raise SystemExit(f"{best['weights']}: not loaded, it lies outside the experiment's results {results}")
     pipeline = joblib.load(best["weights"])  # fitted on the training split by its trial
-    for path, out in zip(args.splits, args.out, strict=True):
+    for path, out in zip((*args.splits, args.unlabelled[0]), (*args.out, args.unlabelled[1]), strict=True):
         split = read_split(path)
         save_split(Split(transform(pipeline, split.x), split.y), out)
     shutil.copyfile(best["weights"], args.preprocessor)
@@ -86,6 +86,7 @@ def shard(args) -> None:
         threads=args.threads,
         checkpoints=args.checkpoints,
         device=args.device,
+        unlabelled=args.unlabelled,
     )
 
 
@@ -111,7 +112,7 @@ def retrain(args) -> None:
         selected_path=args.selected,
         train=args.train,
         valid=args.valid,
-        parents=args.parents,
+        parents=optional_path(args.parents),
         spec=stagespec.read(args.spec),
         member=args.member,
         refit=args.refit == "true",
@@ -133,6 +134,7 @@ def evaluate(args) -> None:
         histogram_path=args.histogram,
         beam_path=args.beam,
         splits=(args.train, args.valid, args.test),
+        schema_path=args.schema,
         report=args.report,
         one_se_rule=args.one_se_rule == "true",
         tracking=args.tracking,

@@ -154,6 +154,13 @@ def check_config(config: dict) -> None:
     check_bernoulli_inputs(spaces["pretrain"], spaces["preprocess"])
     check_halving(config["finetune"]["halving"], spaces["finetune"], "finetune.halving")
     stage = config["pretrain"]
+    if not stage["layers"]:
+        if not config["finetune"]["no_pretraining_arm"]:
+            raise ConfigError(
+                "finetune.no_pretraining_arm: false leaves nothing to fine-tune when pretrain.layers is 0; "
+                "allowed: true, or pretrain.layers >= 1"
+            )
+        return
     first_round = first_round_size(stage["strategy"], spaces["pretrain"], config["seed"], stage["trials_per_parent"])
     trials = first_round * stage["strategy"]["rounds"]
     if stage["top_k"] > trials:

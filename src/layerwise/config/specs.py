@@ -73,8 +73,8 @@ def stage_specs(config: dict) -> dict[str, StageSpec]:
         config_key="finetune",
         seed=config["seed"],
         strategy=strategy_settings(tuning),
-        parents=pretraining["top_k"],
-        has_parent_stacks=True,
+        parents=pretraining["top_k"] if pretraining["layers"] else 0,  # 0 layers: only the no-pretraining arm
+        has_parent_stacks=bool(pretraining["layers"]),
         no_pretraining_arm=tuning["no_pretraining_arm"],
         trials_per_parent=tuning["trials_per_parent"],
         shards=tuning["shards"],

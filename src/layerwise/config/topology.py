@@ -7,19 +7,20 @@ from layerwise.stagespec import StageSpec
 
 def previous_stage(stage: str, layers: int) -> str | None:
     """The stage whose top-K a stage builds on: layer l-1 for layer l, the last layer for fine-tuning;
-    none for preprocessing and the first layer."""
+    none for preprocessing, the first layer, and fine-tuning without pretrained layers."""
     if stage == "preprocess":
         return None
     if stage == "finetune":
-        return f"layer{layers}"
+        return f"layer{layers}" if layers else None
     layer = int(stage.removeprefix("layer"))
     return f"layer{layer - 1}" if layer > 1 else None
 
 
 def stage_data(results: str, stage: str) -> dict[str, str]:
-    """The splits a stage searches on: preprocessing the raw ones, every later stage the preprocessed ones."""
+    """The splits a stage searches on: preprocessing the raw ones, every later stage the preprocessed ones;
+    the unlabelled rows beside them (where no label is needed: preprocessing and pretraining)."""
     folder = "data/raw" if stage == "preprocess" else "data"
-    return {split: f"{results}/{folder}/{split}.npz" for split in ("train", "valid")}
+    return {split: f"{results}/{folder}/{split}.npz" for split in ("train", "valid", "unlabelled")}
 
 
 def selection_file(results: str, stage: str) -> str:

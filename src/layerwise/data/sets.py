@@ -17,6 +17,9 @@ BUILTIN = ("mnist1d", "digits")
 FILE_SUFFIXES = (".csv", ".parquet", ".npz")
 
 
+UNLABELLED = -1  # the label code of an unlabelled row, in its split file
+
+
 class DataError(UserError, ValueError):
     """Input data that cannot be used; the message says what and where."""
 
@@ -51,9 +54,11 @@ def array_columns(n_features: int) -> list[str]:
     return [f"x{index}" for index in range(n_features)]
 
 
-def load_table(path: str, label_column: str):
+def load_table(path: str, label_column: str, labels: bool = True):
     """Features, labels and the feature columns' names from a CSV, Parquet or NPZ file (NPZ: array `x`
-    plus the label array; its columns are named x0, x1, ...)."""
+    plus the label array; its columns are named x0, x1, ...). A row whose label is empty (NaN in an NPZ
+    file) keeps a missing label: `split_unlabelled` sets it apart. With `labels` False (a file of
+    unlabelled rows) the label column may be absent, and the labels returned are None."""
     file = Path(path)
     if file.suffix not in FILE_SUFFIXES:
         raise DataError(f"{path}: unsupported file type {file.suffix!r}; allowed: {', '.join(FILE_SUFFIXES)}")
@@ -62,21 +67,18 @@ def load_table(path: str, label_column: str):
     import pandas as pd
 
     if file.suffix == ".npz":
-        arrays = read_npz(path, ("x", label_column))
-        return arrays["x"], arrays[label_column], array_columns(arrays["x"].shape[-1])
+        arrays = read_npz(path, ("x", label_column) if labels else ("x",))
+        return arrays["x"], arrays.get(label_column), array_columns(arrays["x"].shape[-1])
     frame = read_frame(path)
-    if label_column not in frame.columns:
+    if labels and label_column not in frame.columns:
         raise DataError(
             f"{path}: label column {label_column!r} not found; columns: {', '.join(map(str, frame.columns))}"
         )
-    features = frame.drop(columns=[label_column])
+    features = frame.drop(columns=[label_column], errors="ignore")
     if frame.empty:
         raise DataError(f"{path}: no rows, only the header")
     if features.columns.empty:
         raise DataError(f"{path}: no feature columns, only the label column {label_column!r}")
-    unlabelled = np.flatnonzero(frame[label_column].isna().to_numpy())
-    if len(unlabelled):
-        raise DataError(f"{path}: row {unlabelled[0] + 1} has no label ({len(unlabelled)} rows in all)")
     non_numeric = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if non_numeric:
         values = features[non_numeric[0]]
@@ -85,7 +87,37 @@ def load_table(path: str, label_column: str):
             f"{path}: feature columns must be numeric; not numeric: {', '.join(non_numeric)} "
             f"(row {row + 1}, column {non_numeric[0]!r}: {values.iloc[row]!r})"
         )
-    return features.to_numpy(), frame[label_column].to_numpy(), [str(column) for column in features.columns]
+    columns = [str(column) for column in features.columns]
+    if not labels:
+        labelled = np.flatnonzero(frame[label_column].notna()) if label_column in frame.columns else []
+        if len(labelled):
+            raise DataError(
+                f"{path}: row {labelled[0] + 1} has a label in column {label_column!r} ({len(labelled)} rows in "
+                f"all); data.unlabelled_path holds rows without labels, labelled rows go in data.path"
+            )
+        return features.to_numpy(), None, columns
+    return features.to_numpy(), frame[label_column].to_numpy(), columns
+
+
+def unlabelled_rows(y: np.ndarray) -> np.ndarray:
+    """Whether each row's label is missing (an empty cell, NaN or None)."""
+    import pandas as pd
+
+    return pd.isna(y)
+
+
+def split_unlabelled(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labelled features, their labels, unlabelled features); DataError when no row has a label."""
+    missing = unlabelled_rows(y)
+    if missing.all():
+        raise DataError(
+            f"{where}: no row has a label ({len(y)} rows, every label empty); the search needs labelled rows "
+            f"to fine-tune and judge on, and uses unlabelled ones beside them"
+        )
+    labels = y[~missing]
+    if missing.any() and labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
+        labels = labels.astype(np.int64)  # integer labels with empty cells were read as floats
+    return x[~missing], labels, x[missing]
 
 
 def read_frame(path: str):
@@ -122,9 +154,16 @@ def first_non_number(values) -> int:
     return int(found[0]) if len(found) else 0
 
 
-def check_arrays(x: np.ndarray, y: np.ndarray, where: str, columns: list[str], allow_missing: bool) -> None:
+def checked_shape(x, y, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Features as float64 and labels as arrays, once they are a 2-D array and one label per row."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
     if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
         raise DataError(f"{where}: expected a 2-D feature array and one label per row, got {x.shape} and {y.shape}")
+    return x, y
+
+
+def check_arrays(x: np.ndarray, y: np.ndarray, where: str, columns: list[str], allow_missing: bool) -> None:
+    """The features are finite (or missing, where allowed) and the labels hold two classes at least."""
     refuse_non_finite(x, where, columns, allow_missing, MISSING_HINT)
     if len(np.unique(y)) < 2:
         raise DataError(f"{where}: labels hold a single class; a classifier needs at least two")
@@ -162,9 +201,12 @@ def load_and_split(
     label_column: str = "label",
     allow_missing: bool = False,
     generator_seed: int | None = None,
+    unlabelled_path: str | None = None,
 ) -> dict:
-    """Train, valid and test Splits (float32 features, int64 labels 0..C-1), the class labels (in
-    their original type, in the order of their codes) and the feature columns' names."""
+    """Train, valid and test Splits (float32 features, int64 labels 0..C-1) of the labelled rows, the
+    unlabelled rows (a Split whose labels are all UNLABELLED: the rows of `path` with an empty label, then
+    those of `unlabelled_path`), the class labels (in their original type, in the order of their codes)
+    and the feature columns' names."""
     if source == "file":
         if not path:
             raise DataError("data.path is required when data.source is 'file'")
@@ -172,38 +214,58 @@ def load_and_split(
         x_test, y_test, test_columns = load_table(test_path, label_column) if test_path else (None, None, None)
     else:
         x, y, x_test, y_test = load_builtin(source, generator_seed)
-        columns = array_columns(np.shape(x)[1])
-    x = np.asarray(x, dtype=np.float64)
-    check_arrays(x, np.asarray(y), path or source, columns, allow_missing)
+        columns = test_columns = array_columns(np.shape(x)[1])
+    where = path or source
+    x, y, x_unlabelled = split_unlabelled(*checked_shape(x, y, where), where)
+    check_arrays(x, y, where, columns, allow_missing)
     if x_test is None:
-        x, x_test, y, y_test = stratified_split(x, y, test_fraction, seed, "test", path or source)
+        x, x_test, y, y_test = stratified_split(x, y, test_fraction, seed, "test", where)
     else:
-        x_test = np.asarray(x_test, dtype=np.float64)
-        check_arrays(x_test, np.asarray(y_test), test_path or f"{source} test", columns, allow_missing)
+        x_test, y_test = checked_shape(x_test, y_test, test_path or f"{source} test")
+        unlabelled = np.flatnonzero(unlabelled_rows(y_test))
+        if len(unlabelled):
+            raise DataError(
+                f"{test_path}: row {unlabelled[0] + 1} has no label ({len(unlabelled)} rows in all); every row of a "
+                f"test file needs one (unlabelled rows belong in data.path or data.unlabelled_path)"
+            )
+        check_arrays(x_test, y_test, test_path or f"{source} test", columns, allow_missing)
         if x_test.shape[1] != x.shape[1]:
             raise DataError(f"train has {x.shape[1]} features but test has {x_test.shape[1]}")
-        if source == "file" and test_columns != columns:  # the model reads columns by name
-            train_only, test_only = sorted(set(columns) - set(test_columns)), sorted(set(test_columns) - set(columns))
-            differ = f"only in {path}: {train_only}; only in {test_path}: {test_only}" if train_only else "in order"
-            raise DataError(f"{test_path}: its feature columns differ from those of {path} ({differ})")
-    y, y_test, classes = encode_labels(np.asarray(y), np.asarray(y_test))
-    x_train, x_valid, y_train, y_valid = stratified_split(x, y, valid_fraction, seed + 1, "validation", path or source)
+        check_same_columns(columns, test_columns, path, test_path)
+    if unlabelled_path:
+        x_more, _, more_columns = load_table(unlabelled_path, label_column, labels=False)
+        x_more = np.asarray(x_more, dtype=np.float64)
+        check_same_columns(columns, more_columns, where, unlabelled_path)
+        refuse_non_finite(x_more, unlabelled_path, columns, allow_missing, MISSING_HINT)
+        x_unlabelled = np.concatenate([x_unlabelled, x_more])
+    y, y_test, classes = encode_labels(y, np.asarray(y_test))
+    x_train, x_valid, y_train, y_valid = stratified_split(x, y, valid_fraction, seed + 1, "validation", where)
     as_split = lambda a, b: Split(a.astype(np.float32), b.astype(np.int64))
     return {
         "train": as_split(x_train, y_train),
         "valid": as_split(x_valid, y_valid),
         "test": as_split(x_test, y_test),
+        "unlabelled": as_split(x_unlabelled, np.full(len(x_unlabelled), UNLABELLED)),
         "classes": classes,
         "columns": columns,
     }
 
 
+def check_same_columns(columns: list[str], other: list[str], path: str, other_path: str) -> None:
+    """The model reads columns by name: another file of the same data must name the same, in order."""
+    if other != columns:
+        only, other_only = sorted(set(columns) - set(other)), sorted(set(other) - set(columns))
+        differ = f"only in {path}: {only}; only in {other_path}: {other_only}" if only or other_only else "in order"
+        raise DataError(f"{other_path}: its feature columns differ from those of {path} ({differ})")
+
+
 def check_source(data: dict, seed: int, allow_missing: bool) -> None:
     """Raises DataError for a data section whose files cannot be loaded and split (config keys as in
-    the `data` section: source, path, test_path, label_column, valid_fraction, test_fraction)."""
+    the `data` section: source, path, test_path, unlabelled_path, label_column, valid_fraction,
+    test_fraction, generator_seed)."""
     load_and_split(
         data["source"], seed, data["valid_fraction"], data["test_fraction"], data.get("path"), data.get("test_path"),
-        data["label_column"], allow_missing, data.get("generator_seed"),
+        data["label_column"], allow_missing, data.get("generator_seed"), data.get("unlabelled_path"),
     )  # fmt: skip
 
 

@@ -117,4 +117,6 @@ def fit_preprocessor(steps: list[dict], x_train: np.ndarray):
 
 
 def transform(pipeline, x: np.ndarray) -> np.ndarray:
+    if not len(x):  # scikit-learn refuses no rows; a row of zeros gives the output's width
+        return pipeline.transform(np.zeros((1, x.shape[1]))).astype(np.float32)[:0]
     return pipeline.transform(x).astype(np.float32)

@@ -25,7 +25,7 @@ def configuration(step: dict) -> str:
 def render(summary: dict, table: pd.DataFrame) -> str:
     selected, study = summary["selected"], summary["seed_study"]
     arms, baseline, rule = summary["pretraining_comparison"], summary["baseline"], summary["one_se_rule"]
-    verdict = "within" if rule["linear_preferred"] else "not within"
+    verdict, rows = "within" if rule["linear_preferred"] else "not within", summary["rows"]
     labels = REPORTED | {"linear": f"{REPORTED['linear']}, C = {baseline['C']:g}"}
     lines = [
         f"# {summary['experiment']}",
@@ -34,6 +34,10 @@ def render(summary: dict, table: pd.DataFrame) -> str:
         f"test error {summary['test_error']:.4f}); selected trial `{summary['selected_trial']}` "
         f"({'pretrained' if selected['pretrained'] else 'no pretraining'}, "
         f"validation error {summary['valid_error']:.4f}).",
+        "",
+        f"Data: {rows['train']} labelled training rows, {rows['valid']} validation rows and {rows['test']} test "
+        f"rows; {rows['unlabelled']} rows without a label"
+        + (", used only to fit the preprocessing and to pretrain the layers." if rows["unlabelled"] else "."),
         "",
         "| final model | test accuracy |",
         "|---|---|",

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -30,15 +31,25 @@ def load_tensors(path: str, device: torch.device = CPU) -> Tensors:
 
 class StageInputs:
     """Train/valid tensors on the training device and, per parent rank, its stack and the features it
-    computes (cached)."""
+    computes (cached); the unlabelled rows, for the stages that learn without labels, read when asked."""
 
-    def __init__(self, train_path: str, valid_path: str, parents_path: str | None, device=CPU):
+    def __init__(
+        self, train_path: str, valid_path: str, parents_path: str | None, device=CPU, unlabelled_path: str | None = None
+    ):
         self.device = torch.device(device)
         self.train = load_tensors(train_path, self.device)
         self.valid = load_tensors(valid_path, self.device)
         self.n_classes = int(self.train.y.max()) + 1
         self.parents = json.loads(Path(parents_path).read_text())["entries"] if parents_path else []
-        self._features = {}
+        self.unlabelled_path = unlabelled_path
+        self._features, self._unsupervised = {}, {}
+
+    @cached_property
+    def unlabelled(self) -> torch.Tensor:
+        """The features of the rows without a label (none without a file)."""
+        if self.unlabelled_path is None:
+            return self.train.x[:0]
+        return load_tensors(self.unlabelled_path, self.device).x
 
     def parent(self, rank: int | None) -> dict | None:
         """The top-K entry of the parent stack, or None when the trial has none."""
@@ -58,3 +69,12 @@ class StageInputs:
             stack = self.stack(rank)
             self._features[rank] = (stacks.encode(stack, self.train.x), stacks.encode(stack, self.valid.x))
         return self._features[rank]
+
+    def unsupervised(self, rank: int | None) -> torch.Tensor:
+        """What a layer learns from without labels, through the parent stack: the training rows, then the
+        unlabelled ones (the training features themselves where there are none), computed once per shard."""
+        if rank not in self._unsupervised:
+            train = self.features(rank)[0]
+            more = stacks.encode(self.stack(rank), self.unlabelled) if len(self.unlabelled) else None
+            self._unsupervised[rank] = train if more is None else torch.cat([train, more])
+        return self._unsupervised[rank]

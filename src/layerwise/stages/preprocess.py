@@ -28,7 +28,8 @@ def resolve(trial, inputs, spec: StageSpec):
 
 def run_trial(trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator) -> dict:
     params = trial.params
-    pipeline = fit_preprocessor(pipeline_steps(params["pipeline"], params), inputs.train.x.numpy())
+    rows = torch.cat([inputs.train.x, inputs.unlabelled]).numpy()  # a transform needs no label
+    pipeline = fit_preprocessor(pipeline_steps(params["pipeline"], params), rows)
     x_train = torch.from_numpy(transform(pipeline, inputs.train.x.numpy()))
     x_valid = torch.from_numpy(transform(pipeline, inputs.valid.x.numpy()))
     objective = readout_error(

@@ -24,14 +24,16 @@ def resolve(trial, inputs, spec: StageSpec):
     if spec.tie_hidden_units and trial.parent_rank is not None:
         params["hidden_units"] = inputs.stack(trial.parent_rank)["layers"][-1]["n_hidden"]
     if params.get("rbm_visible") == "auto":
-        params["rbm_visible"] = visible_units_for(inputs.features(trial.parent_rank)[0], "auto")
+        params["rbm_visible"] = visible_units_for(inputs.unsupervised(trial.parent_rank), "auto")
     return replace(trial, params=params)
 
 
 def run_trial(trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator) -> dict:
-    """Fits the layer's learner, scores its features with the read-out, saves the layer."""
-    h_train, h_valid = inputs.features(trial.parent_rank)
-    return scored(trial, learner_for(trial.params).fit(h_train, h_valid, generator), inputs, spec, weights_path)
+    """Fits the layer's learner on every row it may learn from, scores its features with the read-out (on
+    the labelled rows), saves the layer."""
+    h_valid = inputs.features(trial.parent_rank)[1]
+    learner = learner_for(trial.params).fit(inputs.unsupervised(trial.parent_rank), h_valid, generator)
+    return scored(trial, learner, inputs, spec, weights_path)
 
 
 def pack_key(trial, inputs) -> tuple | None:
@@ -44,7 +46,7 @@ def run_pack(
     """`run_trial` of trials with one pack key, their layers trained together (packs/autoencoders.py); returns
     each trial's result, or the error that failed it. A layer trains in one go (no halving, no kill
     checkpoint): its `checkpoints` are None."""
-    h_train, h_valid = inputs.features(trials[0].parent_rank)
+    h_train, h_valid = inputs.unsupervised(trials[0].parent_rank), inputs.features(trials[0].parent_rank)[1]
     learners = [learner_for(trial.params) for trial in trials]
 
     def start(position, generator):

@@ -108,6 +108,7 @@ def evaluate(
     histogram_path: str,
     beam_path: str,
     splits: tuple[str, str, str],
+    schema_path: str,
     report: str,
     one_se_rule: bool,
     tracking: str,
@@ -116,7 +117,7 @@ def evaluate(
     model_path: str,
 ) -> dict:
     """`splits`: the preprocessed train, valid and test files (train and valid fit the baseline);
-    `report`: which network (stages.REPORTS) is the final model, written to `model_path`, unless
+    `schema_path`: the raw data's schema, whose row counts the summary repeats; `report`: which network (stages.REPORTS) is the final model, written to `model_path`, unless
     `one_se_rule` finds the logistic baseline as good on validation (baseline.prefers_linear)."""
     selected = read_json(selected_path)
     preprocessing = lineage_step(read_json(preprocessing_path)["best"])
@@ -145,6 +146,7 @@ def evaluate(
     summary = {
         "experiment": experiment,
         **result,
+        "rows": read_json(schema_path)["rows"],
         "reported": report,
         "candidates": candidates,
         "baseline": baseline,

@@ -39,7 +39,7 @@ def retrain(
     selected_path: str,
     train: str,
     valid: str,
-    parents: str,
+    parents: str | None,
     spec: StageSpec,
     member: str,
     refit: bool,

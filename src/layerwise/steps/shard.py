@@ -173,11 +173,13 @@ def run_shard(
     threads: int,
     checkpoints: str | None = None,
     device: str = "cpu",
+    unlabelled: str | None = None,
 ) -> None:
     """Runs the packs of one round's trials this shard takes (claims.py; the round's shards keep their
     claims in `claims/` beside their `records`) on `device` (auto, cpu or cuda); `history` holds the
     shard records of the earlier rounds, `checkpoints` the folder where long trials keep their
-    training state (see checkpoint.py)."""
+    training state (see checkpoint.py), `unlabelled` the rows without a label (for the stages that
+    learn without labels)."""
     configure_torch(threads)
     on = resolve_device(device)
     signal.signal(signal.SIGTERM, interrupt)
@@ -186,7 +188,7 @@ def run_shard(
     for trial in planned:
         packs.setdefault(pack_of(trial, spec.pack_size), []).append(trial)
     claims = Claims(claims_folder(Path(records).parent / "claims", round_, spec, tracking, planned), shard)
-    inputs = StageInputs(train, valid, parents, on)
+    inputs = StageInputs(train, valid, parents, on, unlabelled)
     print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
     progress = ProgressLog(records, len(planned), spec.shards)
     tracker = Tracker.from_file(tracking)
