@@ -16,7 +16,7 @@ the process's own. Output, named by --name: <name>.csv (per round: CPU-seconds s
 <name>.md (best at the budget per arm and seed) and <name>.png (best so far against CPU-seconds).
 
     .venv/bin/python benchmarks/halving.py [--seeds 3] [--budget 600] [--arms tpe halving ...]
-        [--patience 0] [--name halving] [--out benchmarks/figures]
+        [--patience 0] [--name halving] [--tiny] [--out benchmarks/figures]
 """
 
 import argparse
@@ -29,10 +29,8 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 import yaml
+from strategies import save_splits
 
-from layerwise.data.sets import Split, load_and_split, save_split
-from layerwise.data.transforms import fit_preprocessor, transform
-from layerwise.files import write_json
 from layerwise.records import read_shards
 from layerwise.search.halving import Halving, settle
 from layerwise.seeding import configure_torch
@@ -50,26 +48,20 @@ ARMS = {
     "halving2": ({"rungs": 2, "eta": 3}, 9),
     "hyperband": ({"rungs": 3, "eta": 3, "hyperband": True}, 9),
 }  # (halving settings, trials_per_parent)
+# --tiny: at most 9 epochs per trial, the fewest that give 3 rungs of distinct budgets at eta 3 (1, 3, 9)
+TINY_MAX_EPOCHS = 9
 
 
-def prepare(folder: Path) -> None:
-    """Standardized MNIST-1D train and validation splits (the default split), and no tracking."""
-    splits = load_and_split("mnist1d", 0, 0.2, 0.2, None, None, "label")
-    pipeline = fit_preprocessor([{"transform": "standardize"}], splits["train"].x)
-    for name in ("train", "valid"):
-        save_split(Split(transform(pipeline, splits[name].x), splits[name].y), str(folder / f"{name}.npz"))
-    write_json(str(folder / "tracking.json"), {"enabled": False})
-
-
-def stage_spec(arm: str, seed: int, patience: int | None) -> StageSpec:
+def stage_spec(arm: str, seed: int, patience: int | None, tiny: bool) -> StageSpec:
     """`patience`: the config's unless given (0: no early stopping, every trial trains its budget)."""
     default = yaml.safe_load(Path("config/config.yaml").read_text())["finetune"]
     halving, per_arm = ARMS[arm]
+    space = {**default["space"], "max_epochs": TINY_MAX_EPOCHS} if tiny else default["space"]
     return from_dict({
         "stage": "finetune", "kind": "finetune", "config_key": "finetune", "seed": seed,
         "strategy": {"name": "tpe", "startup_trials": 4}, "parents": 0, "has_parent_stacks": True,
         "no_pretraining_arm": True, "trials_per_parent": per_arm, "shards": 1, "pack_size": 4,
-        "space": default["space"], "patience": default["patience"] if patience is None else patience,
+        "space": space, "patience": default["patience"] if patience is None else patience,
         "checkpoint_after_s": None,
         "halving": {"rungs": 1, "eta": 3, "hyperband": False, **halving},
     })  # fmt: skip
@@ -88,9 +80,9 @@ def best_finished(trials: list[dict], halving: Halving) -> float:
 
 def search(task: tuple) -> list[dict]:
     """One arm and seed, round after round until the budget is spent: a row per round."""
-    arm, seed, budget, patience, folder = task
+    arm, seed, budget, patience, tiny, folder = task
     configure_torch(1)
-    spec, paths, rows = stage_spec(arm, seed, patience), [], []
+    spec, paths, rows = stage_spec(arm, seed, patience, tiny), [], []
     halving, started = Halving.of(spec), time.process_time()
     round_ = 0
     while time.process_time() - started < budget:
@@ -151,14 +143,19 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     parser.add_argument("--patience", type=int, help="instead of the config's (0: no early stopping)")
     parser.add_argument("--name", default="halving", help="the output files' name, without suffix")
+    parser.add_argument("--tiny", action="store_true", help="a few hundred rows, 9 epochs per trial (the tests')")
     parser.add_argument("--out", default="benchmarks/figures")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        prepare(folder)
-        tasks = [(arm, seed, args.budget, args.patience, folder) for seed in range(args.seeds) for arm in args.arms]
+        save_splits(folder, args.tiny)
+        tasks = [
+            (arm, seed, args.budget, args.patience, args.tiny, folder)
+            for seed in range(args.seeds)
+            for arm in args.arms
+        ]
         pool = multiprocessing.get_context("spawn").Pool(2)
         rounds = pd.DataFrame([row for rows in pool.imap(search, tasks) for row in rows])
         pool.close()  # and let the workers end: a shard takes SIGTERM for an interruption

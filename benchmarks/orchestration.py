@@ -1,8 +1,8 @@
 """Orchestration overhead: the wall time of a whole `snakemake` run against the time its trials trained.
 
-Two configs search 2 layers of 32 trials each and 32 fine-tuning trials on MNIST-1D, in 2 shards per
-stage (`--shards`), with `--cores 2`: `default` with the default config's search spaces (trials of seconds to a
-minute), `tiny` with trials of a fraction of a second, where the fixed costs show most; `config` is
+Two configs search 2 layers of 32 trials each and 32 fine-tuning trials (`--trials`) on MNIST-1D, in 2
+shards per stage (`--shards`), with `--cores 2`: `default` with the default config's search spaces (trials
+of seconds to a minute), `tiny` with trials of a fraction of a second, where the fixed costs show most; `config` is
 the default run itself (config/config.yaml as it is; `--shards` does not apply), `table` the default
 config on a small table (scikit-learn's breast_cancer as a CSV file, 569 rows). Each trial
 measures its own training time (`duration_s` in the trials table); everything else (Snakemake,
@@ -17,7 +17,7 @@ selection. The run is made twice, one after the other: with the jobs forked from
 (`fork_server: true`, the default) and started cold.
 
     .venv/bin/python benchmarks/orchestration.py [--size default|tiny|config|table] [--cores 2] [--shards 2]
-                                                 [--fork-server on|off|both] [--keep DIR]
+                                                 [--trials 32] [--epochs N] [--fork-server on|off|both] [--keep DIR]
 """
 
 import argparse
@@ -33,12 +33,6 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-# K = 1, so that layer 2 has 32 trials too; fine-tuning: 16 on the kept stack and 16 without pretraining.
-SEARCH = {
-    "pretrain": {"layers": 2, "top_k": 1, "trials_per_parent": 32},
-    "finetune": {"trials_per_parent": 16, "no_pretraining_arm": True},
-    "evaluate": {"seeds": 2, "refit_on_train_valid": False},
-}
 TINY = {
     "preprocess": {"strategy": {"name": "grid"}, "space": {"pipeline": "standardize"}},
     "pretrain": {
@@ -59,6 +53,25 @@ TINY = {
 }  # fmt: skip
 
 
+def search(trials: int) -> dict:
+    """K = 1, so that layer 2 has `trials` trials too; fine-tuning: half on the kept stack, half without
+    pretraining."""
+    return {
+        "pretrain": {"layers": 2, "top_k": 1, "trials_per_parent": trials},
+        "finetune": {"trials_per_parent": trials // 2, "no_pretraining_arm": True},
+        "evaluate": {"seeds": 2, "refit_on_train_valid": False},
+    }
+
+
+def capped(config: dict, epochs: int) -> dict:
+    """`config` with every trial's epochs at most `epochs` (a layer's `epochs`, fine-tuning's `max_epochs`)."""
+    spaces = {"pretrain": "epochs", "finetune": "max_epochs"}
+    return merged(config, {
+        stage: {"space": {**config[stage]["space"], key: min(config[stage]["space"][key], epochs)}}
+        for stage, key in spaces.items()
+    })  # fmt: skip
+
+
 def merged(base: dict, changes: dict) -> dict:
     """`base` with `changes` merged in; a search space or strategy is replaced whole."""
     out = dict(base)
@@ -68,7 +81,7 @@ def merged(base: dict, changes: dict) -> dict:
     return out
 
 
-def benchmark_config(size: str, shards: int, fork_server: bool, folder: Path) -> dict:
+def benchmark_config(size: str, shards: int, trials: int, fork_server: bool, folder: Path) -> dict:
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     if size == "config":  # the default run itself
         return merged(base, {"fork_server": fork_server, "experiment": "orchestration-config"})
@@ -81,9 +94,8 @@ def benchmark_config(size: str, shards: int, fork_server: bool, folder: Path) ->
     if size == "tiny":
         base = merged(base, TINY)
     sharded = {stage: {"shards": shards} for stage in ("pretrain", "finetune")}
-    return merged(
-        merged(base, SEARCH), {**sharded, "fork_server": fork_server, "experiment": f"orchestration-{size}-{shards}"}
-    )
+    experiment = f"orchestration-{size}-{shards}"
+    return merged(merged(base, search(trials)), {**sharded, "fork_server": fork_server, "experiment": experiment})
 
 
 def timed_snakemake(folder: Path, config: dict, cores: int) -> tuple[float, float]:
@@ -125,6 +137,8 @@ def main() -> None:
     parser.add_argument("--size", choices=("default", "tiny", "config", "table"), default="default")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--shards", type=int, default=2, help="shards per layer and for fine-tuning")
+    parser.add_argument("--trials", type=int, default=32, help="per layer and for fine-tuning (sizes default, tiny)")
+    parser.add_argument("--epochs", type=int, help="at most this many epochs per trial (default: the size's)")
     parser.add_argument("--fork-server", choices=("on", "off", "both"), default="both")
     parser.add_argument("--keep", help="run in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
@@ -133,7 +147,8 @@ def main() -> None:
     rows = []
     for fork_server in modes:
         run_folder = folder / ("warm" if fork_server else "cold")
-        config = benchmark_config(args.size, args.shards, fork_server, run_folder)
+        config = benchmark_config(args.size, args.shards, args.trials, fork_server, run_folder)
+        config = capped(config, args.epochs) if args.epochs else config
         row = measured(run_folder, config, args.cores)
         rows.append({"jobs": "forked" if fork_server else "cold", **row})
         print(f"{row['trials']} trials trained {row['training']:.1f} s (the seed study {row['seed_study']:.1f} s); "

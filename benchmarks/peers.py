@@ -13,7 +13,7 @@ The fine-tuning search of `strategies.py` (MNIST-1D, a 256-unit hidden layer fro
 Every search runs with several seeds. The figures are the best validation error after n trials and
 the CPU time (this process's) spent to get there, proposing included.
 
-    .venv/bin/python benchmarks/peers.py [--seeds 3] [--out benchmarks/figures]
+    .venv/bin/python benchmarks/peers.py [--seeds 3] [--tiny] [--out benchmarks/figures]
 """
 
 import tempfile
@@ -32,6 +32,7 @@ from layerwise.search.trials import Trial
 from layerwise.seeding import derive_seed, seed_everything
 from layerwise.stages import finetune
 from layerwise.stages.kinds import stage_space
+from layerwise.stagespec import StageSpec
 from layerwise.steps.shard import groups, round_trials, run_group
 from layerwise.track.tracking import Tracker
 
@@ -43,16 +44,22 @@ SEARCHED = {"learning_rate": (0.003, 0.3, True), "l2_output": (0.01, 10.0, True)
 
 
 def pipeline_search(
-    name: str, seed: int, inputs, folder: Path, rounds: int | None = None, trials: int = BUDGET, pack_size: int = 1
+    name: str,
+    base: StageSpec,
+    inputs,
+    folder: Path,
+    rounds: int | None = None,
+    trials: int = BUDGET,
+    pack_size: int = 1,
 ) -> list[tuple[float, float]]:
-    """(objective, CPU seconds so far) after each trial of the pipeline's strategy `name`: `trials` in
-    `rounds` rounds (default: PIPELINE's), in packs of `pack_size` (a pack's trials end together)."""
+    """(objective, CPU seconds so far) after each trial of the pipeline's strategy `name` on the search
+    `base`: `trials` in `rounds` rounds (default: PIPELINE's), in packs of `pack_size` (a pack's trials
+    end together)."""
     settings, default_rounds = PIPELINE[name]
     rounds = rounds or default_rounds
     spec = replace(
-        stage_spec("finetune", "random", seed), strategy=settings, trials_per_parent=trials // rounds,
-        pack_size=pack_size, checkpoint_after_s=None,
-    )  # fmt: skip
+        base, strategy=settings, trials_per_parent=trials // rounds, pack_size=pack_size, checkpoint_after_s=None
+    )
     tracker, history, points, started = Tracker({"enabled": False}), [], [], time.process_time()
     for round_ in range(rounds):
         for group in groups(round_trials(spec, round_, history), spec, inputs):
@@ -62,9 +69,9 @@ def pipeline_search(
     return points
 
 
-def optuna_search(sampler: str, seed: int, inputs, folder: Path) -> list[tuple[float, float]]:
+def optuna_search(sampler: str, spec: StageSpec, inputs, folder: Path) -> list[tuple[float, float]]:
     """(objective, CPU seconds so far) after each trial of an Optuna study driving the same training."""
-    spec = stage_spec("finetune", "random", seed)
+    seed = spec.seed
     fixed = {name: dist.value for name, dist in stage_space(spec).distributions.items() if isinstance(dist, Fixed)}
     points, started = [], time.process_time()
 
@@ -102,28 +109,29 @@ def main() -> None:
     args, out = search_arguments(__doc__)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     methods = {
-        "pipeline random": lambda seed, inputs, folder: pipeline_search("random", seed, inputs, folder),
+        "pipeline random": lambda spec, inputs, folder: pipeline_search("random", spec, inputs, folder),
         **{
             f"pipeline tpe ({rounds} rounds of {BUDGET // rounds})": (
-                lambda seed, inputs, folder, rounds=rounds: pipeline_search("tpe", seed, inputs, folder, rounds)
+                lambda spec, inputs, folder, rounds=rounds: pipeline_search("tpe", spec, inputs, folder, rounds)
             )
             for rounds in TPE_ROUNDS
         },
-        f"pipeline random ({PACKED} trials in packs of {BUDGET})": lambda seed, inputs, folder: pipeline_search(
-            "random", seed, inputs, folder, 1, PACKED, BUDGET
+        f"pipeline random ({PACKED} trials in packs of {BUDGET})": lambda spec, inputs, folder: pipeline_search(
+            "random", spec, inputs, folder, 1, PACKED, BUDGET
         ),
-        f"pipeline tpe (4 rounds of {BUDGET} in packs)": lambda seed, inputs, folder: pipeline_search(
-            "tpe", seed, inputs, folder, 4, PACKED, BUDGET
+        f"pipeline tpe (4 rounds of {BUDGET} in packs)": lambda spec, inputs, folder: pipeline_search(
+            "tpe", spec, inputs, folder, 4, PACKED, BUDGET
         ),
-        "Optuna RandomSampler": lambda seed, inputs, folder: optuna_search("RandomSampler", seed, inputs, folder),
-        "Optuna TPESampler": lambda seed, inputs, folder: optuna_search("TPESampler", seed, inputs, folder),
+        "Optuna RandomSampler": lambda spec, inputs, folder: optuna_search("RandomSampler", spec, inputs, folder),
+        "Optuna TPESampler": lambda spec, inputs, folder: optuna_search("TPESampler", spec, inputs, folder),
     }
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        inputs = prepare(Path(scratch))["finetune"]
+        inputs = prepare(Path(scratch), args.tiny)["finetune"]
         for seed in range(args.seeds):
+            spec = stage_spec("finetune", "random", seed, args.tiny)
             for method, search in methods.items():
-                points = search(seed, inputs, Path(scratch))
+                points = search(spec, inputs, Path(scratch))
                 best = np.nanmin([value for value, _ in points])
                 print(f"{method} seed {seed}: best {best:.4f} in {points[-1][1]:.0f} CPU s", flush=True)
                 rows += [

@@ -9,8 +9,8 @@ against the number of jobs, with a straight line fitted through the three points
 (MNIST's size, float32) with K = 2 random parent stacks of 784 → 256 and 2 short trials on each;
 its peak resident memory against what it must hold (the data once, and each parent's features).
 
-    .venv/bin/python benchmarks/scale.py time [--sizes 1,1,8 2,2,8 3,2,16] [--cores 2]
-    .venv/bin/python benchmarks/scale.py memory [--rows 60000] [--inputs 784]
+    .venv/bin/python benchmarks/scale.py time [--sizes 1,1,8 2,2,8 3,2,16] [--cores 2] [--epochs N] [--out DIR]
+    .venv/bin/python benchmarks/scale.py memory [--rows 60000] [--inputs 784] [--hidden 256]
 """
 
 import argparse
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from orchestration import REPO, TINY, merged, timed_snakemake
+from orchestration import REPO, TINY, capped, merged, timed_snakemake
 
 from layerwise.stagespec import from_dict
 
@@ -48,8 +48,9 @@ def size_config(layers: int, top_k: int, trials: int) -> dict:
     )  # fmt: skip
 
 
-def timed_run(layers: int, top_k: int, trials: int, cores: int, folder: Path) -> dict:
+def timed_run(layers: int, top_k: int, trials: int, cores: int, epochs: int | None, folder: Path) -> dict:
     config = size_config(layers, top_k, trials)
+    config = capped(config, epochs) if epochs else config
     workdir = folder / config["experiment"]
     _, wall = timed_snakemake(workdir, config, cores)
     table = pd.read_csv(workdir / "results" / config["experiment"] / "trials.csv")
@@ -62,8 +63,8 @@ def timed_run(layers: int, top_k: int, trials: int, cores: int, folder: Path) ->
 
 
 def scale_in_time(args) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="layerwise-scale-"))
-    rows = [timed_run(*map(int, size.split(",")), args.cores, folder) for size in args.sizes]
+    with tempfile.TemporaryDirectory(prefix="layerwise-scale-") as folder:
+        rows = [timed_run(*map(int, size.split(",")), args.cores, args.epochs, Path(folder)) for size in args.sizes]
     table = pd.DataFrame(rows)
     slope, intercept = np.polyfit(table.trials, table.wall_s, 1)
     table["fitted_wall_s"] = (intercept + slope * table.trials).round(1)
@@ -128,27 +129,28 @@ def scale_in_memory(args) -> None:
     from layerwise.files import write_json
     from layerwise.learn import stack as stacks
 
-    folder = Path(tempfile.mkdtemp(prefix="layerwise-memory-"))
-    generator = np.random.default_rng(0)
-    valid_rows = args.rows // 6
-    for name, rows in (("train", args.rows), ("valid", valid_rows)):
-        x = generator.random((rows, args.inputs), dtype=np.float32)
-        save_split(Split(x, generator.integers(0, 10, rows)), str(folder / f"{name}.npz"))
-    entries = []
-    for rank in range(2):
-        torch.manual_seed(rank)
-        layer = torch.nn.Linear(args.inputs, args.hidden)
-        stack = {"layers": [{**stacks.layer_of(layer, "sigmoid"), "trial_id": f"parent{rank}"}]}
-        stacks.save(stack, str(folder / f"parent{rank}.pt"))
-        entries.append({"trial_id": f"parent{rank}", "stack": str(folder / f"parent{rank}.pt")})
-    write_json(str(folder / "parents.json"), {"entries": entries})
-    write_json(str(folder / "tracking.json"), {"enabled": False})
-    child = subprocess.run(
-        [sys.executable, __file__, "memory-child", str(folder), str(args.hidden)], capture_output=True, text=True
-    )
-    if child.returncode != 0:
-        sys.exit(child.stderr)
-    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory(prefix="layerwise-memory-") as scratch:
+        folder = Path(scratch)
+        generator = np.random.default_rng(0)
+        valid_rows = args.rows // 6
+        for name, rows in (("train", args.rows), ("valid", valid_rows)):
+            x = generator.random((rows, args.inputs), dtype=np.float32)
+            save_split(Split(x, generator.integers(0, 10, rows)), str(folder / f"{name}.npz"))
+        entries = []
+        for rank in range(2):
+            torch.manual_seed(rank)
+            layer = torch.nn.Linear(args.inputs, args.hidden)
+            stack = {"layers": [{**stacks.layer_of(layer, "sigmoid"), "trial_id": f"parent{rank}"}]}
+            stacks.save(stack, str(folder / f"parent{rank}.pt"))
+            entries.append({"trial_id": f"parent{rank}", "stack": str(folder / f"parent{rank}.pt")})
+        write_json(str(folder / "parents.json"), {"entries": entries})
+        write_json(str(folder / "tracking.json"), {"enabled": False})
+        child = subprocess.run(
+            [sys.executable, __file__, "memory-child", str(folder), str(args.hidden)], capture_output=True, text=True
+        )
+        if child.returncode != 0:
+            sys.exit(child.stderr)
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
     data = (args.rows + valid_rows) * args.inputs * 4 / MIB
     features = 2 * (args.rows + valid_rows) * args.hidden * 4 / MIB
     held = figures["peak_mib"] - figures["after_imports_mib"]
@@ -166,6 +168,7 @@ def main() -> None:
     timing = parts.add_parser("time")
     timing.add_argument("--sizes", nargs="+", default=["1,1,8", "2,2,8", "3,2,16"], help="L,K,T of each run")
     timing.add_argument("--cores", type=int, default=2)
+    timing.add_argument("--epochs", type=int, help="at most this many epochs per trial (default: 2, fine-tuning 20)")
     timing.add_argument("--out", default=str(REPO / "benchmarks" / "figures"))
     memory = parts.add_parser("memory")
     memory.add_argument("--rows", type=int, default=60000)

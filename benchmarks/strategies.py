@@ -9,7 +9,7 @@ run through the pipeline's own code (strategies, the shards' trial loop), in thi
 Snakemake or MLflow. Output: a trial-level CSV, the best validation error
 after n trials per strategy (mean over seeds) as a Markdown table, and a plot.
 
-    .venv/bin/python benchmarks/strategies.py [--seeds 3] [--out benchmarks/figures]
+    .venv/bin/python benchmarks/strategies.py [--seeds 3] [--tiny] [--out benchmarks/figures]
 """
 
 import argparse
@@ -36,6 +36,9 @@ matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
 BUDGET = 18  # trials per search, for every strategy
+# --tiny, the test suite's setting: the same code on scikit-learn's digits (MNIST-1D's generation alone
+# takes 5 s), at most TINY_ROWS rows per split, trials of at most TINY_EPOCHS epochs.
+TINY_ROWS, TINY_EPOCHS = 300, 2
 # (settings, trials per round): every strategy spends BUDGET trials
 STRATEGIES = {
     "random": ({"name": "random", "rounds": 1}, 18),
@@ -75,13 +78,27 @@ SEARCHES = {
 }
 
 
-def prepare(folder: Path) -> dict:
+def save_splits(folder: Path, tiny: bool) -> int:
+    """Standardized MNIST-1D train and validation splits (--tiny: digits'), and no tracking; the number of
+    features."""
+    splits = load_and_split("digits" if tiny else "mnist1d", 0, 0.2, 0.2, None, None, "label")
+    rows = slice(TINY_ROWS if tiny else None)
+    train, valid = (Split(splits[name].x[rows], splits[name].y[rows]) for name in ("train", "valid"))
+    pipeline = fit_preprocessor([{"transform": "standardize"}], train.x)
+    for name, split in (("train", train), ("valid", valid)):
+        save_split(Split(transform(pipeline, split.x), split.y), str(folder / f"{name}.npz"))
+    (folder / "tracking.json").write_text(json.dumps({"enabled": False}))
+    return train.x.shape[1]
+
+
+def shrunk(space: dict) -> dict:
+    """--tiny: the space with at most TINY_EPOCHS epochs per trial."""
+    return {**space, **{key: min(space[key], TINY_EPOCHS) for key in ("epochs", "max_epochs") if key in space}}
+
+
+def prepare(folder: Path, tiny: bool = False) -> dict:
     """Standardized MNIST-1D splits and a one-layer random stack that fixes the fine-tuned shape."""
-    splits = load_and_split("mnist1d", 0, 0.2, 0.2, None, None, "label")
-    pipeline = fit_preprocessor([{"transform": "standardize"}], splits["train"].x)
-    for name in ("train", "valid"):
-        save_split(Split(transform(pipeline, splits[name].x), splits[name].y), str(folder / f"{name}.npz"))
-    n_in = splits["train"].x.shape[1]
+    n_in = save_splits(folder, tiny)
     layer = {"n_in": n_in, "n_hidden": 256, "activation": "relu", "trial_id": "shape"}
     stacks.save(
         {"layers": [{**layer, "weight": torch.zeros(256, n_in), "bias": torch.zeros(256)}]}, str(folder / "s.pt")
@@ -89,16 +106,16 @@ def prepare(folder: Path) -> dict:
     (folder / "parents.json").write_text(
         json.dumps({"entries": [{"trial_id": "shape", "stack": str(folder / "s.pt")}]})
     )
-    (folder / "tracking.json").write_text(json.dumps({"enabled": False}))
     return {
         "layer1": StageInputs(str(folder / "train.npz"), str(folder / "valid.npz"), None),
         "finetune": StageInputs(str(folder / "train.npz"), str(folder / "valid.npz"), str(folder / "parents.json")),
     }
 
 
-def stage_spec(search: str, strategy: str, seed: int) -> StageSpec:
+def stage_spec(search: str, strategy: str, seed: int, tiny: bool = False) -> StageSpec:
     settings, per_round = STRATEGIES[strategy]
     definition = SEARCHES[search]
+    space = shrunk(definition["space"]) if tiny else definition["space"]
     renamed = {
         **settings,
         "grid": {definition.get(key, key): points for key, points in settings.get("grid", {}).items()},
@@ -106,15 +123,15 @@ def stage_spec(search: str, strategy: str, seed: int) -> StageSpec:
     return from_dict({
         "stage": search, "kind": definition["kind"], "config_key": definition["kind"], "seed": seed,
         "strategy": renamed, "trials_per_parent": per_round or BUDGET,
-        "shards": 1, "space": definition["space"], "readout": "ridge", "readout_ridge": 1e-3, "patience": 10,
+        "shards": 1, "space": space, "readout": "ridge", "readout_ridge": 1e-3, "patience": 10,
         # fine-tuning: the no-pretraining arm only, shaped like the one-layer stack
         "parents": 1 if search == "layer1" else 0, "has_parent_stacks": search != "layer1",
         "no_pretraining_arm": search == "finetune", "top_k": 1,
     })  # fmt: skip
 
 
-def run_search(search: str, strategy: str, seed: int, inputs: StageInputs, folder: Path) -> list[dict]:
-    spec = stage_spec(search, strategy, seed)
+def run_search(search: str, strategy: str, seed: int, inputs: StageInputs, folder: Path, tiny: bool) -> list[dict]:
+    spec = stage_spec(search, strategy, seed, tiny)
     tracker, history = Tracker({"enabled": False}), []
     for round_ in range(STRATEGIES[strategy][0]["rounds"]):
         for trial in round_trials(spec, round_, history):
@@ -129,9 +146,10 @@ def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def search_arguments(description: str) -> tuple[argparse.Namespace, Path]:
-    """The options of a search benchmark (--seeds, --out) and its output folder, made; torch on 1 thread."""
+    """The options of a search benchmark (--seeds, --tiny, --out) and its output folder, made; torch on 1 thread."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--tiny", action="store_true", help="a few hundred rows, 2 epochs per trial (the tests')")
     parser.add_argument("--out", default="benchmarks/figures")
     args = parser.parse_args()
     out = Path(args.out)
@@ -144,12 +162,12 @@ def main() -> None:
     args, out = search_arguments(__doc__)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        inputs = prepare(Path(scratch))
+        inputs = prepare(Path(scratch), args.tiny)
         for search in SEARCHES:
             for strategy in STRATEGIES:
                 for seed in range(args.seeds):
                     started = time.perf_counter()
-                    records = run_search(search, strategy, seed, inputs[search], Path(scratch))
+                    records = run_search(search, strategy, seed, inputs[search], Path(scratch), args.tiny)
                     took = time.perf_counter() - started
                     print(f"{search} {strategy} seed {seed}: {len(records)} trials in {took:.0f}s", flush=True)
                     for record in records:

@@ -8,7 +8,7 @@ splits), which candidate the run reported (the ensemble of refits, or the baseli
 one-standard-error rule), the search's best network and the ensemble, which arm the selected network
 came from, its shape and the wall time.
 
-    .venv/bin/python benchmarks/tabular.py [--datasets breast_cancer wine] [--out benchmarks/figures]
+    .venv/bin/python benchmarks/tabular.py [--datasets breast_cancer wine] [--tiny] [--out benchmarks/figures]
 """
 
 import argparse
@@ -18,9 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from orchestration import REPO, merged, timed_snakemake
+from orchestration import REPO, capped, merged, timed_snakemake
 
 DATASETS = ("breast_cancer", "wine", "digits")
+# --tiny, the test suite's setting: one layer of 2 trials, one round of fine-tuning, 2 refits, 2 epochs per trial.
+TINY = {
+    "pretrain": {"layers": 1, "trials_per_parent": 2},
+    "finetune": {"trials_per_parent": 1, "strategy": {"name": "random"}},
+    "evaluate": {"seeds": 2},
+}
+TINY_EPOCHS = 2
 
 
 def write_csv(name: str, folder: Path) -> Path:
@@ -37,6 +44,7 @@ def write_csv(name: str, folder: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--tiny", action="store_true", help="a few short trials (the tests')")
     parser.add_argument("--out", default="benchmarks/figures")
     args = parser.parse_args()
     out = Path(args.out)
@@ -50,6 +58,7 @@ def main() -> None:
             config = merged(
                 yaml.safe_load((REPO / "config" / "config.yaml").read_text()), {"experiment": name, "data": data}
             )
+            config = capped(merged(config, TINY), TINY_EPOCHS) if args.tiny else config
             _, wall = timed_snakemake(folder, config, 2)
             summary = json.loads((folder / "results" / name / "summary.json").read_text())
             selected = summary["selected"]

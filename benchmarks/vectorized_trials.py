@@ -11,7 +11,7 @@ The same stage runs through the shard's own loop (`shard.run_shard`, tracking of
 CPU time, every thread counted) and the largest relative difference of any trial's metrics and
 every epoch's curves from its one-at-a-time result.
 
-    .venv/bin/python benchmarks/vectorized_trials.py [--stage layer1|finetune] [--trials 64] [--packs 16 64]
+    .venv/bin/python benchmarks/vectorized_trials.py [--stage layer1|finetune] [--trials 64] [--packs 16 64] [--tiny]
 """
 
 import argparse
@@ -22,9 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from strategies import SEARCHES, prepare
+from strategies import SEARCHES, prepare, shrunk
 
-from layerwise.files import write_json
 from layerwise.stagespec import StageSpec, from_dict
 from layerwise.steps.shard import run_shard
 
@@ -41,30 +40,34 @@ SPACE = {
 }
 
 
-def stage_spec(stage: str, trials: int, pack_size: int) -> StageSpec:
+def stage_spec(stage: str, trials: int, pack_size: int, tiny: bool) -> StageSpec:
+    space = SEARCHES["finetune"]["space"] if stage == "finetune" else SPACE
+    space = shrunk(space) if tiny else space
     if stage == "finetune":  # the no-pretraining arm only, shaped like strategies.py's one-layer stack
         return from_dict({
             "stage": "finetune", "kind": "finetune", "config_key": "finetune", "seed": 0,
             "strategy": {"name": "random"}, "parents": 0, "has_parent_stacks": True, "no_pretraining_arm": True,
             "trials_per_parent": trials, "top_k": 1, "shards": 1, "pack_size": pack_size,
-            "space": SEARCHES["finetune"]["space"], "patience": 10, "checkpoint_after_s": None,
+            "space": space, "patience": 10, "checkpoint_after_s": None,
         })  # fmt: skip
     return from_dict({
         "stage": "layer1", "kind": "pretrain", "config_key": "pretrain", "seed": 0, "strategy": {"name": "random"},
         "parents": 1, "has_parent_stacks": False, "trials_per_parent": trials, "top_k": 1, "shards": 1,
-        "pack_size": pack_size, "space": SPACE, "readout": "ridge", "readout_ridge": 1e-3, "tie_hidden_units": False,
+        "pack_size": pack_size, "space": space, "readout": "ridge", "readout_ridge": 1e-3, "tie_hidden_units": False,
         "distinct_parents": True,
     })  # fmt: skip
 
 
-def run_stage(folder: Path, stage: str, trials: int, pack_size: int, threads: int) -> tuple[list[dict], float]:
+def run_stage(
+    folder: Path, stage: str, trials: int, pack_size: int, threads: int, tiny: bool
+) -> tuple[list[dict], float]:
     """The stage's records in index order, and the CPU seconds the shard took."""
     out = folder / f"{stage}-packs-of-{pack_size}"
     parents = str(folder / "parents.json") if stage == "finetune" else None
     started = time.process_time()
     with contextlib.redirect_stdout(io.StringIO()):
         run_shard(
-            stage_spec(stage, trials, pack_size), 0, 0, str(folder / "train.npz"), str(folder / "valid.npz"),
+            stage_spec(stage, trials, pack_size, tiny), 0, 0, str(folder / "train.npz"), str(folder / "valid.npz"),
             parents, [], str(folder / "tracking.json"), str(out / "records.json"), str(out / "weights"), threads,
         )  # fmt: skip
     seconds = time.process_time() - started
@@ -97,19 +100,19 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=64)
     parser.add_argument("--packs", type=int, nargs="+", default=[16, 64], help="pack sizes to compare with 1")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tiny", action="store_true", help="a few hundred rows, 2 epochs per trial (the tests')")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
-        prepare(folder)
-        write_json(str(folder / "tracking.json"), {"enabled": False})
-        alone, alone_seconds = run_stage(folder, args.stage, args.trials, 1, args.threads)
+        prepare(folder, args.tiny)
+        alone, alone_seconds = run_stage(folder, args.stage, args.trials, 1, args.threads, args.tiny)
         mean = sum(record["objective"] for record in alone) / len(alone)
         print("| pack size | CPU s | trials per CPU-minute | speed-up | trials within 1e-4 of alone | largest relative"
               " difference of a final metric | mean objective |")  # fmt: skip
         print("|---|---|---|---|---|---|---|")
         print(f"| 1 | {alone_seconds:.1f} | {args.trials * 60 / alone_seconds:.1f} | 1.00 | — | — | {mean:.4f} |")
         for pack_size in args.packs:
-            records, seconds = run_stage(folder, args.stage, args.trials, pack_size, args.threads)
+            records, seconds = run_stage(folder, args.stage, args.trials, pack_size, args.threads, args.tiny)
             within, worst, mean = compared(records, alone)
             rate = args.trials * 60 / seconds
             print(
