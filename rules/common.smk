@@ -133,6 +133,14 @@ def seed_study_members():
     return [f"{RESULTS}/seed_study/seed{seed}.json" for seed in range(config["evaluate"]["seeds"])]
 
 
+def seed_study_twins():
+    """The members' twins, trained on the training rows only, that judge them on validation: the members
+    themselves unless they are refit on train + valid."""
+    if not config["evaluate"]["refit_on_train_valid"]:
+        return seed_study_members()
+    return [f"{RESULTS}/seed_study/twins/seed{seed}.json" for seed in range(config["evaluate"]["seeds"])]
+
+
 def in_report(path, caption, category, subcategory=None):
     """`path` flagged for `snakemake --report`, with its caption from workflow/report/."""
     return report(path, caption=f"../workflow/report/{caption}.rst", category=category, subcategory=subcategory)

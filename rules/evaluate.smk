@@ -33,12 +33,27 @@ rule retrain:
         " --device {params.device} > {log} 2>&1"
 
 
+# The members' twins trained on the training rows only, as the search's trials were: they judge the
+# final model's candidates on validation rows they never saw (see evaluate.report: auto).
+use rule retrain as retrain_twin with:
+    output:
+        record=f"{RESULTS}/seed_study/twins/{{member}}.json",
+        weights=f"{RESULTS}/seed_study/twins/{{member}}.pt",
+    params:
+        refit="false",
+        device=config["device"],
+        code=CODE,
+    log:
+        f"{RESULTS}/logs/seed_study/twins/{{member}}.log",
+
+
 rule evaluate:
     input:
         selected=rules.select_finetune.output.selection,
         preprocessing=rules.select_preprocess.output.selection,
         selections=stage_selections(),
         members=seed_study_members(),
+        twins=seed_study_twins(),
         train=rules.preprocess.output.train,
         valid=rules.preprocess.output.valid,
         test=rules.preprocess.output.test,
@@ -60,7 +75,8 @@ rule evaluate:
         f"{RESULTS}/logs/evaluate.log",
     shell:
         "layerwise step evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
-        " --selections {input.selections} --members {input.members} --histogram {output.histogram}"
+        " --selections {input.selections} --members {input.members} --twins {input.twins}"
+        " --histogram {output.histogram}"
         " --beam {output.beam}"
         " --train {input.train} --valid {input.valid} --test {input.test} --schema {input.schema}"
         " --report {params.report:q}"

@@ -11,7 +11,8 @@ from layerwise.learn.models import Ensemble, build_classifier
 from layerwise.model.network import load_network, network_from, save_ensemble
 from layerwise.search.trials import Trial
 from layerwise.stages import finetune
-from layerwise.stages.baseline import C_GRID, as_network, logistic_baseline, logistic_regression, prefers_linear
+from layerwise.stages.choice import choose
+from layerwise.stages.baseline import C_GRID, as_network, logistic_baseline, logistic_regression
 from layerwise.stages.inputs import Tensors
 
 STACK = {
@@ -99,8 +100,9 @@ def test_the_logistic_baseline_chooses_its_regularisation_on_validation_data_the
         return (rng.normal(size=(rows, 5)) + 2.0 * y[:, None]).astype(np.float32), y
 
     train, valid, test = split(200), split(100), split(100)
-    baseline, checkpoint = logistic_baseline(train, valid, 2)
+    baseline, checkpoint, wrong = logistic_baseline(train, valid, 2)
     assert baseline["C"] in C_GRID and 0.0 <= baseline["valid_error"] < 0.2
+    assert wrong.shape == (100,) and wrong.mean() == pytest.approx(baseline["valid_error"])
     assert scored(checkpoint, test) > 0.9
     noise = (rng.normal(size=(200, 5)).astype(np.float32), rng.integers(0, 2, 200))
     # refit on train + valid, as the reported network: what only the validation rows teach shows on test
@@ -121,11 +123,31 @@ def test_the_logistic_baseline_as_a_network_gives_its_class_probabilities(n_clas
     assert (probabilities.argmax(1) == model.predict(x)).all()
 
 
-def test_the_one_standard_error_rule_takes_the_linear_model_the_validation_data_cannot_tell_apart():
-    assert prefers_linear(1 / 91, 1 / 91, 91)["linear_preferred"]  # a tie: the simpler model
-    assert not prefers_linear(1 / 91, 2 / 91, 91)["linear_preferred"]  # one standard error is 0.0109 < 1/91
-    assert prefers_linear(10 / 91, 12 / 91, 91)["linear_preferred"]  # 0.033: two errors more are within
-    assert not prefers_linear(10 / 91, 14 / 91, 91)["linear_preferred"]
-    rule = prefers_linear(0.27, 0.67, 800)  # MNIST-1D: the network is far ahead
-    assert not rule["linear_preferred"] and rule["standard_error"] == pytest.approx(0.0157, abs=1e-4)
-    assert not prefers_linear(0.0, 0.01, 100)["linear_preferred"]  # a perfect network: no error is within
+def rows_wrong(errors: int, rows: int = 100, offset: int = 0) -> np.ndarray:
+    """`errors` wrong rows among `rows`, from row `offset` on."""
+    wrong = np.zeros(rows, dtype=bool)
+    wrong[offset : offset + errors] = True
+    return wrong
+
+
+def test_the_final_model_is_the_simplest_candidate_within_one_paired_standard_error_of_the_best():
+    # The ensemble errs on 10 rows, one network on those and 2 more: 2/100 apart, the paired standard
+    # error 0.014: the network is not within. The baseline errs on 30 rows: far behind.
+    wrong = {"linear": rows_wrong(30), "member": rows_wrong(12), "ensemble": rows_wrong(10)}
+    choice = choose(wrong, one_se_rule=True)
+    assert choice["best"] == "ensemble" and choice["chosen"] == "ensemble"
+    assert choice["standard_errors"]["member"] == pytest.approx(np.sqrt(0.02 * 0.98 * 100 / 99) / 10)
+    wrong["member"] = rows_wrong(11)  # one row more than the ensemble: within its standard error (0.01)
+    assert choose(wrong, one_se_rule=True)["chosen"] == "member"
+    assert choose(wrong, one_se_rule=False)["chosen"] == "ensemble"  # without the rule: the best
+    # On the same number of errors but other rows the difference is noisier: the simpler one is within.
+    assert choose({"linear": rows_wrong(12, offset=50), "member": rows_wrong(10)}, True)["chosen"] == "linear"
+    assert choose({"linear": rows_wrong(12), "member": rows_wrong(10)}, True)["chosen"] == "member"
+
+
+def test_a_perfect_candidate_leaves_one_row_of_doubt_not_none():
+    # The old binomial rule's standard error was 0 for a network that made no validation error: one row
+    # worse was then significantly worse. The floor is one row.
+    choice = choose({"linear": rows_wrong(1, rows=29), "member": rows_wrong(0, rows=29)}, one_se_rule=True)
+    assert choice["standard_errors"]["linear"] == pytest.approx(1 / 29) and choice["chosen"] == "linear"
+    assert choose({"linear": rows_wrong(2, rows=29), "member": rows_wrong(0, rows=29)}, True)["chosen"] == "member"

@@ -114,16 +114,19 @@ def add_steps(commands, run_command) -> None:
     command.add_argument("--preprocessing", required=True, help="the preprocessing stage's selection (JSON)")
     command.add_argument("--selections", nargs="+", required=True, help="every stage's selection, in stage order")
     command.add_argument("--members", nargs="+", required=True, help="the seed study's member records")
+    command.add_argument(
+        "--twins", nargs="+", required=True, help="the members' twins trained on the training rows only (or them)"
+    )
     command.add_argument("--histogram", required=True, help="where to draw the seed study's histogram (PNG)")
     command.add_argument("--beam", required=True, help="where to draw the beam of top-K stacks (PNG)")
     command.add_argument("--train", required=True, help="the preprocessed training split (fits the baseline)")
     command.add_argument("--valid", required=True, help="the preprocessed validation split (chooses the baseline's C)")
     command.add_argument("--test", required=True, help="the preprocessed test split: only this step reads it")
     command.add_argument("--schema", required=True, help="the raw data's schema (JSON), with its row counts")
-    command.add_argument("--report", choices=REPORTS, required=True, help="which network is the final model")
+    command.add_argument("--report", choices=REPORTS, required=True, help="the final model (auto: chosen on evidence)")
     command.add_argument(
         "--one-se-rule", choices=BOOLEAN, required=True,
-        help="report the logistic baseline instead when its validation error is within one standard error",
+        help="of the candidates within one paired standard error of the best on validation, take the simplest",
     )  # fmt: skip
     command.add_argument("--tracking", required=True, help="the pipeline's tracking file")
     command.add_argument("--experiment", required=True, help="the experiment's name")

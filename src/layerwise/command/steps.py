@@ -131,6 +131,7 @@ def evaluate(args) -> None:
         preprocessing_path=args.preprocessing,
         selection_paths=args.selections,
         member_paths=args.members,
+        twin_paths=args.twins,
         histogram_path=args.histogram,
         beam_path=args.beam,
         splits=(args.train, args.valid, args.test),

@@ -4,9 +4,10 @@ importing torch or scikit-learn, so that Snakemake reads the workflow quickly (c
 from layerwise.search.halving import Halving
 from layerwise.stagespec import StageSpec
 
-# What `evaluate.report` may name as the final model: the search's best network, the seed study's
-# first member (a refit on train + valid by default), or all its members, class probabilities averaged.
-REPORTS = ("single", "member", "ensemble")
+# What `evaluate.report` may name as the final model: the candidate chosen on validation evidence
+# (stages/choice.py), the search's best network, the seed study's first member (a refit on train + valid
+# by default), or all its members, class probabilities averaged.
+REPORTS = ("auto", "single", "member", "ensemble")
 SPLITS = ("train", "valid", "test")  # the data's splits; only evaluation opens the test split
 
 

@@ -3,6 +3,7 @@
 import pandas as pd
 
 from layerwise.search.border import describe
+from layerwise.stages.choice import SIMPLEST_FIRST
 from layerwise.status import Status
 
 REPORTED = {  # evaluate.report's candidates, as summary.md names them
@@ -22,10 +23,32 @@ def configuration(step: dict) -> str:
     return f"- {step['stage']} (`{step['trial_id']}`, objective {step['objective']:.4f}): {params}"
 
 
+TWINS = {  # stages/choice.py's candidates, as their validation twins are named
+    "linear": "the logistic baseline fitted on the training rows",
+    "member": "one network of the selected configuration",
+    "ensemble": "the ensemble of the seed study's networks",
+}
+
+
+def why_chosen(choice: dict, reported: str) -> str:
+    """The final model's choice in words: each candidate's validation error and how far it lies from the best."""
+    errors, spread, best = choice["valid_errors"], choice["standard_errors"], choice["best"]
+    judged = "; ".join(
+        f"{TWINS[name]} {errors[name]:.4f}" + ("" if name == best else f" (± {spread[name]:.4f} from the best)")
+        for name in SIMPLEST_FIRST
+        if name in errors
+    )
+    rule = (
+        "the simplest within one paired standard error of the best"
+        if choice["one_se_rule"]
+        else "the best (one-standard-error rule off)"
+    )
+    return f"Final model chosen on validation rows its twins never trained on ({judged}): {rule}, {reported}."
+
+
 def render(summary: dict, table: pd.DataFrame) -> str:
     selected, study = summary["selected"], summary["seed_study"]
-    arms, baseline, rule = summary["pretraining_comparison"], summary["baseline"], summary["one_se_rule"]
-    verdict, rows = "within" if rule["linear_preferred"] else "not within", summary["rows"]
+    arms, baseline, rows = summary["pretraining_comparison"], summary["baseline"], summary["rows"]
     labels = REPORTED | {"linear": f"{REPORTED['linear']}, C = {baseline['C']:g}"}
     lines = [
         f"# {summary['experiment']}",
@@ -46,9 +69,7 @@ def render(summary: dict, table: pd.DataFrame) -> str:
             for name, result in summary["candidates"].items()
         ),
         "",
-        f"One-standard-error rule{'' if rule['applied'] else ' (off)'}: the baseline's validation error "
-        f"{rule['linear_valid_error']:.4f} is {verdict} one standard error ({rule['standard_error']:.4f}) of the "
-        f"selected network's {rule['network_valid_error']:.4f}.",
+        why_chosen(summary["choice"], REPORTED[summary["reported"]]),
         "",
         f"Seed study: {len(study['seeds'])} seeds, test error {study['test_error_mean']:.4f} ± "
         f"{study['test_error_std']:.4f}; their ensemble {study['ensemble_test_error']:.4f}"

@@ -3,11 +3,8 @@
 Its inverse regularisation C is chosen on the validation split from a log-spaced grid, then it is
 fitted again on training + validation data, as the reported network's refits are. It is also a
 network the search can express (no hidden layer, a softmax on the input), so it comes back as a
-checkpoint evaluate.py scores, and reports when the validation data cannot tell the selected
-network from it (`prefers_linear`).
+checkpoint evaluate.py scores, and a candidate for the final model (choice.py).
 """
-
-import math
 
 import numpy as np
 import torch
@@ -22,14 +19,15 @@ def logistic_regression(c: float):
     return LogisticRegression(C=c, max_iter=2000)
 
 
-def logistic_baseline(train, valid, n_classes: int) -> tuple[dict, dict]:
+def logistic_baseline(train, valid, n_classes: int) -> tuple[dict, dict, np.ndarray]:
     """(x, y) pairs of numpy arrays in; (C and its validation error, the refit on train + valid as a
-    network checkpoint that model.network.load_network rebuilds)."""
-    valid_errors = {c: 1.0 - logistic_regression(c).fit(*train).score(*valid) for c in C_GRID}
-    best = min(C_GRID, key=lambda c: (valid_errors[c], c))  # ties: the stronger regularisation
+    network checkpoint that model.network.load_network rebuilds, whether the fit on train alone errs on
+    each validation row)."""
+    wrong = {c: logistic_regression(c).fit(*train).predict(valid[0]) != valid[1] for c in C_GRID}
+    best = min(C_GRID, key=lambda c: (wrong[c].mean(), c))  # ties: the stronger regularisation
     model = logistic_regression(best).fit(np.concatenate([train[0], valid[0]]), np.concatenate([train[1], valid[1]]))
-    record = {"model": "logistic_regression", "C": best, "valid_error": valid_errors[best]}
-    return record, as_network(model, train[0].shape[1], n_classes)
+    record = {"model": "logistic_regression", "C": best, "valid_error": float(wrong[best].mean())}
+    return record, as_network(model, train[0].shape[1], n_classes), wrong[best]
 
 
 def as_network(model, n_features: int, n_classes: int) -> dict:
@@ -45,16 +43,3 @@ def as_network(model, n_features: int, n_classes: int) -> dict:
     bias[classes] = torch.as_tensor(intercept, dtype=torch.float32)
     architecture = {"n_in": n_features, "layers": [], "n_classes": n_classes, "dropout": 0.0}
     return {"architecture": architecture, "state_dict": {"0.weight": weight, "0.bias": bias}}
-
-
-def prefers_linear(network_error: float, linear_error: float, n_valid: int) -> dict:
-    """The one-standard-error rule (Breiman et al. 1984; Hastie et al., ESL 7.10): of models the
-    validation data cannot tell apart, take the simplest. The linear model is preferred when its
-    validation error is within one standard error (binomial, on `n_valid` rows) of the network's."""
-    standard_error = math.sqrt(network_error * (1.0 - network_error) / n_valid)
-    return {
-        "network_valid_error": network_error,
-        "linear_valid_error": linear_error,
-        "standard_error": standard_error,
-        "linear_preferred": linear_error <= network_error + standard_error,
-    }

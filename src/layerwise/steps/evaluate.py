@@ -5,6 +5,7 @@ with no hidden layer), writes the reported model and the summary.
 
 import statistics
 
+import numpy as np
 import torch
 
 from layerwise.files import read_json, write_json
@@ -12,10 +13,18 @@ from layerwise.learn.models import Ensemble
 from layerwise.learn.training import classification_error
 from layerwise.model.network import load_network, network_from, save_ensemble
 from layerwise.present import training_plots
-from layerwise.stages.baseline import logistic_baseline, prefers_linear
+from layerwise.stages.choice import choose
+from layerwise.stages.baseline import logistic_baseline
 from layerwise.stages.inputs import load_tensors
 from layerwise.steps.selection import lineage_step
 from layerwise.track.tracking import Tracker
+
+
+def errs(model, split) -> np.ndarray:
+    """Whether `model` gets each row of `split` wrong."""
+    model.eval()
+    with torch.no_grad():
+        return (model(split.x).argmax(1) != split.y).numpy()
 
 
 def tested(model, test) -> dict:
@@ -105,6 +114,7 @@ def evaluate(
     preprocessing_path: str,
     selection_paths: list[str],
     member_paths: list[str],
+    twin_paths: list[str],
     histogram_path: str,
     beam_path: str,
     splits: tuple[str, str, str],
@@ -117,20 +127,26 @@ def evaluate(
     model_path: str,
 ) -> dict:
     """`splits`: the preprocessed train, valid and test files (train and valid fit the baseline);
-    `schema_path`: the raw data's schema, whose row counts the summary repeats; `report`: which network (stages.REPORTS) is the final model, written to `model_path`, unless
-    `one_se_rule` finds the logistic baseline as good on validation (baseline.prefers_linear)."""
+    `schema_path`: the raw data's schema, whose row counts the summary repeats; `member_paths`: the seed
+    study's members (the final model's networks), `twin_paths` theirs trained on the training rows only
+    (the members themselves when they are), which judge them on validation; `report`: the final model
+    (config.specs.REPORTS), written to `model_path`: `auto` the candidate stages/choice.py chooses, another
+    that network unless `one_se_rule` finds the logistic baseline as good on validation."""
     selected = read_json(selected_path)
     preprocessing = lineage_step(read_json(preprocessing_path)["best"])
     train, valid, test = (load_tensors(path) for path in splits)
     members = [read_json(path) for path in member_paths]
     best = selected["best"]
     single, architecture = load_network(best["weights"])  # the members share its architecture
-    baseline, linear = logistic_baseline(
+    baseline, linear, linear_wrong = logistic_baseline(
         *((split.x.numpy(), split.y.numpy()) for split in (train, valid)), architecture["n_classes"]
     )
-    rule = prefers_linear(best["objective"], baseline["valid_error"], len(valid.y))
-    if one_se_rule and rule["linear_preferred"]:
-        report = "linear"
+    twins = [load_network(read_json(path)["weights"])[0] for path in twin_paths]
+    twin_of = {"member": twins[0], "ensemble": Ensemble(twins)}  # judged on rows they never trained on
+    judged = ("member", "ensemble") if report == "auto" else ("ensemble" if report == "ensemble" else "member",)
+    wrong = {"linear": linear_wrong} | {name: errs(twin_of[name], valid) for name in judged}
+    choice = choose(wrong, one_se_rule)
+    report = choice["chosen"] if report == "auto" or choice["chosen"] == "linear" else report
     write_reported(report, best["weights"], members, linear, model_path)
     networks = [load_network(member["weights"])[0] for member in members]
     models = {"single": single, "member": networks[0], "ensemble": Ensemble(networks), "linear": network_from(linear)}
@@ -150,7 +166,7 @@ def evaluate(
         "reported": report,
         "candidates": candidates,
         "baseline": baseline,
-        "one_se_rule": rule | {"applied": one_se_rule},
+        "choice": choice,
         "valid_error": best["objective"],
         "selected_trial": best["trial_id"],
         "selected": {
@@ -180,6 +196,7 @@ def evaluate(
             "valid_error": best["objective"],
             "baseline_test_error": baseline["test_error"],
             **{f"{name}_test_error": candidate["test_error"] for name, candidate in candidates.items()},
+            **{f"{name}_twin_valid_error": error for name, error in choice["valid_errors"].items()},
         }
         for arm, scored in comparison.items():
             if scored:

@@ -1,0 +1,46 @@
+"""Which model is final, chosen on validation evidence.
+
+The candidates, simplest first: the logistic baseline (`linear`), one network of the selected
+configuration (`member`) and the ensemble of the seed study's networks (`ensemble`). Each is judged
+on the validation rows by a twin that never trained on them: the baseline fitted on the training rows,
+the seed study's validation members trained as the search's trials were. Of the candidates whose
+validation error is within one standard error of the best one's, the simplest is chosen (the
+one-standard-error rule: Breiman et al. 1984; Hastie et al., ESL 7.10), or, without the rule, the
+best. The standard error is that of the per-row difference of the two candidates on the same rows
+(a paired comparison: rows both get right or both get wrong say nothing of which is better), and
+never below one row's worth (1/n): two candidates that differ on no row are still one row apart at
+most, not infinitely far apart.
+"""
+
+import math
+
+import numpy as np
+
+SIMPLEST_FIRST = ("linear", "member", "ensemble")
+
+
+def paired_standard_error(wrong: np.ndarray, reference: np.ndarray) -> float:
+    """The standard error of the mean per-row difference between two candidates' errors (0/1 per row),
+    at least 1/n."""
+    difference = wrong.astype(np.float64) - reference.astype(np.float64)
+    rows = len(difference)
+    spread = difference.std(ddof=1) / math.sqrt(rows) if rows > 1 else 0.0
+    return max(spread, 1.0 / rows)
+
+
+def choose(wrong: dict[str, np.ndarray], one_se_rule: bool) -> dict:
+    """`wrong` maps candidates (names of SIMPLEST_FIRST) to whether their validation twin errs on each
+    validation row. Returns every candidate's validation error and its paired standard error against the
+    best one, the best, and the chosen candidate."""
+    names = [name for name in SIMPLEST_FIRST if name in wrong]
+    errors = {name: float(np.mean(wrong[name])) for name in names}
+    best = min(names, key=lambda name: errors[name])  # on ties the first, the simplest
+    standard_errors = {name: paired_standard_error(wrong[name], wrong[best]) for name in names}
+    within = [name for name in names if errors[name] <= errors[best] + standard_errors[name]]
+    return {
+        "valid_errors": errors,
+        "standard_errors": standard_errors,
+        "best": best,
+        "chosen": within[0] if one_se_rule else best,
+        "one_se_rule": one_se_rule,
+    }
