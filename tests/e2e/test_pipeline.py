@@ -285,7 +285,7 @@ def test_local_jobs_fork_from_the_fork_server_which_ends_with_the_run(smoke_run)
     later = [folder for folder in smoke_run.results.glob("*/shards") if folder.parent.name != "preprocess"]
     assert served["shard"] >= sum(len(list(folder.glob("r*-*.json"))) for folder in later)
     assert served["select"] >= len(later)
-    assert served["retrain"] == len(list((smoke_run.results / "seed_study").glob("*.json")))
+    assert served["retrain"] == len(list((smoke_run.results / "seed_study").glob("**/*.json")))  # twins too
     assert served["evaluate"] == served["package-model"] == served["report"] == 1
     socket = Path(log[0].split("serving on ")[1])
     assert log[-1].endswith("stopped listening, 0 jobs running") and not socket.parent.exists()
