@@ -167,6 +167,7 @@ def test_summary_and_trials_table_agree_with_mlflow(smoke_run):
     assert parquet.objective.to_numpy() == pytest.approx(table.objective.to_numpy(), nan_ok=True)
     runs = {run.info.run_id: run for run in smoke_run.mlflow_runs()}
     assert len(table) == 18
+    assert list(table.stage.unique()) == ["preprocess", "layer1", "layer2", "finetune"]  # in the order they ran
     for row in table.itertuples():
         run = runs[row.mlflow_run_id]
         assert run.info.run_name == row.trial_id and run.info.status == row.status

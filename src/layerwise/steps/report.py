@@ -37,8 +37,9 @@ def trials_table(record_paths: list[str], spaces: dict) -> pd.DataFrame:
     """One row per trial (with halving, as the last rung it trained left it: `halving.settle`), ordered
     by stage (in the order the paths name them), round and index. `spaces` maps each
     stage to its search space, for the `on_border` column (numeric values in the outer 10%)."""
-    records = settle(read_shards(record_paths))
+    records = read_shards(record_paths)
     stage_order = {stage: position for position, stage in enumerate(dict.fromkeys(r["stage"] for r in records))}
+    records = settle(records)  # which sorts by stage name
     records.sort(key=lambda record: (stage_order[record["stage"]], record["round"], record["index"]))
     rows = []
     for record in records:
