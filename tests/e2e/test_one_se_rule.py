@@ -36,6 +36,7 @@ def test_on_linearly_separable_data_the_final_model_is_the_logistic_baseline(tmp
     with torch.no_grad():
         accuracy = (model(torch.from_numpy(test["x"])).argmax(1).numpy() == test["y"]).mean()
     assert accuracy == pytest.approx(summary["test_accuracy"])
-    assert "the simplest within one paired standard error of the best, the logistic baseline" in (
-        run.results / "summary.md"
-    ).read_text()
+    assert (
+        "the simplest within one paired standard error of the best, the logistic baseline"
+        in (run.results / "summary.md").read_text()
+    )

@@ -42,9 +42,10 @@ def unlabelled_run(tmp_path_factory) -> Run:
 def test_unlabelled_rows_are_counted_apart_and_reach_only_preprocessing_and_pretraining(unlabelled_run):
     summary = json.loads((unlabelled_run.results / "summary.json").read_text())
     assert summary["rows"] == {"train": 120, "valid": 30, "test": 90, "unlabelled": 450 + 100}
-    assert "550 rows without a label, used only to fit the preprocessing and to pretrain the layers" in (
-        unlabelled_run.results / "summary.md"
-    ).read_text()
+    assert (
+        "550 rows without a label, used only to fit the preprocessing and to pretrain the layers"
+        in (unlabelled_run.results / "summary.md").read_text()
+    )
     with np.load(unlabelled_run.results / "data" / "unlabelled.npz") as preprocessed:
         assert preprocessed["x"].shape == (550, 5) and set(preprocessed["y"]) == {-1}
     with np.load(unlabelled_run.results / "data" / "train.npz") as train:

@@ -11,8 +11,8 @@ from layerwise.learn.models import Ensemble, build_classifier
 from layerwise.model.network import load_network, network_from, save_ensemble
 from layerwise.search.trials import Trial
 from layerwise.stages import finetune
-from layerwise.stages.choice import choose
 from layerwise.stages.baseline import C_GRID, as_network, logistic_baseline, logistic_regression
+from layerwise.stages.choice import choose
 from layerwise.stages.inputs import Tensors
 
 STACK = {

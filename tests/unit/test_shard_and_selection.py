@@ -234,4 +234,5 @@ def test_a_layer_learns_from_the_unlabelled_rows_too_and_is_judged_on_labelled_o
     alone = numbers(None)
     assert numbers(str(data_dir / "none.npz")) == alone  # no unlabelled row: the same numbers
     more = numbers(str(data_dir / "unlabelled.npz"))
-    assert all(m["reconstruction_train"] != a["reconstruction_train"] for (_, m), (_, a) in zip(more, alone))
+    learned = zip(more, alone, strict=True)
+    assert all(more["reconstruction_train"] != alone["reconstruction_train"] for (_, more), (_, alone) in learned)

@@ -43,8 +43,7 @@ def add_steps(commands, run_command) -> None:
     command.add_argument("--splits", nargs=3, required=True, metavar=SPLITS, help="the raw splits")
     command.add_argument("--out", nargs=3, required=True, metavar=SPLITS, help="where to write them preprocessed")
     command.add_argument(
-        "--unlabelled", nargs=2, required=True, metavar=("RAW", "OUT"), help="the rows without a label, and where to"
-        " write them preprocessed"
+        "--unlabelled", nargs=2, required=True, metavar=("RAW", "OUT"), help="the rows without a label, preprocessed"
     )
     command.add_argument("--preprocessor", required=True, help="where to copy the fitted preprocessing (joblib)")
     command.set_defaults(run=steps.preprocess)

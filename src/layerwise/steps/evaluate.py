@@ -13,8 +13,8 @@ from layerwise.learn.models import Ensemble
 from layerwise.learn.training import classification_error
 from layerwise.model.network import load_network, network_from, save_ensemble
 from layerwise.present import training_plots
-from layerwise.stages.choice import choose
 from layerwise.stages.baseline import logistic_baseline
+from layerwise.stages.choice import choose
 from layerwise.stages.inputs import load_tensors
 from layerwise.steps.selection import lineage_step
 from layerwise.track.tracking import Tracker
