@@ -30,10 +30,13 @@ def planned_jobs(workdir, device: str) -> list[dict]:
     return jobs
 
 
+TRAINING = ("run_shard", "retrain", "retrain_twin")  # the rules whose jobs train networks
+
+
 def test_with_cuda_each_training_job_asks_for_one_gpu(tmp_path):
     jobs = planned_jobs(tmp_path, "cuda")
-    training = [job for job in jobs if job["rule"] in ("run_shard", "retrain") and job["stage"] != "preprocess"]
-    assert len(training) == 6 + 3  # 2 shards in each of layer1, layer2 and finetune; 3 seeds
+    training = [job for job in jobs if job["rule"] in TRAINING and job["stage"] != "preprocess"]
+    assert len(training) == 6 + 3 + 3  # 2 shards in each of layer1, layer2 and finetune; 3 seeds, 3 twins
     assert all(job["gpu"] and job["device"] == "cuda" for job in training)
     rest = [job for job in jobs if job not in training]
     assert not any(job["gpu"] for job in rest)
@@ -43,4 +46,4 @@ def test_with_cuda_each_training_job_asks_for_one_gpu(tmp_path):
 def test_on_the_cpu_no_job_asks_for_a_gpu(tmp_path):
     jobs = planned_jobs(tmp_path, "cpu")
     assert not any(job["gpu"] for job in jobs)
-    assert {job["device"] for job in jobs if job["rule"] in ("run_shard", "retrain")} == {"cpu"}
+    assert {job["device"] for job in jobs if job["rule"] in TRAINING} == {"cpu"}
