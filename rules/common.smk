@@ -79,8 +79,8 @@ def data_files():
 
 
 def data_options():
-    """--path and --test-path for the files given, and MNIST-1D's --generator-seed when set, each value
-    quoted for the shell."""
+    """--path, --test-path and --unlabelled-path for the files given, and MNIST-1D's --generator-seed
+    when set, each value quoted for the shell."""
     options = {**DATA_FILES, "generator-seed": config["data"]["generator_seed"]}
     return " ".join(f"--{flag} {shlex.quote(str(value))}" for flag, value in options.items() if value not in (None, ""))
 
