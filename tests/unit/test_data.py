@@ -183,6 +183,11 @@ def test_unlabelled_rows_where_none_may_be_are_refused_naming_file_and_row(tmp_p
     frame(rows=4).assign(target=[None, None, "dog", None]).to_csv(more, index=False)
     with pytest.raises(DataError, match="more.csv: row 3 has a label in column 'target' \\(1 rows in all\\)"):
         load_and_split("file", 0, 0.25, 0.25, path=labelled, label_column="target", unlabelled_path=str(more))
+    rows = frame(rows=12).assign(target=[None, "cat", "dog"] * 4)
+    rows.loc[3, "b"] = np.inf  # the fourth row of the file, the second without a label
+    rows.to_csv(tmp_path / "holes.csv", index=False)
+    with pytest.raises(DataError, match="holes.csv: row 4, column 'b' is infinite"):
+        load_and_split("file", 0, 0.25, 0.25, path=str(tmp_path / "holes.csv"), label_column="target")
     frame(rows=4)[["b", "a"]].to_csv(more, index=False)
     with pytest.raises(DataError, match="more.csv: its feature columns differ from those of .*data.csv \\(in order\\)"):
         load_and_split("file", 0, 0.25, 0.25, path=labelled, label_column="target", unlabelled_path=str(more))

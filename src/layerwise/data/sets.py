@@ -165,6 +165,10 @@ def checked_shape(x, y, where: str) -> tuple[np.ndarray, np.ndarray]:
 def check_arrays(x: np.ndarray, y: np.ndarray, where: str, columns: list[str], allow_missing: bool) -> None:
     """The features are finite (or missing, where allowed) and the labels hold two classes at least."""
     refuse_non_finite(x, where, columns, allow_missing, MISSING_HINT)
+    check_classes(y, where)
+
+
+def check_classes(y: np.ndarray, where: str) -> None:
     if len(np.unique(y)) < 2:
         raise DataError(f"{where}: labels hold a single class; a classifier needs at least two")
 
@@ -216,8 +220,10 @@ def load_and_split(
         x, y, x_test, y_test = load_builtin(source, generator_seed)
         columns = test_columns = array_columns(np.shape(x)[1])
     where = path or source
-    x, y, x_unlabelled = split_unlabelled(*checked_shape(x, y, where), where)
-    check_arrays(x, y, where, columns, allow_missing)
+    x, y = checked_shape(x, y, where)
+    refuse_non_finite(x, where, columns, allow_missing, MISSING_HINT)  # every row, named by its row in the file
+    x, y, x_unlabelled = split_unlabelled(x, y, where)
+    check_classes(y, where)
     if x_test is None:
         x, x_test, y, y_test = stratified_split(x, y, test_fraction, seed, "test", where)
     else:
