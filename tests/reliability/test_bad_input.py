@@ -50,7 +50,10 @@ CONFIG_CASES = {
         "pretrain.space.learning_rate: a log-scaled range needs low > 0",
     ),
     "K above the trials": (changed("pretrain.top_k", 5), "pretrain.top_k (5) exceeds the 2 trials"),
-    "negative layers": (changed("pretrain.layers", -1), "pretrain.layers: -1 is not allowed; it must be an integer ≥ 0, ≤"),
+    "negative layers": (
+        changed("pretrain.layers", -1),
+        "pretrain.layers: -1 is not allowed; it must be an integer ≥ 0, ≤",
+    ),
     "ten million trials": (  # once spun for minutes planning them, before any answer
         changed("pretrain.trials_per_parent", 10_000_000),
         "pretrain.trials_per_parent: 10000000 is not allowed; it must be an integer ≥ 1, ≤ 10000",
