@@ -26,6 +26,7 @@ CLUSTER_JOBS = {
     "preprocess": 1,
     "run_shard": 4 * SHARDS,
     "retrain": 3,
+    "retrain_twin": 3,  # the seed study's members trained on train only, to judge the ensemble
     "evaluate": 1,
     "package_model": 1,
 }
