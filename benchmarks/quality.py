@@ -25,9 +25,10 @@ package's 42, the draw our defaults were shaped on). Per draw and search seed (`
   Its baseline is the layerwise run's (same splits). The test split scores only the final networks.
 - **layerwise, no-pretraining arm only** (`--ablation`): the layerwise workflow with `pretrain.layers: 0`
   (fine-tuning runs only its no-pretraining arm) and `finetune.strategy.rounds` raised so that it spends
-  about the default run's CPU: the default run's rounds plus the training time of the trials it skips
-  (pretraining, the pretrained arms) divided by the no-pretraining arm's training time per round, both
-  from the default run's trials.csv. Both runs' real CPU seconds are reported.
+  about the default run's CPU: the CPU of the default run's pretraining and fine-tuning (their trials'
+  training time, plus each shard job's fixed cost: the run's CPU outside training spread over its jobs)
+  divided by what one round of the no-pretraining arm costs the same way. Both runs' real CPU seconds
+  are reported.
 
 `--permuted`: the draw is written as a train CSV and a test CSV whose feature columns are in a random
 order seeded by the draw, read as a user's file (`data.source: file`): a fully connected network must not
@@ -237,15 +238,25 @@ def optuna_side(ours: dict, budget: float, members: int, folder: Path) -> dict:
     }  # fmt: skip
 
 
-def ablation_config(config: dict, trials: pd.DataFrame) -> dict:
-    """The run's config with no pretrained layers, and as many more fine-tuning rounds of the
-    no-pretraining arm as the training time of the trials it no longer runs pays for."""
+def ablation_config(config: dict, ours: dict) -> dict:
+    """The run's config with no pretrained layers, and as many fine-tuning rounds of the no-pretraining
+    arm as the default run's CPU pays for. A round costs its trials' training time plus the fixed cost
+    of its shard jobs (start, data, bookkeeping), estimated as the run's CPU outside training spread
+    evenly over its jobs: shard jobs, plus the members' trainings and the 4 others (data, preprocessing
+    data, evaluation, packaging)."""
+    trials = ours["trials_table"]
+    searched = trials.stage != "preprocess"  # pretraining and fine-tuning: what the ablation replaces
     alone = (trials.stage == "finetune") & trials.parent_trial.isna()
-    kept = alone | (trials.stage == "preprocess")
-    rounds = trials[alone]["round"].nunique()
-    per_round = trials[alone].duration_s.sum() / rounds
-    more = round(trials[~kept].duration_s.sum() / per_round)
-    strategy = {**config["finetune"].get("strategy", {}), "rounds": rounds + more}  # merged() replaces it whole
+    shard_jobs = trials.groupby(["stage", "round", "shard"]).ngroups
+    outside_training = ours["cpu_s"] - trials.duration_s.sum() - ours["refit_s"]
+    per_job = outside_training / (shard_jobs + 2 * config["evaluate"]["seeds"] + 4)
+    tuning = trials[trials.stage == "finetune"]
+    jobs_per_round = tuning.groupby(["round", "shard"]).ngroups / tuning["round"].nunique()
+    per_round = trials[alone].duration_s.sum() / trials[alone]["round"].nunique() + jobs_per_round * per_job
+    search_jobs = trials[searched].groupby(["stage", "round", "shard"]).ngroups
+    searching = trials[searched].duration_s.sum() + search_jobs * per_job
+    rounds = max(1, round(searching / per_round))
+    strategy = {**config["finetune"].get("strategy", {}), "rounds": rounds}  # merged() replaces it whole
     return merged(config, {
         "experiment": f"{config['experiment']}-ablation", "pretrain": {"layers": 0}, "finetune": {"strategy": strategy},
     })  # fmt: skip
@@ -258,7 +269,7 @@ def sides(config: dict, folder: Path, budget: float | None, ablation: bool) -> l
     members = config["evaluate"]["seeds"]
     rows = [ours, optuna_side(ours, budget or ours["cpu_s"], members, folder)]
     if ablation:
-        rows.append(layerwise_side(ABLATION, ablation_config(config, ours["trials_table"]), folder))
+        rows.append(layerwise_side(ABLATION, ablation_config(config, ours), folder))
     return rows
 
 
