@@ -28,7 +28,8 @@ package's 42, the draw our defaults were shaped on). Per draw and search seed (`
   about the default run's CPU: the CPU of the default run's pretraining and fine-tuning (their trials'
   training time, plus each shard job's fixed cost: the run's CPU outside training spread over its jobs)
   divided by what one round of the no-pretraining arm costs the same way. Both runs' real CPU seconds
-  are reported.
+  are reported. Trials' durations are wall seconds, so the estimate needs an otherwise idle machine;
+  the script stops before the ablation run where they outgrew the run's CPU seconds.
 
 `--permuted`: the draw is written as a train CSV and a test CSV whose feature columns are in a random
 order seeded by the draw, read as a user's file (`data.source: file`): a fully connected network must not
@@ -249,6 +250,12 @@ def ablation_config(config: dict, ours: dict) -> dict:
     alone = (trials.stage == "finetune") & trials.parent_trial.isna()
     shard_jobs = trials.groupby(["stage", "round", "shard"]).ngroups
     outside_training = ours["cpu_s"] - trials.duration_s.sum() - ours["refit_s"]
+    if outside_training <= 0:  # durations are wall seconds: on a shared machine they outgrow the CPU's
+        raise SystemExit(
+            f"--ablation: the default run's trials took {trials.duration_s.sum():.0f} wall seconds, more than "
+            f"its {ours['cpu_s']:.0f} CPU seconds: the machine was shared, and the rounds that spend the same "
+            "CPU cannot be estimated. Run the ablation on an otherwise idle machine."
+        )
     per_job = outside_training / (shard_jobs + 2 * config["evaluate"]["seeds"] + 4)
     tuning = trials[trials.stage == "finetune"]
     jobs_per_round = tuning.groupby(["round", "shard"]).ngroups / tuning["round"].nunique()
