@@ -80,9 +80,9 @@ def data_files():
 
 def data_options():
     """--path, --test-path and --unlabelled-path for the files given, and MNIST-1D's --generator-seed
-    when set, each value quoted for the shell."""
+    when set, each value quoted for the shell and joined to its flag by '=' (a path may start with '-')."""
     options = {**DATA_FILES, "generator-seed": config["data"]["generator_seed"]}
-    return " ".join(f"--{flag} {shlex.quote(str(value))}" for flag, value in options.items() if value not in (None, ""))
+    return " ".join(f"--{flag}={shlex.quote(str(value))}" for flag, value in options.items() if value not in (None, ""))
 
 
 wildcard_constraints:

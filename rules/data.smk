@@ -24,7 +24,7 @@ rule prepare_data:
     shell:
         "layerwise step prepare-data --source {params.source:q} --seed {params.seed}"
         " --valid-fraction {params.valid_fraction} --test-fraction {params.test_fraction}"
-        " {params.data} --label-column {params.label_column:q} --allow-missing {params.allow_missing}"
+        " {params.data} --label-column={params.label_column:q} --allow-missing {params.allow_missing}"
         " --out {output.splits:q} --unlabelled {output.unlabelled:q} --schema {output.schema:q} > {log:q} 2>&1"
 
 

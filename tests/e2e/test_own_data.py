@@ -164,3 +164,14 @@ def test_a_file_with_missing_values_runs_with_impute_and_its_model_fills_them_to
     predicted = layerwise_predict(done, tmp_path / "new.csv", tmp_path / "labels.csv")
     assert predicted.returncode == 0, predicted.stderr
     assert pd.read_csv(tmp_path / "labels.csv").label.notna().all()
+
+
+def test_a_data_path_and_a_label_column_that_start_with_a_dash_reach_the_job_as_values(tmp_path):
+    frame = rings(200, 0).rename(columns={"kind": "-kind"})
+    frame.to_csv(tmp_path / "-train.csv", index=False)
+    data = {"source": "file", "path": "-train.csv", "label_column": "-kind", "test_fraction": 0.2}
+    config = smoke_config(experiment="dashes", data=data, **LEAN)
+    schema = "results/dashes/data/raw/schema.json"  # the job that reads the file, alone
+    done = snakemake(tmp_path, config, schema)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert json.loads((tmp_path / schema).read_text())["columns"] == ["north", "east", "noise one", "noise two"]

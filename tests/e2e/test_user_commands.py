@@ -86,3 +86,26 @@ def test_compare_shows_both_runs_and_the_settings_that_differ(watched_run, smoke
 def test_status_of_a_folder_that_holds_no_run_says_so(tmp_path):
     shown = layerwise("status", tmp_path, cwd=tmp_path)
     assert shown.returncode == 1 and "not the results of a run" in shown.stderr
+
+
+def test_compare_names_a_missing_provenance_file(smoke_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(smoke_run.results, copy)
+    (copy / "provenance.json").unlink()
+    done = layerwise("compare", smoke_run.results, copy, cwd=tmp_path)
+    assert done.returncode == 1 and f"error: {copy / 'provenance.json'}: missing" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(smoke_run):
+    # `layerwise best | head -1`: a pipe whose reader has gone before the command writes
+    script = (
+        "import os\n"
+        "read, write = os.pipe(); os.close(read); os.dup2(write, 1)\n"
+        "from layerwise.command.cli import run\n"
+        f"run(['best', {str(smoke_run.results)!r}])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 141 and done.stderr == ""

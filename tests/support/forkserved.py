@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -24,6 +25,10 @@ def command(argv: list[str]) -> None:
         sys.exit(int(rest[0]))
     elif what == "raise":
         raise RuntimeError("raised in the child")
+    elif what == "write-later":  # a shard's result file, written after its training
+        print(json.dumps({"pid": os.getpid()}), flush=True)
+        time.sleep(float(rest[1]))
+        Path(rest[0]).write_text("written")
     elif what == "wait":  # for a signal: SIGTERM ends it, a second later, with the count of those it got
         received = []
         signal.signal(signal.SIGTERM, lambda *_: received.append(True))

@@ -125,7 +125,7 @@ def test_missing_values_pass_when_the_preprocessing_imputes_them_and_infinite_on
         ("a,b,target\n", "data.csv: no rows, only the header"),
         ("target\ncat\ndog\n", "data.csv: no feature columns, only the label column 'target'"),
         ("a,target\n1,\n2,\n", "data.csv: no row has a label (2 rows, every label empty)"),
-        ("a,target\n1,cat\nx,dog\n", "not numeric: a (row 2, column 'a': 'x')"),
+        ("a,target\n1,cat\nx,dog\n", "row 2, column 'a': 'x' is not a number"),
     ],
     ids=["header only", "label only", "no label at all", "text feature"],
 )

@@ -274,3 +274,44 @@ def test_a_server_started_with_its_libraries_on_one_thread_serves(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_killed_server_takes_its_children_along_and_nothing_is_written_after_the_command_failed(server, tmp_path):
+    """kill -9 of the server while a job runs: the command fails (Snakemake deletes the job's outputs),
+    so its child must not live on to write a result file after that."""
+    process, address = server
+    result = tmp_path / "r0-1.json"
+    run = command(address, "write-later", str(result), "3")
+    child = waiting_child(run)
+    process.kill()
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == 1 and "the fork server ended before job" in err
+    assert not running(child)  # gone by the time the command has ended
+    time.sleep(4)
+    assert not result.exists()
+
+
+@pytest.mark.parametrize("reply", [None, b"garbage\n", b'["pid"]\n'], ids=["silent", "garbage", "not an object"])
+def test_a_listener_that_never_answers_or_answers_garbage_costs_a_timeout_and_the_command_runs_cold(tmp_path, reply):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "socket"))
+    listener.listen(1)
+
+    def answer():
+        connection, _ = listener.accept()
+        _, streams = forkserver.received(connection)
+        for fd in streams:
+            os.close(fd)
+        if reply is not None:
+            connection.sendall(reply)
+        time.sleep(60)
+
+    import threading
+
+    threading.Thread(target=answer, daemon=True).start()
+    started = time.monotonic()
+    run = command(tmp_path / "socket", "--help")
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 0 and out.startswith("usage: layerwise"), err
+    assert time.monotonic() - started < forkclient.REPLY_SECONDS + 10
+    listener.close()

@@ -38,7 +38,8 @@ NO_PICKLE = {"numpy.load"}  # only without allow_pickle=True
 SHELLS = {"subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call", "subprocess.check_output"}
 JOBLIB_ALLOWED = {  # where a pickled preprocessor loads, and why that file is trusted
     "src/layerwise/command/steps.py": "the experiment's own preprocessor, refused outside its results folder (tested)",
-    "src/layerwise/model/predictor.py": "a packaged model, code like any MLflow model: load only one you trust",
+    "src/layerwise/model/predictor.py": "a packaged model, its files checked against the record packaging made; "
+    "code like any MLflow model: load only one you trust",
 }
 
 

@@ -12,10 +12,10 @@ from layerwise.command.step_parsers import add_steps
 
 
 def predict(args) -> None:
-    from layerwise.model.predictor import predict_file
+    from layerwise.model.predict_files import predict_file
 
-    predictions = predict_file(args.model, args.input, args.output)
-    print(f"{len(predictions)} rows predicted: {args.output}")
+    rows = predict_file(args.model, args.input, args.output)
+    print(f"{rows} rows predicted: {args.output}")
 
 
 def status(args) -> None:
@@ -83,7 +83,9 @@ def add_user_commands(commands) -> None:
     command = commands.add_parser(
         "predict", help="label new rows with a trained model",
         description="Each row's label and one probability per class, from raw rows (the columns the model was "
-        "trained on; others are ignored). Bad rows are refused, naming the row and the column; nothing is written.",
+        "trained on; others are ignored). Bad rows are refused, naming the row and the column; nothing is written. "
+        "A model folder is code (its preprocessing is a pickle): use only one you trust. Its files are checked "
+        "against the record packaging made of them before anything is loaded.",
     )  # fmt: skip
     command.add_argument("--model", required=True, help="a model folder: results/<experiment>/model")
     command.add_argument("--input", required=True, help="rows to label: .csv, .parquet or .npz (array x)")
@@ -105,6 +107,11 @@ def run(argv=None) -> None:
     args = parser().parse_args(argv)
     try:
         args.run(args)
+    except BrokenPipeError:  # a reader that stopped early (`layerwise best | head`): as any Unix tool, end quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush writes nowhere
+        sys.exit(141)  # 128 + SIGPIPE, what the shell reports for a tool the pipe ended
     except Exception as error:
         from layerwise.errors import UserError
 

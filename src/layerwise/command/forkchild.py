@@ -10,9 +10,10 @@ import traceback
 from layerwise.command.forkclient import STREAMS
 
 
-def run_as_child(command, request: dict, streams: list[int]) -> int:
+def run_as_child(command, request: dict, streams: list[int], server: int) -> int:
     """Becomes the command's process (streams, folder, environment, threads, fresh seeds) and runs
-    it; the exit code a cold process would have had."""
+    it; the exit code a cold process would have had. Dies with the server (pid `server`)."""
+    die_with(server)
     os.setpgid(0, 0)  # signals reach the child only through its command, once
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for number in (signal.SIGTERM, signal.SIGCHLD):
@@ -44,6 +45,18 @@ def run_as_child(command, request: dict, streams: list[int]) -> int:
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
     return code
+
+
+def die_with(parent: int) -> None:
+    """Killed when `parent` dies: a server killed (kill -9) fails its commands, whose jobs Snakemake then
+    declares failed, and a child that lived on would write their outputs after that."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1  # noqa: N806 - the name prctl(2) gives it
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        os._exit(1)  # the job fails rather than risk outliving its server
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
 
 
 def as_if_started_cold() -> None:

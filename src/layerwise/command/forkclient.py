@@ -17,6 +17,9 @@ import sys
 ADDRESS = "LAYERWISE_FORK_SERVER"  # the server's socket, set for the jobs by the workflow
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 STREAMS = (0, 1, 2)
+# A server forks at once; a listener silent this long is not one, and the command runs cold (closing the
+# connection, which ends a child forked meanwhile).
+REPLY_SECONDS = 5.0
 
 
 def this_python() -> str:
@@ -51,10 +54,12 @@ def delegate(argv: list[str]) -> int | None:
         try:
             socket.send_fds(server, [struct.pack("!I", len(body))], [open_or_null(fd) for fd in STREAMS])
             server.sendall(body)
+            server.settimeout(REPLY_SECONDS)
             started = json.loads(replies.readline() or b"{}")
-        except OSError:  # the server stopped listening meanwhile
+            server.settimeout(None)
+        except (OSError, ValueError):  # the server stopped listening meanwhile, never answered, or garbled
             started = {}
-        child = started.get("pid")
+        child = started.get("pid") if isinstance(started, dict) else None
         if not isinstance(child, int) or child <= 0:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
             return None  # refused (another Python) or gone before it forked: run cold
@@ -65,13 +70,35 @@ def delegate(argv: list[str]) -> int | None:
 
         handlers = {number: signal.signal(number, forward) for number in FORWARDED}
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
-        ended = json.loads(replies.readline() or b"{}")
+        try:
+            ended = json.loads(replies.readline() or b"{}")
+        except ValueError:
+            ended = {}
         for number, handler in handlers.items():
             signal.signal(number, handler)
-    if "exit" not in ended:
+    if not isinstance(ended, dict) or not isinstance(ended.get("exit"), int):
         print(f"layerwise: the fork server ended before job {child} did", file=sys.stderr)
+        wait_gone(child)  # killed with the server: the job fails only once it can write nothing more
         return 1
     return ended["exit"]
+
+
+def wait_gone(pid: int, seconds: float = 10.0) -> None:
+    """Until `pid` has ended (or `seconds` have passed)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def peer(connection) -> tuple[int, int]:

@@ -181,6 +181,7 @@ class Server:
     def fork(self, request: dict, streams: list[int], connection) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
+        server = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child keeps no connection of the server's, and never returns to its loop
             code = 1
@@ -190,7 +191,7 @@ class Server:
                     other.close()
                 for other, _, _ in self.children.values():
                     other.close()
-                code = run_as_child(self.command, request, streams)
+                code = run_as_child(self.command, request, streams, server)
             finally:
                 os._exit(code)
         return pid

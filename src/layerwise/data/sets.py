@@ -1,27 +1,22 @@
-"""Data sets: the built-in ones and user files, split into train / validation / test.
+"""Data sets: the built-in ones and user files (read and checked by tables.py), split into train /
+validation / test.
 
 Splits are stratified and seeded; the test part is written to its own file so that
 only evaluation ever opens it.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from layerwise.errors import UserError
+from layerwise.data.tables import MISSING_HINT, DataError, array_columns, load_table, refuse_non_finite
 
 # pandas and scikit-learn are imported where they are used: a shard only reads split files, and
 # every job pays its imports.
 BUILTIN = ("mnist1d", "digits")
-FILE_SUFFIXES = (".csv", ".parquet", ".npz")
 
 
 UNLABELLED = -1  # the label code of an unlabelled row, in its split file
-
-
-class DataError(UserError, ValueError):
-    """Input data that cannot be used; the message says what and where."""
 
 
 @dataclass
@@ -49,56 +44,6 @@ def load_builtin(name: str, generator_seed: int | None = None):
     raise DataError(f"data.source is {name!r}; allowed values: {', '.join(BUILTIN)}, file")
 
 
-def array_columns(n_features: int) -> list[str]:
-    """The names of an array's feature columns (an NPZ file, a built-in data set): x0, x1, ..."""
-    return [f"x{index}" for index in range(n_features)]
-
-
-def load_table(path: str, label_column: str, labels: bool = True):
-    """Features, labels and the feature columns' names from a CSV, Parquet or NPZ file (NPZ: array `x`
-    plus the label array; its columns are named x0, x1, ...). A row whose label is empty (NaN in an NPZ
-    file) keeps a missing label: `split_unlabelled` sets it apart. With `labels` False (a file of
-    unlabelled rows) the label column may be absent, and the labels returned are None."""
-    file = Path(path)
-    if file.suffix not in FILE_SUFFIXES:
-        raise DataError(f"{path}: unsupported file type {file.suffix!r}; allowed: {', '.join(FILE_SUFFIXES)}")
-    if not file.exists():
-        raise DataError(f"{path}: file not found")
-    import pandas as pd
-
-    if file.suffix == ".npz":
-        arrays = read_npz(path, ("x", label_column) if labels else ("x",))
-        return arrays["x"], arrays.get(label_column), array_columns(arrays["x"].shape[-1])
-    frame = read_frame(path)
-    if labels and label_column not in frame.columns:
-        raise DataError(
-            f"{path}: label column {label_column!r} not found; columns: {', '.join(map(str, frame.columns))}"
-        )
-    features = frame.drop(columns=[label_column], errors="ignore")
-    if frame.empty:
-        raise DataError(f"{path}: no rows, only the header")
-    if features.columns.empty:
-        raise DataError(f"{path}: no feature columns, only the label column {label_column!r}")
-    non_numeric = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
-    if non_numeric:
-        values = features[non_numeric[0]]
-        row = first_non_number(values)
-        raise DataError(
-            f"{path}: feature columns must be numeric; not numeric: {', '.join(non_numeric)} "
-            f"(row {row + 1}, column {non_numeric[0]!r}: {values.iloc[row]!r})"
-        )
-    columns = [str(column) for column in features.columns]
-    if not labels:
-        labelled = np.flatnonzero(frame[label_column].notna()) if label_column in frame.columns else []
-        if len(labelled):
-            raise DataError(
-                f"{path}: row {labelled[0] + 1} has a label in column {label_column!r} ({len(labelled)} rows in "
-                f"all); data.unlabelled_path holds rows without labels, labelled rows go in data.path"
-            )
-        return features.to_numpy(), None, columns
-    return features.to_numpy(), frame[label_column].to_numpy(), columns
-
-
 def unlabelled_rows(y: np.ndarray) -> np.ndarray:
     """Whether each row's label is missing (an empty cell, NaN or None)."""
     import pandas as pd
@@ -120,40 +65,6 @@ def split_unlabelled(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarr
     return x[~missing], labels, x[missing]
 
 
-def read_frame(path: str):
-    """A CSV or Parquet file as a pandas DataFrame; DataError with the reader's reason if unreadable."""
-    import pandas as pd
-
-    try:
-        return pd.read_csv(path) if Path(path).suffix == ".csv" else pd.read_parquet(path)
-    except Exception as error:  # the reader's own message says what is wrong with the bytes
-        raise DataError(f"{path}: cannot read: {error}") from error
-
-
-def read_npz(path: str, required: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The `required` arrays of an NPZ file; DataError naming what is missing, or why it is unreadable."""
-    try:
-        with np.load(path, allow_pickle=False) as arrays:
-            if not set(required) <= set(arrays):
-                needs = (
-                    f"arrays {' and '.join(map(repr, required))}" if len(required) > 1 else f"an array {required[0]!r}"
-                )
-                raise DataError(f"{path}: an NPZ file needs {needs}, has {sorted(arrays)}")
-            return {name: arrays[name] for name in required}
-    except DataError:
-        raise
-    except Exception as error:  # the reader's own message says what is wrong with the bytes
-        raise DataError(f"{path}: cannot read: {error}") from error
-
-
-def first_non_number(values) -> int:
-    """The position of the first value of a pandas column that is neither a number nor missing (0 if none)."""
-    import pandas as pd
-
-    found = np.flatnonzero(pd.to_numeric(values, errors="coerce").isna() & values.notna())
-    return int(found[0]) if len(found) else 0
-
-
 def checked_shape(x, y, where: str) -> tuple[np.ndarray, np.ndarray]:
     """Features as float64 and labels as arrays, once they are a 2-D array and one label per row."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
@@ -171,19 +82,6 @@ def check_arrays(x: np.ndarray, y: np.ndarray, where: str, columns: list[str], a
 def check_classes(y: np.ndarray, where: str) -> None:
     if len(np.unique(y)) < 2:
         raise DataError(f"{where}: labels hold a single class; a classifier needs at least two")
-
-
-MISSING_HINT = "; add impute to every preprocess.space.pipeline (e.g. impute+standardize)"
-
-
-def refuse_non_finite(x: np.ndarray, where: str, columns: list[str], allow_missing: bool, hint: str = "") -> None:
-    """Raises DataError naming the first row and column of an infinite value, or of a missing one (NaN)
-    unless `allow_missing`; `hint` follows a missing value's message."""
-    for bad, what in ((np.isinf(x), "is infinite"), (None if allow_missing else np.isnan(x), "is missing (NaN)")):
-        if bad is not None and bad.any():
-            row, column = (int(index) for index in np.argwhere(bad)[0])
-            rows, tail = int(bad.any(axis=1).sum()), hint if what.startswith("is missing") else ""
-            raise DataError(f"{where}: row {row + 1}, column {columns[column]!r} {what} ({rows} rows in all){tail}")
 
 
 def encode_labels(y_train: np.ndarray, y_test: np.ndarray):

@@ -60,13 +60,17 @@ def model_arguments(preprocessor: str, network: str, schema: str, example: pd.Da
 
 
 def save(folder: str, arguments: dict) -> None:
-    """Writes the model folder whole or not at all: MLflow writes a sibling folder, then it is renamed."""
+    """Writes the model folder whole or not at all: MLflow writes a sibling folder, the record of its
+    files is added (digests.py), then it is renamed."""
     import shutil
+
+    from layerwise.model.digests import write_digests
 
     target = Path(folder)
     partial = target.with_name(f".{target.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     mlflow.pyfunc.save_model(str(partial), **arguments)
+    write_digests(str(partial))
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
 

@@ -68,7 +68,7 @@ def status(folder: Path) -> str:
                 seconds += progress.seconds_left() or 0.0
     lines = [f"{folder}", *aligned(rows)]
     if (folder / "summary.json").exists():
-        summary = read_json(folder / "summary.json")
+        summary = read_summary(folder)
         lines.append(f"ended: test accuracy {summary['test_accuracy']:.2%}; `layerwise best {folder}` says more")
     elif seconds:
         lines.append(f"about {seconds:.0f} s left in the rounds under way (then the stages after them)")
@@ -103,7 +103,7 @@ def compare(first: Path, second: Path) -> str:
     from layerwise.track.tracking import flatten
 
     summaries = [read_summary(folder) for folder in (first, second)]
-    configs = [flatten(read_json(folder / "provenance.json")["config"]) for folder in (first, second)]
+    configs = [flatten(read_run_file(folder, "provenance.json", ("config",))["config"]) for folder in (first, second)]
     rows = [
         ("", str(first), str(second)),
         *(
@@ -142,8 +142,27 @@ def shown(value) -> str:
     return "(unset)" if value is None else json.dumps(value) if not isinstance(value, str) else value
 
 
+SUMMARY_KEYS = ("experiment", "test_accuracy", "valid_error", "reported", "baseline", "selected", "selected_trial",
+                "seed_study", "stages")  # what best and compare read of a summary  # fmt: skip
+
+
 def read_summary(folder: Path) -> dict:
-    path = folder / "summary.json"
-    if not path.exists():
+    if not (folder / "summary.json").exists():
         raise NoResults(f"{folder}: no summary.json yet (the run has not ended; `layerwise status {folder}`)")
-    return read_json(path)
+    return read_run_file(folder, "summary.json", SUMMARY_KEYS)
+
+
+def read_run_file(folder: Path, name: str, keys: tuple[str, ...]) -> dict:
+    """A run's JSON file that must hold `keys`; NoResults naming it when it is missing, truncated, or
+    another program's."""
+    path = folder / name
+    try:
+        content = read_json(path)
+    except FileNotFoundError:
+        raise NoResults(f"{path}: missing; the results folder is incomplete") from None
+    except ValueError as error:
+        raise NoResults(f"{path}: not readable JSON, perhaps cut short ({error})") from error
+    missing = [key for key in keys if key not in content] if isinstance(content, dict) else list(keys)
+    if missing:
+        raise NoResults(f"{path}: not a {name} layerwise wrote (no {', '.join(missing)})")
+    return content

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from layerwise.errors import UserError
 from layerwise.records import read_shard
 from layerwise.status import Status
 
@@ -82,7 +83,7 @@ def read_round(shards_folder: Path, round_: int) -> RoundProgress:
     progress = RoundProgress()
     for stem in shard_names(shards_folder, f"r{round_}-*"):
         log, records = shards_folder / "progress" / f"{stem}.jsonl", shards_folder / f"{stem}.json"
-        for line in map(json.loads, log.read_text().splitlines() if log.exists() else []):
+        for line in log_lines(log):
             if "trials" in line:
                 progress.trials, progress.shards = line["trials"], line["shards"]
             elif "started" in line:
@@ -95,6 +96,16 @@ def read_round(shards_folder: Path, round_: int) -> RoundProgress:
     if progress.trials is None and progress.ended:
         progress.trials = len(progress.ended)
     return progress
+
+
+def log_lines(log: Path) -> list[dict]:
+    """A progress log's lines; a last line the shard is still writing (no newline yet) is left for later."""
+    text = log.read_text() if log.exists() else ""
+    complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
+    try:
+        return [json.loads(line) for line in complete.splitlines()]
+    except ValueError as error:
+        raise UserError(f"{log}: not a progress log layerwise wrote ({error})") from error
 
 
 def shard_names(shards_folder: Path, pattern: str) -> list[str]:
