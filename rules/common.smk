@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 from layerwise.track.codeversion import code_digest
+from layerwise.track.provenance import file_digest
 from layerwise.present.figures import STAGE_FIGURES
 from layerwise.command import forkserver
 from layerwise.command.forkclient import ADDRESS as FORK_SERVER_ADDRESS
@@ -76,6 +77,11 @@ DATA_FILES = {  # as prepare-data's options name them
 def data_files():
     """The user's data files: inputs of the job that reads them."""
     return [path for path in DATA_FILES.values() if path]
+
+
+# A param of the job that reads them: a file whose bytes changed reruns it, even where its modification
+# time went back (a file replaced by an older one), which Snakemake's own check would not notice.
+DATA_DIGESTS = {path: file_digest(path)["sha256"] for path in data_files() if os.path.isfile(path)}
 
 
 def data_options():

@@ -8,6 +8,7 @@ rule prepare_data:
         splits=expand("{results}/data/raw/{split}.npz", results=RESULTS, split=("train", "valid", "test")),
         unlabelled=f"{RESULTS}/data/raw/unlabelled.npz",
         schema=f"{RESULTS}/data/raw/schema.json",
+        files_read=f"{RESULTS}/data/raw/files_read.json",
     params:
         source=config["data"]["source"],
         seed=config["seed"],
@@ -17,6 +18,7 @@ rule prepare_data:
         label_column=config["data"]["label_column"],
         allow_missing=str(ALLOW_MISSING).lower(),
         code=CODE,
+        data_digests=DATA_DIGESTS,
     conda:
         ENV
     log:
@@ -25,7 +27,8 @@ rule prepare_data:
         "layerwise step prepare-data --source {params.source:q} --seed {params.seed}"
         " --valid-fraction {params.valid_fraction} --test-fraction {params.test_fraction}"
         " {params.data} --label-column={params.label_column:q} --allow-missing {params.allow_missing}"
-        " --out {output.splits:q} --unlabelled {output.unlabelled:q} --schema {output.schema:q} > {log:q} 2>&1"
+        " --out {output.splits:q} --unlabelled {output.unlabelled:q} --schema {output.schema:q}"
+        " --files-read {output.files_read:q} > {log:q} 2>&1"
 
 
 rule preprocess:

@@ -116,6 +116,7 @@ rule report:
         summary=rules.evaluate.output.summary,
         model=rules.package_model.output,
         data=data_files(),
+        files_read=rules.prepare_data.output.files_read,
         raw_splits=rules.prepare_data.output.splits,
         tracking=rules.init_tracking.output,
     output:
@@ -125,7 +126,6 @@ rule report:
         provenance=f"{RESULTS}/provenance.json",
     params:
         config=json.dumps(config, sort_keys=True),
-        data_files=" ".join(shlex.quote(path) for path in data_files()),
         code=CODE,
     conda:
         ENV
@@ -135,4 +135,4 @@ rule report:
         "layerwise step report --records {input.records} --summary {input.summary}"
         " --tracking {input.tracking} --config {params.config:q} --csv {output.csv} --parquet {output.parquet}"
         " --markdown {output.markdown} --provenance {output.provenance}"
-        " --data-files {params.data_files} --raw-splits {input.raw_splits:q} > {log} 2>&1"
+        " --files-read {input.files_read:q} --raw-splits {input.raw_splits:q} > {log} 2>&1"

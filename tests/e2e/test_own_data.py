@@ -175,3 +175,21 @@ def test_a_data_path_and_a_label_column_that_start_with_a_dash_reach_the_job_as_
     done = snakemake(tmp_path, config, schema)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert json.loads((tmp_path / schema).read_text())["columns"] == ["north", "east", "noise one", "noise two"]
+
+
+def test_a_data_file_replaced_by_one_with_an_older_time_reruns_the_job_that_reads_it(tmp_path):
+    import hashlib
+
+    rings(200, 0).to_csv(tmp_path / "data.csv", index=False)
+    data = {"source": "file", "path": "data.csv", "label_column": "kind", "test_fraction": 0.2}
+    config = smoke_config(experiment="replaced", data=data, **LEAN)
+    record = tmp_path / "results" / "replaced" / "data" / "raw" / "files_read.json"
+    assert snakemake(tmp_path, config, str(record.relative_to(tmp_path))).returncode == 0
+    rings(200, 1).to_csv(tmp_path / "data.csv", index=False)  # other rows, dated before the first run
+    os.utime(tmp_path / "data.csv", (0, 0))
+    done = snakemake(tmp_path, config, str(record.relative_to(tmp_path)))
+    assert done.returncode == 0 and "prepare_data" in done.stdout + done.stderr
+    digest = hashlib.sha256((tmp_path / "data.csv").read_bytes()).hexdigest()
+    assert json.loads(record.read_text()) == [
+        {"path": "data.csv", "size": len((tmp_path / "data.csv").read_bytes()), "sha256": digest}
+    ]

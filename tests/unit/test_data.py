@@ -1,3 +1,6 @@
+import json
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,3 +194,21 @@ def test_unlabelled_rows_where_none_may_be_are_refused_naming_file_and_row(tmp_p
     frame(rows=4)[["b", "a"]].to_csv(more, index=False)
     with pytest.raises(DataError, match="more.csv: its feature columns differ from those of .*data.csv \\(in order\\)"):
         load_and_split("file", 0, 0.25, 0.25, path=labelled, label_column="target", unlabelled_path=str(more))
+
+
+def test_the_digest_of_a_data_file_is_taken_where_it_is_read_and_a_file_changed_meanwhile_is_refused(tmp_path):
+    import hashlib
+
+    from layerwise.track.provenance import files_read
+
+    data, record = tmp_path / "data.csv", tmp_path / "files_read.json"
+    data.write_text("a,label\n1,x\n")
+    with files_read([str(data), None], str(record)):
+        pass
+    assert json.loads(record.read_text()) == [
+        {"path": str(data), "size": 12, "sha256": hashlib.sha256(b"a,label\n1,x\n").hexdigest()}
+    ]
+    with pytest.raises(DataError, match=re.escape(f"{data}: changed while it was read")):
+        with files_read([str(data)], str(tmp_path / "other.json")):
+            data.write_text("a,label\n2,y\n")
+    assert not (tmp_path / "other.json").exists()

@@ -36,6 +36,7 @@ def add_steps(commands, run_command) -> None:
     command.add_argument(
         "--schema", required=True, help="where to write the feature columns, class labels and row counts (JSON)"
     )
+    command.add_argument("--files-read", required=True, help="where to write each data file read, with its sha256")
     command.set_defaults(run=steps.prepare_data)
 
     command = commands.add_parser("preprocess", help="apply the selected preprocessing to all splits")
@@ -154,7 +155,7 @@ def add_steps(commands, run_command) -> None:
     command.add_argument("--parquet", required=True, help="where to write trials.parquet")
     command.add_argument("--markdown", required=True, help="where to write summary.md")
     command.add_argument("--provenance", required=True, help="where to write what reproduces the run (JSON)")
-    command.add_argument("--data-files", nargs="*", default=[], help="the user's data files, digested in provenance")
+    command.add_argument("--files-read", required=True, help="the user's data files prepare-data read, with digests")
     command.add_argument("--raw-splits", nargs=3, required=True, metavar=SPLITS, help="logged as the run's datasets")
     command.set_defaults(run=steps.report)
 

@@ -11,11 +11,13 @@ from layerwise.config.specs import SPLITS
 def prepare_data(args) -> None:
     from layerwise.data.sets import load_and_split, save_split
     from layerwise.files import write_json
+    from layerwise.track.provenance import files_read
 
-    splits = load_and_split(
-        args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path, args.label_column,
-        args.allow_missing == "true", args.generator_seed, args.unlabelled_path,
-    )  # fmt: skip
+    with files_read([args.path, args.test_path, args.unlabelled_path], args.files_read):
+        splits = load_and_split(
+            args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path,
+            args.label_column, args.allow_missing == "true", args.generator_seed, args.unlabelled_path,
+        )  # fmt: skip
     for name, path in zip((*SPLITS, "unlabelled"), (*args.out, args.unlabelled), strict=True):
         save_split(splits[name], path)
     rows = {name: len(splits[name].y) for name in (*SPLITS, "unlabelled")}
@@ -158,10 +160,11 @@ def package_model(args) -> None:
 
 
 def report(args) -> None:
+    from layerwise.files import read_json
     from layerwise.steps.report import write_report
 
     outputs = {"csv": args.csv, "parquet": args.parquet, "markdown": args.markdown, "provenance": args.provenance}
     write_report(
         record_paths=args.records, summary_path=args.summary, tracking=args.tracking, config=json.loads(args.config),
-        data_files=args.data_files, raw_splits=args.raw_splits, outputs=outputs,
+        data_files=read_json(args.files_read), raw_splits=args.raw_splits, outputs=outputs,
     )  # fmt: skip

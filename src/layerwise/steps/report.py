@@ -58,11 +58,12 @@ def write_report(
     summary_path: str,
     tracking: str,
     config: dict,
-    data_files: list[str],
+    data_files: list[dict],
     raw_splits: list[str],
     outputs: dict[str, str],
 ) -> None:
-    """`data_files`: the user's files (none for a built-in data set); `raw_splits`: the train, valid and
+    """`data_files`: the user's files as prepare-data read them (path, size, sha256; none for a built-in
+    data set); `raw_splits`: the train, valid and
     test splits before preprocessing, logged as the pipeline run's datasets; `outputs`: where to write
     the csv, parquet, markdown (summary.md) and provenance files."""
     csv_path, parquet_path, markdown_path, provenance_path = (
@@ -78,7 +79,8 @@ def write_report(
     write_json(provenance_path, origin)
     tracker = Tracker.from_file(tracking)
     tracker.log_config(config)
-    tracker.log_datasets(tracker.pipeline_run_id, dict(zip(SPLITS, raw_splits, strict=True)), data_files)
+    paths = [file["path"] for file in data_files]
+    tracker.log_datasets(tracker.pipeline_run_id, dict(zip(SPLITS, raw_splits, strict=True)), paths)
     git = origin["git"] or {}
     tracker.finish_run(
         tracker.pipeline_run_id,

@@ -5,6 +5,7 @@ import hashlib
 import importlib.metadata
 import platform
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 from layerwise.track.codeversion import PACKAGE, code_digest
@@ -52,11 +53,29 @@ def file_digest(path: str) -> dict:
     return {"path": path, "size": Path(path).stat().st_size, "sha256": digest.hexdigest()}
 
 
-def provenance(config: dict, data_files: list[str]) -> dict:
+@contextmanager
+def files_read(paths: list[str | None], record: str):
+    """Around the reading of the data files `paths` (None: not given): writes their digests to `record`,
+    the bytes the run was computed from; DataError where a file changed while it was read."""
+    from layerwise.data.tables import DataError
+    from layerwise.files import write_json
+
+    paths = [path for path in paths if path]
+    before = [file_digest(path) for path in paths if Path(path).is_file()]
+    yield
+    after = [file_digest(path) for path in paths]
+    for was, now in zip(before, after, strict=True):
+        if was != now:
+            raise DataError(f"{now['path']}: changed while it was read; run again once it is written")
+    write_json(record, after)
+
+
+def provenance(config: dict, data_files: list[dict]) -> dict:
+    """`data_files`: as files_read recorded them."""
     return {
         "config": config,
         "seed": config["seed"],
-        "data_files": [file_digest(path) for path in data_files],
+        "data_files": data_files,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": versions(),
