@@ -92,19 +92,44 @@ def check_space(space_spec: dict, defaults: dict, where: str) -> SearchSpace:
 
 
 # Query parameters that carry a database password (libpq's, and the MySQL drivers').
-PASSWORD_PARAMETERS = {"password", "passwd", "pwd"}
+# What a tracking URI may carry, known to hold no secret: a URI is written to logs, params and artifacts.
+# User info (a user name, without password) only for a database; in an HTTP URI it is a token.
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql", "oracle")
+SAFE_QUERY_KEYS = {
+    "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "connect_timeout", "application_name",
+    "target_session_attrs", "charset", "driver", "encrypt", "trustservercertificate", "timeout",
+}  # fmt: skip
+CREDENTIALS_HINT = (
+    "give credentials through MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN "
+    "(an mlflow server), PGPASSWORD or ~/.pgpass (PostgreSQL), or your database driver's own files instead"
+)
 
 
 def check_tracking_uri(uri: str, where: str) -> None:
-    """A tracking URI is written to logs, params and artifacts, so it must not carry a password, in its
-    user info or in its query."""
+    """A tracking URI is written to logs, params and artifacts, so it may hold only what is known to be
+    no secret: a scheme, a user name (for a database), a host, a port, a path or database, and the query
+    keys SAFE_QUERY_KEYS. The message names the part, never its value."""
     parts = urllib.parse.urlsplit(uri)
-    query = {name.lower() for name, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)}
-    if parts.password or query & PASSWORD_PARAMETERS:
+    database = parts.scheme.split("+")[0] in DATABASE_SCHEMES
+    problem = None
+    if parts.password is not None:
+        problem = "a password in its user info"
+    elif parts.username is not None and not database:
+        problem = f"user info in a {parts.scheme or 'plain'} URI (a token, to the server)"
+    elif parts.fragment:
+        problem = "a fragment (#...)"
+    else:
+        keys = sorted({name for name, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)})
+        unknown = [name for name in keys if name.lower() not in SAFE_QUERY_KEYS]
+        if unknown:
+            problem = (
+                f"the query key {unknown[0]!r}, not one known to hold no secret (allowed: "
+                + ", ".join(sorted(SAFE_QUERY_KEYS))
+                + ")"
+            )
+    if problem:
         raise ConfigError(
-            f"{where}: the URI carries a password, which would be written to logs and artifacts; give it "
-            "through MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (an mlflow server) or PGPASSWORD or "
-            "~/.pgpass (PostgreSQL) instead"
+            f"{where}: the URI carries {problem}, and a URI is written to logs and artifacts; {CREDENTIALS_HINT}"
         )
 
 
