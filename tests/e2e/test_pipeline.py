@@ -268,8 +268,8 @@ def test_the_evaluation_run_holds_the_final_model_on_raw_rows_registered_as_cham
     requirements = Path(mlflow.artifacts.download_artifacts(f"{uri}/requirements.txt")).read_text().split()
     assert f"torch=={torch.__version__.split('+')[0]}" in requirements  # what loading the model needs
     version = mlflow.MlflowClient(smoke_run.tracking_uri).get_model_version_by_alias("smoke", "champion")
-    assert float(version.tags["test_accuracy"]) == pytest.approx(summary["test_accuracy"])
-    assert version.tags["reported"] == summary["reported"]
+    assert version.tags["test_accuracy"] == str(round(summary["test_accuracy"], 6))  # no float32 noise
+    assert len(version.tags["valid_error"]) <= 8 and version.tags["reported"] == summary["reported"]
 
 
 def test_the_given_config_is_not_merged_with_the_default_one(smoke_run):

@@ -1,6 +1,7 @@
 """Reruns: the same numbers from scratch, only the stages a config change touches, and a record of
 what reproduces the run."""
 
+import getpass
 import json
 import re
 import shutil
@@ -67,6 +68,10 @@ def test_the_pipeline_run_records_what_reproduces_it(reference):
     pipeline = reference.mlflow_runs("tags.`layerwise.role` = 'pipeline'")[0]
     assert pipeline.data.tags["layerwise.code_digest"] == origin["code_digest"]
     assert pipeline.data.tags["layerwise.git_commit"].startswith(origin["git"]["commit"] if origin["git"] else "none")
+    assert pipeline.data.tags["mlflow.source.name"] == str(REPO / "Snakefile")  # the UI's Source column
+    assert pipeline.data.tags["mlflow.user"] == getpass.getuser()
+    if origin["git"]:
+        assert pipeline.data.tags["mlflow.source.git.commit"] == origin["git"]["commit"]
     from mlflow.tracking import MlflowClient
 
     artifacts = {a.path for a in MlflowClient(reference.tracking_uri).list_artifacts(pipeline.info.run_id)}

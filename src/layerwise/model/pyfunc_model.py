@@ -59,6 +59,12 @@ def model_arguments(preprocessor: str, network: str, schema: str, example: pd.Da
     }
 
 
+def measured(value):
+    """A figure as measured, without float32's noise (0.571, not 0.5710000276565552): counts of rows,
+    exact to 6 decimals below a million rows."""
+    return round(value, 6) if isinstance(value, float) else value
+
+
 def save(folder: str, arguments: dict) -> None:
     """Writes the model folder whole or not at all: MLflow writes a sibling folder, the record of its
     files is added (digests.py), then it is renamed."""
@@ -91,7 +97,7 @@ def package(
     columns = read_json(schema)["columns"]
     example = pd.DataFrame(read_split(raw_test).x[:5].astype(np.float64), columns=columns)
     summary = read_json(summary_path)
-    tags = {key: summary[key] for key in ("test_accuracy", "test_error", "valid_error", "reported")}
+    tags = {key: measured(summary[key]) for key in ("test_accuracy", "test_error", "valid_error", "reported")}
     with tempfile.TemporaryDirectory() as staging:  # MLflow keeps the artifacts' file names: give them theirs
         staged = [shutil.copyfile(path, Path(staging) / name) for path, name in
                   ((preprocessor, PREPROCESSOR), (network, NETWORK), (schema, SCHEMA))]  # fmt: skip

@@ -53,6 +53,23 @@ def file_digest(path: str) -> dict:
     return {"path": path, "size": Path(path).stat().st_size, "sha256": digest.hexdigest()}
 
 
+def source_tags() -> dict:
+    """MLflow's own tags of where a run comes from, which fill the UI's Source and User columns: the
+    workflow's Snakefile, the commit of its sources, the user who ran it."""
+    import getpass
+
+    snakefile = PACKAGE.parents[1] / "Snakefile"  # beside src/ in a checkout
+    tags = {
+        "mlflow.source.type": "PROJECT",
+        "mlflow.source.name": str(snakefile) if snakefile.exists() else "layerwise",
+        "mlflow.user": getpass.getuser(),
+    }
+    git = git_state()
+    if git:
+        tags["mlflow.source.git.commit"] = git["commit"]
+    return tags
+
+
 @contextmanager
 def files_read(paths: list[str | None], record: str):
     """Around the reading of the data files `paths` (None: not given): writes their digests to `record`,

@@ -5,6 +5,7 @@ import contextlib
 import time
 from pathlib import Path
 
+from layerwise.track.provenance import source_tags
 from layerwise.track.tags import EXPERIMENT_KIND, ROLE, STAGE
 
 
@@ -87,7 +88,7 @@ def create_experiment_run(uri: str, experiment: str, artifact_root: str) -> dict
         )
     else:
         experiment_id = found.experiment_id
-    tags = {ROLE: "pipeline", STAGE: "pipeline"}
+    tags = {ROLE: "pipeline", STAGE: "pipeline", **source_tags()}
     pipeline = retry(mlflow_client.create_run, experiment_id, run_name="pipeline", tags=tags)
     run_id = pipeline.info.run_id
     return {"enabled": True, "tracking_uri": uri, "experiment_id": experiment_id, "pipeline_run_id": run_id}
