@@ -3,6 +3,7 @@ import json
 import os
 import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import yaml
@@ -51,10 +52,15 @@ if workflow.is_main_process:
             raise WorkflowError(f"invalid data: {error}")
 
 CONDA = "conda" in {str(method).lower() for method in workflow.deployment_settings.deployment_method}
+# The jobs' `layerwise` is the one beside the Python that runs Snakemake (`.venv/bin/snakemake` works
+# without activating .venv): its environment is the one the workflow was installed in.
+BESIDE_PYTHON = Path(sys.executable).parent
+if not CONDA and (BESIDE_PYTHON / "layerwise").exists():
+    os.environ["PATH"] = f"{BESIDE_PYTHON}{os.pathsep}{os.environ.get('PATH', '')}"
 if not CONDA and shutil.which("layerwise") is None:
     raise WorkflowError(
-        "the layerwise command is not on PATH: run `make run`, or activate the environment "
-        "that `make install` creates (source .venv/bin/activate) before calling snakemake"
+        "the layerwise command is not on PATH nor beside the Python that runs snakemake: run `make run`, or "
+        "activate the environment that `make install` creates (source .venv/bin/activate) before calling snakemake"
     )
 
 ENV = "../workflow/envs/layerwise.yaml"  # for --software-deployment-method conda

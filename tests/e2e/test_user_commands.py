@@ -1,5 +1,6 @@
 """The commands a person runs on a run's results: `status` while it goes, `best` and `compare` after."""
 
+import os
 import subprocess
 import sys
 import time
@@ -7,8 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-from support.runner import Run, smoke_config, start_snakemake
+from support.repo import REPO
+from support.runner import LEAN, Run, smoke_config, start_snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -109,3 +112,33 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(smoke_run):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 141 and done.stderr == ""
+
+
+BARE = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp")}  # a new shell, nothing activated
+
+
+def test_the_readme_commands_work_as_printed_in_a_new_shell(smoke_run, tmp_path):
+    """`.venv/bin/snakemake ...` and `.venv/bin/layerwise ...`, as the README prints them: the workflow
+    finds the `layerwise` command beside the Python that runs Snakemake."""
+    environment = Path(sys.executable).parent  # .venv/bin
+    report = subprocess.run(
+        [environment / "snakemake", "--report", "report.html", "--configfile", "config.yaml", "--snakefile",
+         REPO / "Snakefile"],
+        cwd=smoke_run.workdir, env=BARE, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (smoke_run.workdir / "report.html").stat().st_size > 0
+    config = smoke_config(experiment="bare", **LEAN)
+    (tmp_path / "my-data.yaml").write_text(yaml.safe_dump(config))
+    target = "results/bare/data/raw/schema.json"  # a job that runs `layerwise step ...` in its shell
+    run = subprocess.run(
+        [environment / "snakemake", "--cores", "all", "--configfile", "my-data.yaml", "--snakefile",
+         REPO / "Snakefile", target],
+        cwd=tmp_path, env=BARE, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (tmp_path / target).exists()
+    best = subprocess.run(
+        [environment / "layerwise", "best", smoke_run.results], env=BARE, capture_output=True, text=True
+    )
+    assert best.returncode == 0 and "test accuracy" in best.stdout
