@@ -1,5 +1,7 @@
 # make run   -> create .venv, install everything, run the default experiment (config/config.yaml)
-# make test  -> create .venv, install everything (and Chromium, PostgreSQL, SLURM where it can), run the test suite
+# make test  -> create .venv, install everything (and, saying so first, Chromium, PostgreSQL, SLURM where it can), run
+#               the test suite
+# make test-local -> the same suite, installing no system package and starting no system daemon (those tests skip)
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 CORES ?= all
@@ -7,7 +9,7 @@ CONFIG ?= config/config.yaml
 # Rules call the `layerwise` command: the environment's bin folder goes first on PATH.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test install browser postgres slurm clean
+.PHONY: run test test-local install browser postgres slurm clean
 
 install: $(VENV)/.installed
 
@@ -23,17 +25,21 @@ run: install
 test: install browser postgres slurm
 	$(PYTHON) -m pytest -q -rs
 
+test-local: install
+	LAYERWISE_TEST_LOCAL=1 $(PYTHON) -m pytest -q -rs
+
 # Chromium and chromedriver for the MLflow UI test, from Debian's packages.
 browser:
-	scripts/install-debian.sh chromedriver chromium chromium-driver
+	scripts/install-debian.sh "the MLflow UI test (a browser)" chromedriver chromium chromium-driver
 
 # PostgreSQL's server binaries for the tracking-server test (the test starts a private server).
 postgres:
-	scripts/install-debian.sh '/usr/lib/postgresql/*/bin/postgres' postgresql
+	scripts/install-debian.sh "the tracking-server test (a private PostgreSQL)" '/usr/lib/postgresql/*/bin/postgres' \
+		postgresql
 
 # SLURM and munge for the SLURM test (the test starts a single-node cluster with scripts/slurm-localhost.sh).
 slurm:
-	scripts/install-debian.sh slurmctld slurmctld slurmd slurm-client munge
+	scripts/install-debian.sh "the SLURM test (a single-node cluster)" slurmctld slurmctld slurmd slurm-client munge
 
 clean:
 	rm -rf results .snakemake

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs Debian packages that a test needs, unless what they provide is already here:
-#   scripts/install-debian.sh WHAT PACKAGE...
-# WHAT is a command name (chromedriver) or a path pattern (/usr/lib/postgresql/*/bin/postgres).
-# Where they cannot be installed it says why and succeeds: the test that needs them is then skipped
-# with its own reason.
+# Installs Debian packages that a test needs, unless what they provide is already here, saying what and
+# why before it does:
+#   scripts/install-debian.sh WHY WHAT PACKAGE...
+# WHY names the test that needs them; WHAT is a command name (chromedriver) or a path pattern
+# (/usr/lib/postgresql/*/bin/postgres). Where they cannot be installed it says why and succeeds: the test
+# that needs them is then skipped with its own reason. `make test-local` calls none of this.
 set -euo pipefail
-what=$1
-shift
+why=$1
+what=$2
+shift 2
 if { [[ $what == */* ]] && compgen -G "$what" > /dev/null; } || command -v "$what" > /dev/null; then
     exit 0
 fi
@@ -22,6 +24,7 @@ if [ "$(id -u)" != 0 ]; then
     fi
     SUDO="sudo -n"
 fi
+echo "install-debian: installing $* with apt-get for $why (make test-local runs the suite without them)" >&2
 if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"; } > /dev/null; then
     echo "install-debian: apt-get could not install $*; the tests that need them will be skipped" >&2
 fi

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from support.processes import running
-from support.repo import REPO
+from support.repo import LOCAL_ONLY, LOCAL_REASON, REPO
 from support.runner import Run, same_numbers, sharded_smoke_config, snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm]
@@ -35,6 +35,8 @@ CLUSTER_JOBS = {
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
     """A single-node SLURM on localhost, started by the repository's script and stopped by pid."""
+    if LOCAL_ONLY:
+        pytest.skip(LOCAL_REASON)
     if os.geteuid() != 0:
         pytest.skip("a SLURM node on localhost needs root (slurmd runs jobs as their submitter)")
     if shutil.which("slurmctld") is None:

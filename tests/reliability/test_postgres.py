@@ -15,7 +15,7 @@ from reliability_runs import SHARDS, eight_shard_config
 from support import postgres
 from support.mlflowserver import call, free_port
 from support.processes import running
-from support.repo import REPO
+from support.repo import LOCAL_ONLY, LOCAL_REASON, REPO
 from support.runner import Run, snakemake
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +25,8 @@ SCRIPT = REPO / "workflow" / "scripts" / "tracking-server.sh"
 
 @pytest.fixture()
 def tracking_server(tmp_path):
+    if LOCAL_ONLY:
+        pytest.skip(LOCAL_REASON)
     if not postgres.available():
         pytest.skip("no PostgreSQL server binaries: `make postgres` installs Debian's postgresql")
     with postgres.postgres_database() as database:

@@ -108,3 +108,31 @@ def test_the_slurm_script_stop_leaves_alone_a_pid_that_is_not_its_daemon(tmp_pat
     assert stopped.stderr.count(f"pid {bystander}") == 3 and "left alone" in stopped.stderr
     time.sleep(0.5)
     assert running(bystander)
+
+
+INSTALL_DEBIAN = REPO / "scripts" / "install-debian.sh"
+
+
+@root_only  # as root the script installs without asking sudo
+def test_make_test_says_what_it_installs_and_why_before_it_does(tmp_path):
+    (tmp_path / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "apt.log"}\n')
+    (tmp_path / "apt-get").chmod(0o755)
+    environment = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    command = [INSTALL_DEBIAN, "the test of a thing", "no-such-command-here", "pkg-one", "pkg-two"]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "installing pkg-one pkg-two with apt-get for the test of a thing" in done.stderr
+    assert "make test-local" in done.stderr
+    assert (tmp_path / "apt.log").read_text().splitlines()[-1] == "install -y -qq pkg-one pkg-two"
+
+
+def test_make_test_local_installs_nothing_and_tells_the_daemon_tests_to_skip():
+    planned = subprocess.run(["make", "-n", "test-local"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert planned.returncode == 0, planned.stderr
+    assert "install-debian" not in planned.stdout and "apt-get" not in planned.stdout
+    assert "LAYERWISE_TEST_LOCAL=1" in planned.stdout and "pytest" in planned.stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "tests/reliability/test_postgres.py"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env={**ENVIRONMENT, "LAYERWISE_TEST_LOCAL": "1"},
+    )  # fmt: skip
+    assert run.returncode == 0 and "make test-local starts no system daemon" in run.stdout, run.stdout[-2000:]
