@@ -2,6 +2,9 @@
 rule hands the user the logistic baseline, as a network with no hidden layer."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,6 +12,7 @@ import pytest
 import torch
 
 from layerwise.model.network import load_network
+from layerwise.present.canvas import draws_something
 from support.runner import LEAN, Run, smoke_config, snakemake
 
 pytestmark = pytest.mark.e2e
@@ -40,3 +44,12 @@ def test_on_linearly_separable_data_the_final_model_is_the_logistic_baseline(tmp
         "the simplest within one paired standard error of the best, the logistic baseline"
         in (run.results / "summary.md").read_text()
     )
+    shown = subprocess.run(
+        [sys.executable, "-m", "layerwise", "best", str(run.results)], capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "(the logistic baseline, a network with no hidden layer)" in shown.stdout
+    assert "the search's network, not the final model" in shown.stdout and "\nnetwork:" not in shown.stdout
+    listed = [Path(line.strip()) for line in shown.stdout.splitlines() if line.strip().endswith(".png")]
+    assert listed and all(draws_something(path) for path in listed)
+    assert any(not draws_something(path) for path in run.results.glob("*/figures/*.png"))  # preprocess: one pipeline

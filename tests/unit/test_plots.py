@@ -1,10 +1,13 @@
 """The figures and top table of a stage, drawn from records alone, whatever the records hold."""
 
+import math
+
 import pandas as pd
 import pytest
 from matplotlib.image import imread
 
 from layerwise.present import space_plots, training_plots
+from layerwise.present.canvas import draws_something
 from layerwise.present.figures import STAGE_FIGURES, draw_stage, figure_paths, top_table
 from layerwise.search.importance import main_effects
 from layerwise.search.space import SearchSpace
@@ -79,10 +82,42 @@ def test_a_stage_where_nothing_is_searched_or_trained_per_epoch_still_gets_its_f
     training_plots.learning_curves(untrained, str(tmp_path / "curves.png"), "finetune")
     training_plots.arms([r for r in untrained if r["parent_rank"] is not None], str(tmp_path / "arms.png"))
     space_plots.parallel_coordinates(untrained, fixed, str(tmp_path / "parallel.png"), "finetune")
-    space_plots.importance({}, str(tmp_path / "importance.png"), "finetune")
+    space_plots.importance({}, 0, str(tmp_path / "importance.png"), "finetune")
     space_plots.contour(untrained, fixed, {}, str(tmp_path / "contour.png"), "finetune")
     names = ("objective.png", "curves.png", "arms.png", "parallel.png", "importance.png", "contour.png")
     assert all(is_png(tmp_path / name) for name in names)
+    nothing = ("objective.png", "parallel.png", "importance.png", "contour.png")  # marked: `best` leaves them out
+    assert [draws_something(tmp_path / name) for name in nothing] == [False] * 4
+
+
+def drawn_figure(monkeypatch) -> list:
+    """The figures a space plot would save, kept open to be read."""
+    kept = []
+    monkeypatch.setattr(space_plots, "save", lambda figure, path, metadata=None: kept.append(figure))
+    return kept
+
+
+def test_the_contour_is_labelled_in_values_and_draws_no_surface_between_a_few_whole_values(monkeypatch):
+    kept = drawn_figure(monkeypatch)
+    space = SearchSpace(
+        {**SPACE, "hidden_layers": {"type": "int", "low": 0, "high": 4}}, finetune.DEFAULTS | {"hidden_layers": 1}
+    )
+    rates = [0.001, 0.003, 0.01, 0.03, 0.1, 0.002]
+    trials = [record(i, 0.2 + 0.01 * i, learning_rate=rate, dropout=0.08 * i) for i, rate in enumerate(rates)]
+    space_plots.contour(trials, space, {"learning_rate": 0.5, "dropout": 0.3}, "unused.png", "finetune")
+    axis = kept[0].axes[0]
+    assert axis.get_xlabel() == "learning_rate (log scale)" and axis.get_ylabel() == "dropout"
+    assert axis.xaxis.get_major_formatter()(math.log(0.01), 0) == "0.01"  # the value, not its natural log
+    assert len(kept[0].axes) == 2  # the surface's colour bar
+    deep = [record(i, 0.2 + 0.01 * i, learning_rate=rate, hidden_layers=i % 5) for i, rate in enumerate(rates)]
+    space_plots.contour(deep, space, {"learning_rate": 0.5, "hidden_layers": 0.3}, "unused.png", "finetune")
+    assert len(kept[1].axes) == 1 and "trials only, hidden_layers whole values" in kept[1].axes[0].get_title()
+
+
+def test_importance_says_from_how_many_trials(monkeypatch):
+    kept = drawn_figure(monkeypatch)
+    space_plots.importance({"learning_rate": 0.4, "dropout": 0.1}, 12, "unused.png", "layer1")
+    assert kept[0].axes[0].get_title() == "layer1: importance, from 12 finished trials"
 
 
 def test_the_beam_joins_each_configuration_to_the_one_it_grew_from(tmp_path):

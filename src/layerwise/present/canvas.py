@@ -18,11 +18,21 @@ from matplotlib import pyplot as plt  # noqa: E402
 FAILED = {"marker": "x", "color": "tab:red", "label": "failed"}
 BEST = {"marker": "*", "s": 120, "color": "gold", "edgecolor": "black", "zorder": 3, "label": "best"}
 DPI = 150
+# The mark of a figure with nothing to draw (its PNG's Description): the workflow declares every figure,
+# but `layerwise best` lists only those that show something.
+EMPTY_FIGURE = "layerwise: nothing to draw"
 
 
-def save(figure, path: str) -> None:
+def draws_something(path) -> bool:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.info.get("Description") != EMPTY_FIGURE
+
+
+def save(figure, path: str, metadata: dict | None = None) -> None:
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
+    figure.savefig(path, dpi=DPI, metadata=metadata)
     plt.close(figure)
 
 
@@ -40,7 +50,7 @@ def empty(path: str, title: str, message: str) -> None:
     axis.axis("off")
     axis.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
     axis.set_title(title)
-    save(figure, path)
+    save(figure, path, metadata={"Description": EMPTY_FIGURE})
 
 
 def finished(records: list[dict]) -> list[dict]:

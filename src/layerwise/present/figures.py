@@ -4,6 +4,7 @@ its top-K table."""
 from pathlib import Path
 
 from layerwise.stagespec import StageSpec
+from layerwise.status import Status
 
 # The figures of each kind of stage, by file name (without .png); the workflow declares them from here.
 SEARCH_FIGURES = ("objective", "best_so_far", "parallel", "importance", "contour")
@@ -40,7 +41,8 @@ def draw_stage(
     space_plots.objective_by_hyperparameter(records, space, warnings, paths["objective"], stage)
     space_plots.best_so_far(records, paths["best_so_far"], stage)
     space_plots.parallel_coordinates(records, space, paths["parallel"], stage)
-    space_plots.importance(effects, paths["importance"], stage)
+    finished = sum(record["status"] == Status.FINISHED for record in records)
+    space_plots.importance(effects, finished, paths["importance"], stage)
     space_plots.contour(records, space, effects, paths["contour"], stage)
     if "learning_curves" in paths:
         training_plots.learning_curves(top, paths["learning_curves"], stage)

@@ -77,23 +77,31 @@ def status(folder: Path) -> str:
 
 def best(folder: Path) -> str:
     """The final model's figures, the selected configuration stage by stage, and where the figures are."""
+    from layerwise.present.canvas import draws_something
     from layerwise.present.summary_page import REPORTED, configuration
 
     summary = read_summary(folder)
     selected = summary["selected"]
     widths = [layer["n_hidden"] for layer in selected["architecture"]["layers"]]
+    network = (
+        f"{len(widths)} hidden layers of {widths} units, "
+        f"{'pretrained' if selected['pretrained'] else 'no pretraining'}, selected trial {summary['selected_trial']}"
+    )
+    baseline = summary["reported"] == "linear"  # then the search's network is not the model handed over
+    figures = sorted(folder.glob("*.png")) + sorted(folder.glob("*/figures/*.png"))
     lines = [
         f"{summary['experiment']}: test accuracy {summary['test_accuracy']:.2%} ({REPORTED[summary['reported']]}), "
         f"validation error {summary['valid_error']:.4f}; logistic baseline {summary['baseline']['test_accuracy']:.2%}",
-        f"network: {len(widths)} hidden layers of {widths} units, "
-        f"{'pretrained' if selected['pretrained'] else 'no pretraining'}, selected trial {summary['selected_trial']}",
+        f"the search's network, not the final model (validation could not tell it from the baseline): {network}"
+        if baseline
+        else f"network: {network}",
         "",
-        "selected configuration:",
+        "the search's selected configuration:" if baseline else "selected configuration:",
         *(configuration(step) for step in [selected["preprocessing"], *selected["layers"], selected["finetune"]]),
         "",
         f"model to use: {folder / 'model'}",
         "figures:",
-        *(f"  {path}" for path in sorted(folder.glob("*.png")) + sorted(folder.glob("*/figures/*.png"))),
+        *(f"  {path}" for path in figures if draws_something(path)),
     ]
     return "\n".join(lines)
 

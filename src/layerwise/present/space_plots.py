@@ -5,7 +5,7 @@ import itertools
 import math
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, ScalarFormatter
 
 from layerwise.present.canvas import BEST, empty, failed, finished, mark_failed, panels, plt, save
 from layerwise.search.space import Categorical, Interval, domain, to_unit
@@ -151,8 +151,9 @@ def parallel_coordinates(records: list[dict], space, path: str, title: str) -> N
     save(figure, path)
 
 
-def importance(effects: dict[str, float], path: str, title: str) -> None:
-    """The share of the objective's variance each hyper-parameter explains alone (importance.py)."""
+def importance(effects: dict[str, float], trials: int, path: str, title: str) -> None:
+    """The share of the objective's variance each hyper-parameter explains alone (importance.py), from
+    `trials` finished trials: stages of different sizes give estimates of different precision."""
     if not effects:
         empty(path, title, "nothing is searched in this stage: every hyper-parameter is fixed")
         return
@@ -160,13 +161,16 @@ def importance(effects: dict[str, float], path: str, title: str) -> None:
     figure, axis = plt.subplots(figsize=(6, 0.35 * len(names) + 1.2))
     axis.barh(names, [effects[name] for name in names], color="tab:blue")
     axis.set_xlim(0, max(1e-9, max(effects.values())) * 1.15)
-    axis.set(xlabel="share of the objective's variance it explains alone (adjusted)", title=f"{title}: importance")
+    axis.set(xlabel="share of the objective's variance it explains alone (adjusted)")
+    axis.set_title(f"{title}: importance, from {trials} finished trials")
     save(figure, path)
 
 
 def contour(records: list[dict], space, effects: dict[str, float], path: str, title: str) -> None:
     """The objective over the two most important numeric hyper-parameters: the trials, and the surface
-    interpolated between them (dark: best, as in the parallel coordinates)."""
+    interpolated between them (dark: best, as in the parallel coordinates). Axes run in the search
+    domain (log where searched in log) and are labelled with the values; a hyper-parameter of a few whole
+    values (a depth) gets no surface between them."""
     from matplotlib import tri
 
     numeric = [name for name in effects if isinstance(space.distributions[name], Interval)][:2]
@@ -177,20 +181,31 @@ def contour(records: list[dict], space, effects: dict[str, float], path: str, ti
     (first, second), objective = numeric, [record["objective"] for record in done]
     xs, ys = ([domain(space.distributions[n])[2](r["params"][n]) for r in done] for n in numeric)
     figure, axis = plt.subplots(figsize=(5.5, 4.5))
+    steps = [name for name in numeric if few_whole_values(space.distributions[name])]
     try:
-        filled = axis.tricontourf(tri.Triangulation(xs, ys), objective, levels=12, cmap="viridis", alpha=0.8)
-        figure.colorbar(filled, ax=axis, label="validation objective")
+        if not steps:
+            filled = axis.tricontourf(tri.Triangulation(xs, ys), objective, levels=12, cmap="viridis", alpha=0.8)
+            figure.colorbar(filled, ax=axis, label="validation objective")
     except (ValueError, RuntimeError):  # points on a line: no surface, the trials alone
         pass
     axis.scatter(xs, ys, c=objective, cmap="viridis", edgecolor="black", s=22)
     best = int(np.argmin(objective))
     axis.scatter(xs[best], ys[best], **BEST)
-    axis.set_xlabel(domain_label(space.distributions[first], first))
-    axis.set_ylabel(domain_label(space.distributions[second], second))
-    axis.set_title(f"{title}: the two most important (dark: best)", fontsize="medium")
+    for name, set_label, ticks in ((first, axis.set_xlabel, axis.xaxis), (second, axis.set_ylabel, axis.yaxis)):
+        distribution = space.distributions[name]
+        set_label(f"{name} (log scale)" if distribution.log or distribution.complement else name)
+        ticks.set_major_formatter(values_of(distribution))
+    note = f"; trials only, {' and '.join(steps)} whole values" if steps else ""
+    axis.set_title(f"{title}: the two most important (dark: best{note})", fontsize="medium")
     save(figure, path)
 
 
-def domain_label(distribution: Interval, name: str) -> str:
-    """An axis drawn in a hyper-parameter's search domain."""
-    return f"-log(1 - {name})" if distribution.complement else f"log {name}" if distribution.log else name
+def values_of(distribution: Interval) -> FuncFormatter:
+    """Tick labels of an axis in the search domain: the hyper-parameter's values there."""
+    out = domain(distribution)[3]
+    return FuncFormatter(lambda place, _: f"{out(place):.3g}")
+
+
+def few_whole_values(distribution: Interval) -> bool:
+    """An integer hyper-parameter of at most 10 values: between them a surface would show what no trial can be."""
+    return distribution.integer and distribution.high - distribution.low <= 10
