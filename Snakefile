@@ -57,6 +57,7 @@ rule all:
 
 
 onstart:
+    write_plan()
     warn_of_sqlite_on_a_cluster()
     start_fork_server()
 

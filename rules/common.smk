@@ -211,6 +211,15 @@ def warn_of_sqlite_on_a_cluster():
         )
 
 
+def write_plan():
+    """What `layerwise status` cannot read from the jobs' files: every stage in order with its rounds, and
+    the seed study's size, so it can say what is left of the whole run."""
+    from layerwise.files import write_json
+
+    plan = {"stages": [{"stage": stage, "rounds": ROUNDS[stage]} for stage in STAGES], "seeds": config["evaluate"]["seeds"]}
+    write_json(f"{RESULTS}/plan.json", plan)
+
+
 FORK_SERVERS = []  # the one this run started, if any
 
 

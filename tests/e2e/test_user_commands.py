@@ -63,6 +63,8 @@ def test_status_at_the_end_counts_what_the_records_hold(watched_run):
         assert counted.loc[stage, "finished"] == (rows.status == "FINISHED").sum(), stage
         assert counted.loc[stage, "failed"] == (rows.status == "FAILED").sum(), stage
         assert counted.loc[stage, "running"] == 0
+    plan = pd.read_json(run.results / "plan.json", typ="series")  # what status times the run by
+    assert [stage["stage"] for stage in plan["stages"]] == list(dict.fromkeys(trials.stage))
 
 
 def test_best_names_the_final_model_its_configuration_and_figures(watched_run):

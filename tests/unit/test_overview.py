@@ -62,3 +62,23 @@ def test_best_status_and_compare_name_a_summary_that_is_cut_short_or_not_theirs(
     for arguments in (["best", str(folder)], ["status", str(folder)], ["compare", str(folder), str(folder)]):
         code, _, err = command(arguments, capsys)
         assert code == 1 and f"error: {folder / 'summary.json'}: {message}" in err and err.count("\n") == 1, arguments
+
+
+def test_status_estimates_what_is_left_of_the_whole_run_and_names_what_it_cannot_time_yet(tmp_path, capsys):
+    folder = tmp_path / "run"
+    plan = {"stages": [{"stage": "layer1", "rounds": 2}, {"stage": "finetune", "rounds": 3}], "seeds": 4}
+    ended = [{"trial_id": f"layer1/r0-{n}", "status": "FINISHED", "objective": 0.5, "duration_s": 10.0} for n in (0, 1)]
+    lines = [{"trials": 4, "shards": 2}, {"started": ["layer1/r0-0", "layer1/r0-1", "layer1/r0-2"]}, *ended]
+    (folder / "layer1" / "shards" / "progress").mkdir(parents=True)
+    (folder / "tracking.json").write_text("{}")
+    (folder / "layer1" / "tracking.json").write_text("{}")
+    (folder / "plan.json").write_text(json.dumps(plan))
+    (folder / "layer1" / "shards" / "progress" / "r0-0.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    code, out, err = command(["status", str(folder)], capsys)
+    assert code == 0, err
+    assert [line.split()[:2] for line in out.splitlines()[2:4]] == [["layer1", "0"], ["finetune", "-"]]
+    # this round: 1 running and 1 left at 10 s each over 2 shards; the second round: 4 trials over 2 shards
+    assert out.splitlines()[-1] == (
+        "about 30 s left in the stages under way and their later rounds; then finetune, the seed study "
+        "(4 networks and their twins), the evaluation, not yet timed"
+    )

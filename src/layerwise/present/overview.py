@@ -36,9 +36,10 @@ def stage_order(name: str) -> tuple:
     return (0, 0) if name == "preprocess" else (1, int(layer[1])) if layer else (2, 0)
 
 
-def stages(folder: Path) -> list[str]:
-    found = [path.parent.name for path in folder.glob("*/tracking.json")]
-    return sorted(found, key=stage_order)
+def stages(folder: Path, plan: dict) -> list[str]:
+    """The stages planned, in order, and any other that has started."""
+    found = {path.parent.name for path in folder.glob("*/tracking.json")}
+    return plan["order"] + sorted(found - set(plan["order"]), key=stage_order)
 
 
 def number(value, digits: int = 4) -> str:
@@ -46,14 +47,17 @@ def number(value, digits: int = 4) -> str:
 
 
 def status(folder: Path) -> str:
-    """Per stage and round: trials ended, failed, running and left, and the best objective so far; one
-    estimate of the time the rounds under way still need; whether the run has ended."""
-    rows, seconds = [("stage", "round", "finished", "failed", "running", "left", "best")], 0.0
-    for stage in stages(folder):
+    """Per stage and round: trials ended, failed, running and left, and the best objective so far; an
+    estimate of the time the whole run still needs, as far as the trials so far tell; whether it ended."""
+    plan = read_plan(folder)
+    rows, seconds, untimed = [("stage", "round", "finished", "failed", "running", "left", "best")], 0.0, []
+    for stage in stages(folder, plan):
         shards = folder / stage / "shards"
         started = rounds_of(shards)
         if not started:
             rows.append((stage, "-", "", "", "", "", "waiting"))
+            untimed.append(stage)
+        progress = None
         for round_ in started:
             progress = read_round(shards, round_)
             left = "?" if progress.left is None else str(progress.left)
@@ -66,13 +70,30 @@ def status(folder: Path) -> str:
             rows.append((stage, str(round_), *counts, number(progress.best)))
             if progress.running or progress.left:
                 seconds += progress.seconds_left() or 0.0
+        if progress is not None and stage in plan["rounds"]:  # the rounds to come, at the pace of the last
+            seconds += max(plan["rounds"][stage] - len(started), 0) * progress.round_seconds()
     lines = [f"{folder}", *aligned(rows)]
     if (folder / "summary.json").exists():
         summary = read_summary(folder)
         lines.append(f"ended: test accuracy {summary['test_accuracy']:.2%}; `layerwise best {folder}` says more")
-    elif seconds:
-        lines.append(f"about {seconds:.0f} s left in the rounds under way (then the stages after them)")
+    else:
+        later = ", ".join([*untimed, f"the seed study ({plan['seeds']} networks and their twins)", "the evaluation"])
+        timed = f"about {seconds:.0f} s left in the stages under way and their later rounds; " if seconds else ""
+        lines.append(f"{timed}then {later}, not yet timed")
     return "\n".join(lines)
+
+
+def read_plan(folder: Path) -> dict:
+    """What the workflow planned when it started (plan.json): each stage's rounds, in order, and the seed
+    study's size; a run made before the plan was written has only the stages it started."""
+    if not (folder / "plan.json").exists():
+        return {"order": [], "rounds": {}, "seeds": "?"}
+    plan = read_run_file(folder, "plan.json", ("stages", "seeds"))
+    return {
+        "order": [stage["stage"] for stage in plan["stages"]],
+        "rounds": {stage["stage"]: stage["rounds"] for stage in plan["stages"]},
+        "seeds": plan["seeds"],
+    }
 
 
 def best(folder: Path) -> str:

@@ -69,6 +69,13 @@ class RoundProgress:
         objectives = [t["objective"] for t in self.ended.values() if t["status"] == Status.FINISHED]
         return min(objectives) if objectives else None
 
+    def round_seconds(self) -> float:
+        """A whole round like this one, at the mean pace of its ended trials, over its shards (0 unknown)."""
+        durations = [trial["duration_s"] for trial in self.ended.values()]
+        if not durations or self.trials is None:
+            return 0.0
+        return sum(durations) / len(durations) * self.trials / (self.shards or 1)
+
     def seconds_left(self) -> float | None:
         """The round's trials not ended yet, at the mean pace of those that have, over its shards."""
         durations = [trial["duration_s"] for trial in self.ended.values()]
