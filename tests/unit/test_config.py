@@ -338,3 +338,15 @@ def test_an_eta_below_two_is_refused_by_the_schema(config):
     config["finetune"]["halving"] = {"rungs": 2, "eta": 1.5}
     with pytest.raises(WorkflowError, match="1.5"):
         validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+
+
+def test_the_default_config_leaves_every_shard_a_pack_in_every_stage():
+    """The rule the docs give (concepts: packs): pack_size × shards ≤ the trials of a stage's round, or a
+    shard job starts with nothing to do."""
+    from snakemake.utils import validate
+
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    validate(default, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    for stage, spec in stage_specs(default).items():
+        round_trials = spec.trials_per_parent * (spec.parents + spec.no_pretraining_arm)
+        assert spec.pack_size * spec.shards <= round_trials, (stage, spec.pack_size, spec.shards, round_trials)

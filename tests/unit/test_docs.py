@@ -53,3 +53,15 @@ def test_a_broken_link_fails_the_build(tmp_path):
     (copy / "docs" / "concepts.md").write_text("# Concepts\n\nSee [the missing page](missing.md).\n")
     built = build(copy, tmp_path / "site")
     assert built.returncode != 0 and "missing.md" in built.stderr
+
+
+def test_the_docs_figures_come_from_a_run_of_the_current_default_config():
+    import hashlib
+    import json
+
+    record = json.loads((REPO / "docs" / "figures.json").read_text())
+    current = hashlib.sha256((REPO / "config" / "config.yaml").read_bytes()).hexdigest()
+    assert record["config_sha256"] == current, (
+        "config/config.yaml changed after the docs' figures were made: run scripts/docs-figures.py"
+    )
+    assert all((REPO / "docs" / name).stat().st_size > 0 for name in record["figures"])

@@ -40,8 +40,14 @@ case $action in
             echo "tracking-server: --backend-store-uri is required (e.g. postgresql://mlflow@dbhost/mlflow)" >&2
             exit 2
         fi
-        if [[ $backend == *://*:*@* || $backend == *[?\&]password=* ]]; then
-            echo "tracking-server: the backend URI carries a password; use PGPASSWORD or ~/.pgpass" >&2
+        # The workflow's own check (what a URI may hold: no secret), the URI in the environment, off `ps`
+        if ! problem=$(LAYERWISE_BACKEND_URI=$backend python3 -c 'import os, sys
+from layerwise.config.checks import ConfigError, check_tracking_uri
+try:
+    check_tracking_uri(os.environ["LAYERWISE_BACKEND_URI"], "--backend-store-uri")
+except ConfigError as error:
+    sys.exit(str(error))' 2>&1); then
+            echo "tracking-server: ${problem:-cannot check the backend URI: is the layerwise environment active?}" >&2
             exit 2
         fi
         mkdir -p -m 0700 "$state"

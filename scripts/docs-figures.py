@@ -1,0 +1,56 @@
+"""The documentation's figures, from a run of the current default config (config/config.yaml):
+
+    .venv/bin/python scripts/docs-figures.py           # runs the default experiment (about 10 minutes on 2 cores)
+    .venv/bin/python scripts/docs-figures.py --no-run  # from results/mnist1d-default as it is
+
+It copies the figures the docs show into docs/ and writes docs/figures.json: the digest of the config they
+were made with, which a test compares with config/config.yaml, so that the docs never show a search the
+default no longer runs.
+"""
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "config" / "config.yaml"
+RECORD = REPO / "docs" / "figures.json"
+# docs/<name>: the run's figure it copies
+FIGURES = {
+    "layer1-objective.png": "layer1/figures/objective.png",
+    "finetune-parallel.png": "finetune/figures/parallel.png",
+    "finetune-contour.png": "finetune/figures/contour.png",
+}
+
+
+def config_digest() -> str:
+    return hashlib.sha256(CONFIG.read_bytes()).hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-run", action="store_true", help="use the results as they are")
+    args = parser.parse_args()
+    config = yaml.safe_load(CONFIG.read_text())
+    results = REPO / "results" / config["experiment"]
+    if not args.no_run:
+        snakemake = Path(sys.executable).parent / "snakemake"
+        subprocess.run([snakemake, "--cores", "all", "--configfile", CONFIG], cwd=REPO, check=True)
+    ran = json.loads((results / "provenance.json").read_text())["config"]
+    changed = [key for key, value in config.items() if ran.get(key) != value]
+    if changed:
+        raise SystemExit(f"{results} was not run with the current {CONFIG.name} (it differs in {', '.join(changed)})")
+    for name, source in FIGURES.items():
+        shutil.copyfile(results / source, REPO / "docs" / name)
+    RECORD.write_text(json.dumps({"config_sha256": config_digest(), "figures": FIGURES}, indent=2) + "\n")
+    print(f"docs/: {', '.join(FIGURES)} from {results}; now read the words under them in docs/ and README.md")
+
+
+if __name__ == "__main__":
+    main()
