@@ -70,7 +70,8 @@ def numbers(features, where: str, first_row: int = 0) -> np.ndarray:
     for column in features.columns:
         values = features[column]
         if pd.api.types.is_complex_dtype(values):
-            row = int(np.flatnonzero(np.imag(values.to_numpy()) != 0)[0]) if np.iscomplexobj(values) else 0
+            imaginary = np.flatnonzero(np.imag(values.to_numpy()) != 0)
+            row = int(imaginary[0]) if len(imaginary) else 0
             raise DataError(
                 f"{where}: row {first_row + row + 1}, column {column!r}: {values.iloc[row]!r} is a complex number"
             )

@@ -62,7 +62,7 @@ def read_batches(path: str, columns: list[str]) -> Iterator[tuple[int, pd.DataFr
         if suffix in (".csv", ".parquet"):
             refuse_duplicate_columns(path, header(path))
         if suffix == ".csv":
-            batches = (batch for batch in pd.read_csv(path, chunksize=BATCH_ROWS))
+            batches = pd.read_csv(path, chunksize=BATCH_ROWS)
         elif suffix == ".parquet":
             import pyarrow.parquet
 
@@ -81,7 +81,7 @@ def read_batches(path: str, columns: list[str]) -> Iterator[tuple[int, pd.DataFr
         for batch in batches:
             yield first_row, batch.reset_index(drop=True)
             first_row += len(batch)
-    except (DataError, GeneratorExit):
+    except DataError:
         raise
     except Exception as error:  # the reader's own message says what is wrong with the bytes
         raise DataError(f"{path}: cannot read: {error}") from error
