@@ -16,3 +16,14 @@ def write_json(path: str, data) -> None:
 
 def read_json(path: str):
     return json.loads(Path(path).read_text())
+
+
+def sha256(path: str | Path) -> str:
+    """A file's sha256, read a megabyte at a time."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

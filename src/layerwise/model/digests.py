@@ -6,22 +6,14 @@ trusted as code is. The record does not make a folder from someone else safe; it
 or replaced since packaging (a damaged copy, an edit) before anything is unpickled.
 """
 
-import hashlib
 import json
 from pathlib import Path
 
 from layerwise.data.tables import DataError
+from layerwise.files import sha256
 
 DIGESTS = "layerwise-digests.json"
 SKIPPED = "__pycache__"  # Python writes these beside the model's code when MLflow imports it
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def files_of(folder: Path) -> dict[str, str]:

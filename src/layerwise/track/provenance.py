@@ -1,7 +1,6 @@
 """What a run needs to be reproduced: its config, seeds, data files, package versions, code digest and
 git commit."""
 
-import hashlib
 import importlib.metadata
 import platform
 import subprocess
@@ -46,11 +45,9 @@ def git_state(folder=PACKAGE) -> dict | None:
 
 def file_digest(path: str) -> dict:
     """A data file's path, size and sha256: a result says which bytes it was computed from."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": path, "size": Path(path).stat().st_size, "sha256": digest.hexdigest()}
+    from layerwise.files import sha256
+
+    return {"path": path, "size": Path(path).stat().st_size, "sha256": sha256(path)}
 
 
 def source_tags() -> dict:
