@@ -33,6 +33,13 @@ def config_digest() -> str:
     return hashlib.sha256(CONFIG.read_bytes()).hexdigest()
 
 
+def holds(resolved, given) -> bool:
+    """Whether the resolved config holds every value the given one sets."""
+    if isinstance(given, dict):
+        return isinstance(resolved, dict) and all(holds(resolved.get(key), value) for key, value in given.items())
+    return resolved == given
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-run", action="store_true", help="use the results as they are")
@@ -42,8 +49,8 @@ def main() -> None:
     if not args.no_run:
         snakemake = Path(sys.executable).parent / "snakemake"
         subprocess.run([snakemake, "--cores", "all", "--configfile", CONFIG], cwd=REPO, check=True)
-    ran = json.loads((results / "provenance.json").read_text())["config"]
-    changed = [key for key, value in config.items() if ran.get(key) != value]
+    ran = json.loads((results / "provenance.json").read_text())["config"]  # resolved: with the schema's defaults
+    changed = [key for key, value in config.items() if not holds(ran.get(key), value)]
     if changed:
         raise SystemExit(f"{results} was not run with the current {CONFIG.name} (it differs in {', '.join(changed)})")
     for name, source in FIGURES.items():
