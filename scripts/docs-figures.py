@@ -3,9 +3,9 @@
     .venv/bin/python scripts/docs-figures.py           # runs the default experiment (about 10 minutes on 2 cores)
     .venv/bin/python scripts/docs-figures.py --no-run  # from results/mnist1d-default as it is
 
-It copies the figures the docs show into docs/ and writes docs/figures.json: the digest of the config they
-were made with, which a test compares with config/config.yaml, so that the docs never show a search the
-default no longer runs.
+It draws the figures the docs show again from the run's records, with this code, into docs/, and writes
+docs/figures.json: the digest of the config they were made with, which a test compares with
+config/config.yaml, so that the docs never show a search the default no longer runs.
 """
 
 import argparse
@@ -14,6 +14,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -53,8 +54,13 @@ def main() -> None:
     changed = [key for key, value in config.items() if not holds(ran.get(key), value)]
     if changed:
         raise SystemExit(f"{results} was not run with the current {CONFIG.name} (it differs in {', '.join(changed)})")
-    for name, source in FIGURES.items():
-        shutil.copyfile(results / source, REPO / "docs" / name)
+    from layerwise.steps.selection import draw_again
+
+    with tempfile.TemporaryDirectory() as drawn:
+        for name, source in FIGURES.items():
+            stage, _, figure = source.split("/")
+            draw_again(results / stage, str(Path(drawn) / stage))
+            shutil.copyfile(Path(drawn) / stage / figure, REPO / "docs" / name)
     RECORD.write_text(json.dumps({"config_sha256": config_digest(), "figures": FIGURES}, indent=2) + "\n")
     print(f"docs/: {', '.join(FIGURES)} from {results}; now read the words under them in docs/ and README.md")
 

@@ -111,7 +111,11 @@ def test_the_contour_is_labelled_in_values_and_draws_no_surface_between_a_few_wh
     assert len(kept[0].axes) == 2  # the surface's colour bar
     deep = [record(i, 0.2 + 0.01 * i, learning_rate=rate, hidden_layers=i % 5) for i, rate in enumerate(rates)]
     space_plots.contour(deep, space, {"learning_rate": 0.5, "hidden_layers": 0.3}, "unused.png", "finetune")
-    assert len(kept[1].axes) == 1 and "trials only, hidden_layers whole values" in kept[1].axes[0].get_title()
+    assert (
+        len(kept[1].axes) == 1 and "no surface: hidden_layers takes a few whole values" in kept[1].axes[0].get_title()
+    )
+    ticks = [axis.xaxis.get_major_formatter()(place, 0) for place in axis.xaxis.get_major_locator()()]
+    assert ticks == ["0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1"]  # round values, log-spaced
 
 
 def test_importance_says_from_how_many_trials(monkeypatch):

@@ -5,7 +5,7 @@ import itertools
 import math
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, ScalarFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, ScalarFormatter
 
 from layerwise.present.canvas import BEST, empty, failed, finished, mark_failed, panels, plt, save
 from layerwise.search.space import Categorical, Interval, domain, to_unit
@@ -194,10 +194,25 @@ def contour(records: list[dict], space, effects: dict[str, float], path: str, ti
     for name, set_label, ticks in ((first, axis.set_xlabel, axis.xaxis), (second, axis.set_ylabel, axis.yaxis)):
         distribution = space.distributions[name]
         set_label(f"{name} (log scale)" if distribution.log or distribution.complement else name)
+        ticks.set_major_locator(value_ticks(distribution))
         ticks.set_major_formatter(values_of(distribution))
-    note = f"; trials only, {' and '.join(steps)} whole values" if steps else ""
-    axis.set_title(f"{title}: the two most important (dark: best{note})", fontsize="medium")
+    note = f"\nno surface: {' and '.join(steps)} takes a few whole values" if steps else ""
+    axis.set_title(f"{title}: the two most important (dark: best){note}", fontsize="medium")
     save(figure, path)
+
+
+def value_ticks(distribution: Interval):
+    """Where an axis in the search domain has its ticks: at round values (1, 2, 5 times a power of ten
+    on a log scale; whole numbers for an integer)."""
+    if not (distribution.log or distribution.complement):
+        return MaxNLocator(nbins=5, integer=distribution.integer)
+    into = domain(distribution)[2]
+    place = (lambda value: 1.0 - value) if distribution.complement else (lambda value: value)
+    ends = sorted((place(distribution.low), place(distribution.high)))
+    rounds = [m * 10.0**k for k in range(math.floor(math.log10(ends[0])), math.ceil(math.log10(ends[1])) + 1)
+              for m in (1, 2, 5)]  # fmt: skip
+    inside = [value for value in rounds if ends[0] <= value <= ends[1]]
+    return FixedLocator([into(place(value)) for value in inside])
 
 
 def values_of(distribution: Interval) -> FuncFormatter:

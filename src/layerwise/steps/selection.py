@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from layerwise import stagespec
+from layerwise.config.topology import selection_file
 from layerwise.errors import UserError
 from layerwise.files import read_json, write_json
 from layerwise.learn import stack as stacks
@@ -143,6 +145,22 @@ def halving_summary(records: list[dict]) -> dict:
     }
 
 
+def settled_and_ranked(spec: StageSpec, record_paths: list[str]) -> tuple[list[dict], list[dict]]:
+    """A stage's records (one per trial) and its finished trials in selection order (a layer's kept first)."""
+    records = settle(read_shards(record_paths))
+    order = ranked(records, spec.stage)
+    return records, kept_first(spec, order) if spec.kind == "pretrain" else order
+
+
+def draw_again(stage_folder: Path, figures_dir: str) -> None:
+    """A stage's figures drawn again by this code from its records and selection file alone."""
+    spec = stagespec.read(str(stage_folder / "spec.json"))
+    records, order = settled_and_ranked(spec, [str(path) for path in (stage_folder / "shards").glob("r*-*.json")])
+    selected = read_json(selection_file(str(stage_folder.parent), spec.stage))
+    effects = dict(sorted(selected["importance"].items(), key=lambda item: -item[1]))  # the file sorts by name
+    draw_stage(spec, records, order, stage_space(spec), selected["border"], effects, figures_dir)
+
+
 def select_stage(
     spec: StageSpec,
     record_paths: list[str],
@@ -155,13 +173,11 @@ def select_stage(
 ) -> None:
     """Ranks the stage's trials, writes its selection, figures and top table, and closes its MLflow run;
     first logs again the trials whose tracking failed in their shard."""
-    records = settle(read_shards(record_paths))
+    records, order = settled_and_ranked(spec, record_paths)
     tracker = Tracker.from_file(tracking)
     unrepaired = trialruns.repair_stage(tracker, records)
     trialruns.mark_pruned(tracker, records)
-    order = ranked(records, spec.stage)
     if spec.kind == "pretrain":
-        order = kept_first(spec, order)
         selected = select_pretrain(spec, order, parents_path, out_dir)
     elif spec.kind == "preprocess":
         selected = select_preprocess(spec, order)
