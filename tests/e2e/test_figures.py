@@ -65,3 +65,12 @@ def test_the_snakemake_report_holds_every_figure_and_table_with_its_caption(smok
     text = re.sub(r"\s+", " ", html)
     for caption in ("objective", "best_so_far", "learning_curves", "arms", "beam", "seed_study", "top_table", "trials"):
         assert caption_start(caption) in text, caption
+
+
+def test_a_stages_figures_can_be_drawn_again_from_its_records_alone(smoke_run, tmp_path):
+    from layerwise.steps.selection import draw_again
+
+    for stage, kind in KINDS.items():
+        draw_again(smoke_run.results / stage, str(tmp_path / stage))
+        drawn = sorted(path.name for path in (tmp_path / stage).iterdir())
+        assert drawn == sorted(f"{name}.png" for name in STAGE_FIGURES[kind]), stage
