@@ -3,7 +3,6 @@ import json
 import os
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 import yaml
@@ -11,6 +10,7 @@ from layerwise.track.codeversion import code_digest
 from layerwise.track.provenance import file_digest
 from layerwise.present.figures import STAGE_FIGURES
 from layerwise.command import forkserver
+from layerwise.command.environment import command_beside_python_first
 from layerwise.command.forkclient import ADDRESS as FORK_SERVER_ADDRESS
 from layerwise.config import topology
 from layerwise.config.specs import stage_names, stage_rounds, stage_specs
@@ -52,11 +52,8 @@ if workflow.is_main_process:
             raise WorkflowError(f"invalid data: {error}")
 
 CONDA = "conda" in {str(method).lower() for method in workflow.deployment_settings.deployment_method}
-# The jobs' `layerwise` is the one beside the Python that runs Snakemake (`.venv/bin/snakemake` works
-# without activating .venv): its environment is the one the workflow was installed in.
-BESIDE_PYTHON = Path(sys.executable).parent
-if not CONDA and (BESIDE_PYTHON / "layerwise").exists():
-    os.environ["PATH"] = f"{BESIDE_PYTHON}{os.pathsep}{os.environ.get('PATH', '')}"
+if not CONDA:
+    command_beside_python_first()
 if not CONDA and shutil.which("layerwise") is None:
     raise WorkflowError(
         "the layerwise command is not on PATH nor beside the Python that runs snakemake: run `make run`, or "
