@@ -213,8 +213,8 @@ def write_plan():
     the seed study's size, so it can say what is left of the whole run."""
     from layerwise.files import write_json
 
-    plan = {"stages": [{"stage": stage, "rounds": ROUNDS[stage]} for stage in STAGES], "seeds": config["evaluate"]["seeds"]}
-    write_json(f"{RESULTS}/plan.json", plan)
+    stages = [{"stage": stage, "rounds": ROUNDS[stage]} for stage in STAGES]
+    write_json(f"{RESULTS}/plan.json", {"stages": stages, "seeds": config["evaluate"]["seeds"]})
 
 
 FORK_SERVERS = []  # the one this run started, if any
