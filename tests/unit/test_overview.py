@@ -1,5 +1,5 @@
 """`layerwise status`, `best` and `compare` on a results folder that is being written, cut short or not
-theirs: one line naming the file, never a traceback; and a reader that stops early ends them quietly."""
+theirs: one line naming the file, never a traceback; and status's estimate of what is left."""
 
 import json
 from pathlib import Path
