@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from layerwise.data.tables import DataError
-from layerwise.files import sha256
+from layerwise.files import read_json, sha256
 
 DIGESTS = "layerwise-digests.json"
 SKIPPED = "__pycache__"  # Python writes these beside the model's code when MLflow imports it
@@ -36,7 +36,7 @@ def check_digests(folder: str) -> None:
     workflow's own marks, such as Snakemake's .snakemake_timestamp, are among them)."""
     root, record = Path(folder), Path(folder) / DIGESTS
     try:
-        recorded = json.loads(record.read_text())
+        recorded = read_json(record)
     except FileNotFoundError:
         raise DataError(
             f"{folder}: no {DIGESTS}: not a model folder layerwise packaged (or one packaged before it recorded "

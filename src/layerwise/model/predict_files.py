@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from layerwise.data.tables import DataError, array_columns, header, read_npz, refuse_duplicate_columns
+from layerwise.data.tables import FILE_SUFFIXES, DataError, array_columns, header, read_npz, refuse_duplicate_columns
 from layerwise.model.predictor import BATCH_ROWS, Predictor
 
-INPUTS, OUTPUTS = (".csv", ".parquet", ".npz"), (".csv", ".parquet")
+OUTPUTS = (".csv", ".parquet")
 
 
 def predict_file(model: str, source: str, destination: str) -> int:
@@ -38,8 +38,8 @@ def check_paths(source: str, destination: str) -> None:
     """DataError naming the path: an input that is missing or of another type; an output of another type,
     that is the input, a folder, or in a folder that does not exist."""
     source_file, target = Path(source), Path(destination)
-    if source_file.suffix not in INPUTS:
-        raise DataError(f"{source}: unsupported file type {source_file.suffix!r}; allowed: {', '.join(INPUTS)}")
+    if source_file.suffix not in FILE_SUFFIXES:
+        raise DataError(f"{source}: unsupported file type {source_file.suffix!r}; allowed: {', '.join(FILE_SUFFIXES)}")
     if not source_file.is_file():
         raise DataError(f"{source}: file not found")
     if target.is_dir():

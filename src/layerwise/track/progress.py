@@ -69,19 +69,20 @@ class RoundProgress:
         objectives = [t["objective"] for t in self.ended.values() if t["status"] == Status.FINISHED]
         return min(objectives) if objectives else None
 
-    def round_seconds(self) -> float:
-        """A whole round like this one, at the mean pace of its ended trials, over its shards (0 unknown)."""
+    def seconds_for(self, trials: int) -> float:
+        """`trials` trials at the mean pace of the round's ended ones, over its shards (0 with none ended)."""
         durations = [trial["duration_s"] for trial in self.ended.values()]
-        if not durations or self.trials is None:
-            return 0.0
-        return sum(durations) / len(durations) * self.trials / (self.shards or 1)
+        return sum(durations) / len(durations) * trials / (self.shards or 1) if durations else 0.0
+
+    def round_seconds(self) -> float:
+        """A whole round like this one (0 while its size or pace is unknown)."""
+        return 0.0 if self.trials is None else self.seconds_for(self.trials)
 
     def seconds_left(self) -> float | None:
         """The round's trials not ended yet, at the mean pace of those that have, over its shards."""
-        durations = [trial["duration_s"] for trial in self.ended.values()]
-        if not durations or self.left is None:
+        if not self.ended or self.left is None:
             return None
-        return sum(durations) / len(durations) * (self.left + len(self.running)) / (self.shards or 1)
+        return self.seconds_for(self.left + len(self.running))
 
 
 def read_round(shards_folder: Path, round_: int) -> RoundProgress:
