@@ -51,7 +51,7 @@ stop() {
     stop_daemon slurmd "$state/slurmd.pid"
     stop_daemon slurmctld "$state/slurmctld.pid"
     stop_daemon munged "$state/munged.pid"  # only there if this script started munged
-    if ours; then rm -f "$conf"; fi
+    if ours && grep -qxF "StateSaveLocation=$state/ctld" "$conf"; then rm -f "$conf"; fi  # this folder's node's
     if [ -f "$state/munge-key-created" ]; then rm -f "$key" "$state/munge-key-created"; fi
 }
 

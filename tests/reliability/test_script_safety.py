@@ -106,11 +106,22 @@ def test_the_slurm_script_refuses_a_state_folder_that_is_not_roots_alone(tmp_pat
 
 
 @root_only
-def test_the_slurm_script_stop_leaves_alone_a_pid_that_is_not_its_daemon(tmp_path, bystander):
+def test_the_slurm_script_stop_leaves_alone_a_pid_that_is_not_its_daemon_and_another_nodes_config(tmp_path, bystander):
     state = planted(tmp_path / "state", bystander)
-    stopped = script(SLURM_LOCALHOST, "stop", state)
-    assert stopped.returncode == 0, stopped.stderr
-    assert stopped.stderr.count(f"pid {bystander}") == 3 and "left alone" in stopped.stderr
+    conf = Path("/etc/slurm/slurm.conf")  # the session's SLURM node's, if one runs (tests/conftest.py)
+    written = not conf.exists()
+    if written:  # one the script wrote for a node in another state folder
+        conf.parent.mkdir(parents=True, exist_ok=True)
+        conf.write_text("# written by layerwise scripts/slurm-localhost.sh\nStateSaveLocation=/elsewhere/ctld\n")
+    before = conf.read_text()
+    try:
+        stopped = script(SLURM_LOCALHOST, "stop", state)
+        assert stopped.returncode == 0, stopped.stderr
+        assert stopped.stderr.count(f"pid {bystander}") == 3 and "left alone" in stopped.stderr
+        assert conf.exists() and conf.read_text() == before
+    finally:
+        if written:
+            conf.unlink(missing_ok=True)
     time.sleep(0.5)
     assert running(bystander)
 
