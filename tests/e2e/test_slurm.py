@@ -1,70 +1,39 @@
 """The smoke config through a real SLURM (single node, on localhost) with the shipped SLURM profile:
 the jobs go through sbatch, and the numbers and the MLflow tree equal those of the local run."""
 
-import os
 import re
-import shutil
 import subprocess
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from support.processes import running
-from support.repo import LOCAL_ONLY, LOCAL_REASON, REPO
-from support.runner import Run, same_numbers, sharded_smoke_config, snakemake
+from support.runner import Run, same_numbers
+from support.slurmnode import SHARDS, SlurmNode
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm]
 
-SCRIPT = REPO / "scripts" / "slurm-localhost.sh"
-PROFILE = REPO / "workflow" / "profiles" / "slurm"
-DAEMONS = ("slurmctld", "slurmd", "munged")
-SHARDS = 2  # per stage: each stage's shards run side by side on the node's 2 CPUs
 # The SLURM jobs of the smoke config: everything but the bookkeeping rules (`localrules` in the Snakefile).
 CLUSTER_JOBS = {
     "prepare_data": 1,
     "preprocess": 1,
     "run_shard": 4 * SHARDS,
     "retrain": 3,
-    "retrain_twin": 3,  # the seed study's members trained on train only, to judge the ensemble
+    "retrain_twin": 3,  # the seed study's members' twins, cross-fitted to judge the final model
     "evaluate": 1,
     "package_model": 1,
 }
 
 
 @pytest.fixture(scope="module")
-def slurm(tmp_path_factory):
-    """A single-node SLURM on localhost, started by the repository's script and stopped by pid."""
-    if LOCAL_ONLY:
-        pytest.skip(LOCAL_REASON)
-    if os.geteuid() != 0:
-        pytest.skip("a SLURM node on localhost needs root (slurmd runs jobs as their submitter)")
-    if shutil.which("slurmctld") is None:
-        pytest.skip("SLURM is not installed (make slurm installs Debian's slurmctld, slurmd and munge)")
-    state, key = tmp_path_factory.mktemp("slurm"), Path("/etc/munge/munge.key")
-    had_key = key.exists()
-    started = subprocess.run([SCRIPT, "start", state], capture_output=True, text=True, timeout=300)
-    pids = {name: int(path.read_text()) for name in DAEMONS if (path := state / f"{name}.pid").exists()}
-    try:
-        assert started.returncode == 0, started.stdout + started.stderr
-        assert {"slurmctld", "slurmd"} <= pids.keys()
-        yield state
-    finally:
-        subprocess.run([SCRIPT, "stop", state], capture_output=True, timeout=120)
-        assert not [name for name, pid in pids.items() if running(pid)], "a daemon outlived the stop"
-        assert key.exists() == had_key, "the munge key the script created outlived the stop"
-
-
-@pytest.fixture(scope="module")
-def slurm_run(slurm, tmp_path_factory) -> Run:
-    workdir = tmp_path_factory.mktemp("slurm-run")
-    config = sharded_smoke_config(SHARDS)  # the local run has 3 shards: the numbers must not change
-    process = snakemake(
-        workdir, config, "--workflow-profile", str(PROFILE),
-        "--slurm-init-seconds-before-status-checks", "3",  # jobs of seconds: look soon (then every +10 s)
-    )  # fmt: skip
-    run = Run(workdir, config, process)
-    assert process.returncode == 0, run.output[-5000:]
+def slurm_run(slurm_started: SlurmNode) -> Run:
+    """The run that tests/conftest.py started with the session on a SLURM node on localhost, once ended."""
+    if slurm_started.unavailable:
+        pytest.skip(slurm_started.unavailable)
+    started = slurm_started.started
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert {"slurmctld", "slurmd"} <= slurm_started.pids.keys()
+    run = slurm_started.finished_run()
+    assert run.process.returncode == 0, run.output[-5000:]
     return run
 
 
