@@ -143,11 +143,17 @@ def seed_study_members():
 
 
 def seed_study_twins():
-    """The members' twins, trained on the training rows only, that judge them on validation: the members
-    themselves unless they are refit on train + valid."""
+    """The members' twins, which judge them on rows they never trained on: the members themselves unless
+    they are refit on train + valid."""
     if not config["evaluate"]["refit_on_train_valid"]:
         return seed_study_members()
     return [f"{RESULTS}/seed_study/twins/seed{seed}.json" for seed in range(config["evaluate"]["seeds"])]
+
+
+def twin_folds():
+    """How many folds the twins are cross-fitted on: one per seed, when there are two or more refits."""
+    evaluate = config["evaluate"]
+    return evaluate["seeds"] if evaluate["refit_on_train_valid"] and evaluate["seeds"] >= 2 else 0
 
 
 def in_report(path, caption, category, subcategory=None):

@@ -17,6 +17,8 @@ rule retrain:
         member="seed[0-9]+",
     params:
         refit=str(config["evaluate"]["refit_on_train_valid"]).lower(),
+        folds=0,
+        fold=0,
         device=config["device"],
         code=CODE,
     threads: config["threads"]
@@ -29,18 +31,21 @@ rule retrain:
     shell:
         "layerwise step retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
         " --parents {input.parents} --spec {input.spec} --member {wildcards.member} --refit {params.refit:q}"
-        " --weights {output.weights} --out {output.record} --threads {threads}"
+        " --folds {params.folds} --fold {params.fold} --weights {output.weights} --out {output.record} --threads {threads}"
         " --device {params.device} > {log} 2>&1"
 
 
-# The members' twins trained on the training rows only, as the search's trials were: they judge the
-# final model's candidates on validation rows they never saw (see evaluate.report: auto).
+# The members' twins, each cross-fitted on the labelled rows outside its fold (or, with one seed, trained
+# on the training rows as the search's trials were): they judge the final model's candidates on rows
+# they never saw (see evaluate.report: auto and stages/choice.py).
 use rule retrain as retrain_twin with:
     output:
         record=f"{RESULTS}/seed_study/twins/{{member}}.json",
         weights=f"{RESULTS}/seed_study/twins/{{member}}.pt",
     params:
         refit="false",
+        folds=twin_folds(),
+        fold=lambda wildcards: int(wildcards.member.removeprefix("seed")),
         device=config["device"],
         code=CODE,
     log:

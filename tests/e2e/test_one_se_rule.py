@@ -31,7 +31,7 @@ def test_on_linearly_separable_data_the_final_model_is_the_logistic_baseline(tmp
     summary = json.loads((run.results / "summary.json").read_text())
     choice = summary["choice"]
     assert choice["one_se_rule"] and choice["chosen"] == "linear"
-    errors = choice["valid_errors"]
+    errors = choice["errors"]
     assert errors["linear"] <= errors[choice["best"]] + choice["standard_errors"]["linear"]
     assert summary["reported"] == "linear" and summary["test_accuracy"] == summary["baseline"]["test_accuracy"] > 0.95
     model, architecture = load_network(str(run.results / "model.pt"))

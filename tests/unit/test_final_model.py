@@ -9,10 +9,11 @@ import torch
 
 from layerwise.learn.models import Ensemble, build_classifier
 from layerwise.model.network import load_network, network_from, save_ensemble
+from layerwise.present.summary_page import why_chosen
 from layerwise.search.trials import Trial
 from layerwise.stages import finetune
-from layerwise.stages.baseline import C_GRID, as_network, logistic_baseline, logistic_regression
-from layerwise.stages.choice import choose
+from layerwise.stages.baseline import C_GRID, as_network, cross_fitted_wrong, logistic_baseline, logistic_regression
+from layerwise.stages.choice import choose, folds
 from layerwise.stages.inputs import Tensors
 
 STACK = {
@@ -151,3 +152,47 @@ def test_a_perfect_candidate_leaves_one_row_of_doubt_not_none():
     choice = choose({"linear": rows_wrong(1, rows=29), "member": rows_wrong(0, rows=29)}, one_se_rule=True)
     assert choice["standard_errors"]["linear"] == pytest.approx(1 / 29) and choice["chosen"] == "linear"
     assert choose({"linear": rows_wrong(2, rows=29), "member": rows_wrong(0, rows=29)}, True)["chosen"] == "member"
+
+
+@pytest.mark.parametrize(("labels", "stratified"), [(np.repeat([0, 1, 2], [40, 25, 15]), True), ([0] * 9 + [1], False)])
+def test_cross_fitting_judges_every_labelled_row_once_by_a_fit_that_never_saw_it(labels, stratified):
+    labels = np.asarray(labels)
+    parts = folds(labels, 4, seed=7)
+    held = np.concatenate([rows for _, rows in parts])
+    assert sorted(held) == list(range(len(labels)))  # each row in exactly one fold
+    assert all(set(kept).isdisjoint(rows) and len(kept) + len(rows) == len(labels) for kept, rows in parts)
+    if stratified:  # every class in every fold, in proportion
+        assert all(np.bincount(labels[rows], minlength=3).min() >= 3 for _, rows in parts)
+    assert all((a[1] == b[1]).all() for a, b in zip(parts, folds(labels, 4, seed=7), strict=True))  # a seed's folds
+    assert not all((a[1] == b[1]).all() for a, b in zip(parts, folds(labels, 4, seed=8), strict=True))
+
+
+def test_the_cross_fitted_baseline_errs_where_its_fit_without_the_row_errs():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 120)
+    x = (rng.normal(size=(120, 4)) + 1.0 * y[:, None]).astype(np.float32)
+    parts = folds(y, 3, seed=0)
+    wrong = cross_fitted_wrong(x, y, parts, c=1.0)
+    for kept, held in parts:
+        fit = logistic_regression(1.0).fit(x[kept], y[kept])
+        assert (wrong[held] == (fit.predict(x[held]) != y[held])).all()
+    fitted_on_all = logistic_regression(1.0).fit(x, y).predict(x) != y
+    assert wrong.mean() > fitted_on_all.mean()  # judged on rows it never saw: no flattering
+
+
+@pytest.mark.parametrize(
+    ("folds", "words"),
+    [
+        (4, "the 100 labelled rows, each judged by models cross-fitted without its fold (4 folds)"),
+        (0, "the 100 validation rows"),
+    ],
+)
+def test_the_summary_says_on_which_rows_the_final_model_was_chosen(folds, words):
+    choice = choose({"linear": rows_wrong(30), "ensemble": rows_wrong(10)}, one_se_rule=True) | {"folds": folds}
+    said = why_chosen(choice, "the ensemble")
+    assert said.startswith(f"Final model chosen on {words}")
+    assert (
+        "the logistic baseline 0.3000 (± 0.0402 from the best); the ensemble of the seed study's networks 0.1000"
+        in said
+    )
+    assert said.endswith("the simplest within one paired standard error of the best, the ensemble.")

@@ -103,6 +103,11 @@ def add_steps(commands, run_command) -> None:
         "--refit", choices=BOOLEAN, default="false",
         help="true: train on train + valid for the epochs early stopping chose",
     )  # fmt: skip
+    command.add_argument(
+        "--folds", type=int, default=0,
+        help="a cross-fitted twin: the labelled rows cut into this many folds (0: none)",
+    )  # fmt: skip
+    command.add_argument("--fold", type=int, default=0, help="the fold the twin leaves out, from 0")
     command.add_argument("--weights", required=True, help="where to save the member's network")
     command.add_argument("--out", required=True, help="where to write the member's record (JSON)")
     command.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -115,8 +120,9 @@ def add_steps(commands, run_command) -> None:
     command.add_argument("--selections", nargs="+", required=True, help="every stage's selection, in stage order")
     command.add_argument("--members", nargs="+", required=True, help="the seed study's member records")
     command.add_argument(
-        "--twins", nargs="+", required=True, help="the members' twins trained on the training rows only (or them)"
-    )
+        "--twins", nargs="+", required=True,
+        help="the members' twins: cross-fitted, trained on the training rows only, or the members themselves",
+    )  # fmt: skip
     command.add_argument("--histogram", required=True, help="where to draw the seed study's histogram (PNG)")
     command.add_argument("--beam", required=True, help="where to draw the beam of top-K stacks (PNG)")
     command.add_argument("--train", required=True, help="the preprocessed training split (fits the baseline)")

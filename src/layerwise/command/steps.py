@@ -118,6 +118,7 @@ def retrain(args) -> None:
         spec=stagespec.read(args.spec),
         member=args.member,
         refit=args.refit == "true",
+        fold=(args.fold, args.folds) if args.folds else None,
         weights=args.weights,
         out=args.out,
         threads=args.threads,

@@ -23,27 +23,33 @@ def configuration(step: dict) -> str:
     return f"- {step['stage']} (`{step['trial_id']}`, objective {step['objective']:.4f}): {params}"
 
 
-TWINS = {  # stages/choice.py's candidates, as their validation twins are named
-    "linear": "the logistic baseline fitted on the training rows",
+CANDIDATES = {  # stages/choice.py's candidates, in words
+    "linear": "the logistic baseline",
     "member": "one network of the selected configuration",
     "ensemble": "the ensemble of the seed study's networks",
 }
 
 
 def why_chosen(choice: dict, reported: str) -> str:
-    """The final model's choice in words: each candidate's validation error and how far it lies from the best."""
-    errors, spread, best = choice["valid_errors"], choice["standard_errors"], choice["best"]
+    """The final model's choice in words: on which rows, each candidate's error there and how far it lies
+    from the best."""
+    errors, spread, best = choice["errors"], choice["standard_errors"], choice["best"]
     judged = "; ".join(
-        f"{TWINS[name]} {errors[name]:.4f}" + ("" if name == best else f" (± {spread[name]:.4f} from the best)")
+        f"{CANDIDATES[name]} {errors[name]:.4f}" + ("" if name == best else f" (± {spread[name]:.4f} from the best)")
         for name in SIMPLEST_FIRST
         if name in errors
+    )
+    rows = f"the {choice['rows']} " + (
+        f"labelled rows, each judged by models cross-fitted without its fold ({choice['folds']} folds)"
+        if choice["folds"]
+        else "validation rows, which the judging models never trained on"
     )
     rule = (
         "the simplest within one paired standard error of the best"
         if choice["one_se_rule"]
         else "the best (one-standard-error rule off)"
     )
-    return f"Final model chosen on validation rows its twins never trained on ({judged}): {rule}, {reported}."
+    return f"Final model chosen on {rows} ({judged}): {rule}, {reported}."
 
 
 def render(summary: dict, table: pd.DataFrame) -> str:

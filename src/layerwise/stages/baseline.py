@@ -30,6 +30,15 @@ def logistic_baseline(train, valid, n_classes: int) -> tuple[dict, dict, np.ndar
     return record, as_network(model, train[0].shape[1], n_classes), wrong[best]
 
 
+def cross_fitted_wrong(x: np.ndarray, y: np.ndarray, folds: list[tuple], c: float) -> np.ndarray:
+    """Whether the baseline with inverse regularisation `c` errs on each row, fitted on the rows outside
+    the fold that holds it (stages/choice.py's folds)."""
+    wrong = np.empty(len(y), dtype=bool)
+    for kept, held in folds:
+        wrong[held] = logistic_regression(c).fit(x[kept], y[kept]).predict(x[held]) != y[held]
+    return wrong
+
+
 def as_network(model, n_features: int, n_classes: int) -> dict:
     """A fitted LogisticRegression as the checkpoint of a network with no hidden layer: the same
     class probabilities (a binary fit's one row of log-odds becomes the second class's logit)."""

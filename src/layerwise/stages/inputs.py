@@ -20,6 +20,15 @@ class Tensors:
     x: torch.Tensor
     y: torch.Tensor
 
+    @classmethod
+    def joined(cls, *splits: "Tensors") -> "Tensors":
+        return cls(torch.cat([split.x for split in splits]), torch.cat([split.y for split in splits]))
+
+    def take(self, rows) -> "Tensors":
+        """The rows at these positions (a NumPy array of indices)."""
+        index = torch.as_tensor(rows, device=self.y.device)
+        return Tensors(self.x[index], self.y[index])
+
 
 CPU = torch.device("cpu")
 

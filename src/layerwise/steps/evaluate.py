@@ -13,9 +13,9 @@ from layerwise.learn.models import Ensemble
 from layerwise.learn.training import classification_error
 from layerwise.model.network import load_network, network_from, save_ensemble
 from layerwise.present import training_plots
-from layerwise.stages.baseline import logistic_baseline
-from layerwise.stages.choice import choose
-from layerwise.stages.inputs import load_tensors
+from layerwise.stages.baseline import cross_fitted_wrong, logistic_baseline
+from layerwise.stages.choice import choose, folds
+from layerwise.stages.inputs import Tensors, load_tensors
 from layerwise.steps.selection import lineage_step
 from layerwise.track.tracking import Tracker
 
@@ -30,6 +30,19 @@ def errs(model, split) -> np.ndarray:
 def tested(model, test) -> dict:
     error, loss = classification_error(model, test.x, test.y)
     return {"test_accuracy": 1.0 - error, "test_error": error, "test_loss": loss}
+
+
+def cross_fitted(judged: str, twins: list[dict], labelled: Tensors, c: float) -> dict[str, np.ndarray]:
+    """Whether the baseline and the `judged` candidate err on each labelled row, each row judged by the
+    twin (and the baseline fit) that left its fold out (stages/choice.py)."""
+    folding = twins[0]["fold"]
+    x, y = labelled.x.numpy(), labelled.y.numpy()
+    parts = folds(y, folding["count"], folding["seed"])
+    network_wrong = np.empty(len(y), dtype=bool)
+    for twin in twins:
+        held = parts[twin["fold"]["index"]][1]
+        network_wrong[held] = errs(load_network(twin["weights"])[0], labelled.take(held))
+    return {"linear": cross_fitted_wrong(x, y, parts, c), judged: network_wrong}
 
 
 def pretrained_layers(record: dict) -> list[dict]:
@@ -141,13 +154,17 @@ def evaluate(
     baseline, linear, linear_wrong = logistic_baseline(
         *((split.x.numpy(), split.y.numpy()) for split in (train, valid)), architecture["n_classes"]
     )
-    twins = [load_network(read_json(path)["weights"])[0] for path in twin_paths]
-    twin_of = {"member": twins[0], "ensemble": Ensemble(twins)}  # judged on rows they never trained on
     # auto weighs the ensemble against the baseline: one network against the ensemble is no choice of
     # capacity, and on a small validation split a row's noise picked the single network at a cost on test.
-    judged = ("ensemble",) if report in ("auto", "ensemble") else ("member",)
-    wrong = {"linear": linear_wrong} | {name: errs(twin_of[name], valid) for name in judged}
-    choice = choose(wrong, one_se_rule)
+    judged = "ensemble" if report in ("auto", "ensemble") else "member"
+    twins = [read_json(path) for path in twin_paths]
+    if twins[0]["fold"]:
+        wrong = cross_fitted(judged, twins, Tensors.joined(train, valid), baseline["C"])
+    else:
+        networks = [load_network(twin["weights"])[0] for twin in twins]
+        twin = networks[0] if judged == "member" else Ensemble(networks)
+        wrong = {"linear": linear_wrong, judged: errs(twin, valid)}
+    choice = choose(wrong, one_se_rule) | {"folds": twins[0]["fold"]["count"] if twins[0]["fold"] else 0}
     report = choice["chosen"] if report == "auto" or choice["chosen"] == "linear" else report
     write_reported(report, best["weights"], members, linear, model_path)
     networks = [load_network(member["weights"])[0] for member in members]
@@ -198,7 +215,7 @@ def evaluate(
             "valid_error": best["objective"],
             "baseline_test_error": baseline["test_error"],
             **{f"{name}_test_error": candidate["test_error"] for name, candidate in candidates.items()},
-            **{f"{name}_twin_valid_error": error for name, error in choice["valid_errors"].items()},
+            **{f"{name}_twin_error": error for name, error in choice["errors"].items()},
         }
         for arm, scored in comparison.items():
             if scored:

@@ -4,6 +4,7 @@ Each member (`seed<i>`) is a fine-tuning trial with the selected trial's hyper-p
 stack and a seed of its own. A refit member trains on training + validation data for the number of
 epochs early stopping chose, with no early stopping (it sees a quarter more examples than the search
 did, the data the search held out to choose); otherwise a member trains as the search's trials did.
+A cross-fitted twin (stages/choice.py) trains as a refit does on every labelled row outside its fold.
 Members are written as the selected network is (weights + record); only evaluate.py scores them on
 the test split, alone and as an ensemble.
 """
@@ -18,6 +19,7 @@ from layerwise.learn.devices import resolve_device
 from layerwise.search.trials import Trial
 from layerwise.seeding import configure_torch, derive_seed, seed_everything
 from layerwise.stages import finetune
+from layerwise.stages.choice import folds
 from layerwise.stages.inputs import StageInputs, Tensors
 from layerwise.stagespec import StageSpec
 
@@ -35,6 +37,10 @@ def member_trial(selected: dict, seed: int, member: str) -> Trial:
     )
 
 
+def fold_seed(seed: int) -> int:
+    return derive_seed(seed, "seed-study", "folds")
+
+
 def retrain(
     selected_path: str,
     train: str,
@@ -47,16 +53,22 @@ def retrain(
     out: str,
     threads: int,
     device: str = "cpu",
+    fold: tuple[int, int] | None = None,
 ) -> dict:
-    """Trains one member on `device` (auto, cpu or cuda), on train + valid if `refit`, and writes its
-    record: member, seed, refit, valid_error (None for a refit), best_epoch, weights and its training
-    time (duration_s)."""
+    """Trains one member on `device` (auto, cpu or cuda), on train + valid if `refit`, on the labelled
+    rows outside fold i of k if `fold` is (i, k), and writes its record: member, seed, refit, fold
+    (None, or its index, count and seed), valid_error (on its fold if any; None for a refit),
+    best_epoch, weights and its training time (duration_s)."""
     configure_torch(threads)
     selected = read_json(selected_path)
     trial = member_trial(selected, spec.seed, member)
     inputs = StageInputs(train, valid, parents, resolve_device(device))
-    if refit:
-        inputs.train = Tensors(torch.cat([inputs.train.x, inputs.valid.x]), torch.cat([inputs.train.y, inputs.valid.y]))
+    folding = None if fold is None else {"index": fold[0], "count": fold[1], "seed": fold_seed(spec.seed)}
+    if refit or folding:
+        labelled = inputs.train = Tensors.joined(inputs.train, inputs.valid)
+        if folding:
+            kept, held = folds(labelled.y.cpu().numpy(), folding["count"], folding["seed"])[folding["index"]]
+            inputs.train, inputs.valid = labelled.take(kept), labelled.take(held)
         trial = replace(trial, params={**trial.params, "max_epochs": selected["best"]["metrics"]["best_epoch"]})
         spec = replace(spec, patience=0)  # the epoch count is chosen already; validation data is now training data
     seed_everything(trial.seed)
@@ -67,6 +79,7 @@ def retrain(
         "member": member,
         "seed": trial.seed,
         "refit": refit,
+        "fold": folding,
         "valid_error": None if refit else result["objective"],
         "best_epoch": result["metrics"]["best_epoch"],
         "weights": weights,
