@@ -31,8 +31,8 @@ rule retrain:
     shell:
         "layerwise step retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
         " --parents {input.parents} --spec {input.spec} --member {wildcards.member} --refit {params.refit:q}"
-        " --folds {params.folds} --fold {params.fold} --weights {output.weights} --out {output.record} --threads {threads}"
-        " --device {params.device} > {log} 2>&1"
+        " --folds {params.folds} --fold {params.fold} --weights {output.weights} --out {output.record}"
+        " --threads {threads} --device {params.device} > {log} 2>&1"
 
 
 # The members' twins, each cross-fitted on the labelled rows outside its fold (or, with one seed, trained

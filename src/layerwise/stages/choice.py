@@ -1,4 +1,4 @@
-"""Which model is final, chosen on validation evidence.
+"""Which model is final, chosen on evidence from rows the judging models never trained on.
 
 The candidates, simplest first: the logistic baseline (`linear`), one network of the selected
 configuration (`member`) and the ensemble of the seed study's networks (`ensemble`). Each is judged
@@ -8,14 +8,13 @@ i trains as its refit does (the same epochs, no early stopping) on every row out
 baseline likewise with its C; every labelled row is then judged once, by a model that never saw it, so
 the comparison rests on all the labelled rows instead of the validation split alone (which, with few
 labels, is a few dozen rows where one row's luck decides). An ensemble is judged by its members one
-row at a time, so cross-fitting favours it never. Otherwise the twins are the search's kind of
-network, trained on the training rows and judged on the validation rows. Of the candidates whose
-validation error is within one standard error of the best one's, the simplest is chosen (the
-one-standard-error rule: Breiman et al. 1984; Hastie et al., ESL 7.10), or, without the rule, the
-best. The standard error is that of the per-row difference of the two candidates on the same rows
-(a paired comparison: rows both get right or both get wrong say nothing of which is better), and
-never below one row's worth (1/n): two candidates that differ on no row are still one row apart at
-most, not infinitely far apart.
+row at a time, which never flatters it. Otherwise the twins are the search's kind of network, trained
+on the training rows and judged on the validation rows. Of the candidates whose error is within one
+standard error of the best one's, the simplest is chosen (the one-standard-error rule: Breiman et al.
+1984; Hastie et al., ESL 7.10), or, without the rule, the best. The standard error is that of the
+per-row difference of the two candidates on the same rows (a paired comparison: rows both get right
+or both get wrong say nothing of which is better), and never below one row's worth (1/n): two
+candidates that differ on no row are still one row apart at most, not infinitely far apart.
 """
 
 import math

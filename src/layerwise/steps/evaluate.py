@@ -141,10 +141,11 @@ def evaluate(
 ) -> dict:
     """`splits`: the preprocessed train, valid and test files (train and valid fit the baseline);
     `schema_path`: the raw data's schema, whose row counts the summary repeats; `member_paths`: the seed
-    study's members (the final model's networks), `twin_paths` theirs trained on the training rows only
-    (the members themselves when they are), which judge them on validation; `report`: the final model
-    (config.specs.REPORTS), written to `model_path`: `auto` the ensemble or the logistic baseline, as
-    stages/choice.py chooses, another that network unless `one_se_rule` finds the baseline as good."""
+    study's members (the final model's networks), `twin_paths` the records of their twins, which judge
+    them on rows they never trained on (cross-fitted, or the validation rows; stages/choice.py);
+    `report`: the final model (config.specs.REPORTS), written to `model_path`: `auto` the ensemble or the
+    logistic baseline, as stages/choice.py chooses, another that network unless `one_se_rule` finds the
+    baseline as good."""
     selected = read_json(selected_path)
     preprocessing = lineage_step(read_json(preprocessing_path)["best"])
     train, valid, test = (load_tensors(path) for path in splits)
