@@ -47,7 +47,7 @@ def test_the_benchmarks_page_shows_the_benchmarks_figures(site):
 def test_a_broken_link_fails_the_build(tmp_path):
     copy = tmp_path / "repo"
     copy.mkdir()
-    for name in ("mkdocs.yml", "docs", "benchmarks", "config", "workflow"):
+    for name in ("mkdocs.yml", "README.md", "docs", "benchmarks", "config", "workflow"):
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, copy / name)
     (copy / "docs" / "concepts.md").write_text("# Concepts\n\nSee [the missing page](missing.md).\n")
