@@ -159,13 +159,14 @@ def evaluate(
     # capacity, and on a small validation split a row's noise picked the single network at a cost on test.
     judged = "ensemble" if report in ("auto", "ensemble") else "member"
     twins = [read_json(path) for path in twin_paths]
-    if twins[0]["fold"]:
+    folding = twins[0]["fold"]  # the same for every twin: None, or the folds they were cross-fitted on
+    if folding:
         wrong = cross_fitted(judged, twins, Tensors.joined(train, valid), baseline["C"])
     else:
         networks = [load_network(twin["weights"])[0] for twin in twins]
         twin = networks[0] if judged == "member" else Ensemble(networks)
         wrong = {"linear": linear_wrong, judged: errs(twin, valid)}
-    choice = choose(wrong, one_se_rule) | {"folds": twins[0]["fold"]["count"] if twins[0]["fold"] else 0}
+    choice = choose(wrong, one_se_rule) | {"folds": folding["count"] if folding else 0}
     report = choice["chosen"] if report == "auto" or choice["chosen"] == "linear" else report
     write_reported(report, best["weights"], members, linear, model_path)
     networks = [load_network(member["weights"])[0] for member in members]
