@@ -1,7 +1,6 @@
 # Config validation and the helpers that rules use for their inputs and params.
 import json
 import os
-import shlex
 import shutil
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from layerwise.track.codeversion import code_digest
 from layerwise.track.provenance import file_digest
 from layerwise.present.figures import STAGE_FIGURES
 from layerwise.command import forkserver
+from layerwise.command.declaration import arguments
 from layerwise.command.environment import command_beside_python_first
 from layerwise.command.forkclient import ADDRESS as FORK_SERVER_ADDRESS
 from layerwise.config import topology
@@ -61,6 +61,9 @@ if not CONDA and shutil.which("layerwise") is None:
     )
 
 ENV = "../workflow/envs/layerwise.yaml"  # for --software-deployment-method conda
+# The shell of every job: `params.command` is its step's name and options, each bound by `arguments`
+# (command/declaration.py) to a value it is given, or else to the job's file or wildcard of that name.
+STEP = "layerwise step {params.command} > {log:q} 2>&1"
 RESULTS = f"results/{config['experiment']}"
 LAYERS = config["pretrain"]["layers"]
 SPECS = stage_specs(config)
@@ -72,8 +75,8 @@ CODE = code_digest()  # a param of every rule: editing src/ reruns what it affec
 
 DATA_FILES = {  # as prepare-data's options name them
     "path": config["data"]["path"] if config["data"]["source"] == "file" else None,
-    "test-path": config["data"]["test_path"] if config["data"]["source"] == "file" else None,
-    "unlabelled-path": config["data"]["unlabelled_path"],
+    "test_path": config["data"]["test_path"] if config["data"]["source"] == "file" else None,
+    "unlabelled_path": config["data"]["unlabelled_path"],
 }
 
 
@@ -85,13 +88,6 @@ def data_files():
 # A param of the job that reads them: a file whose bytes changed reruns it, even where its modification
 # time went back (a file replaced by an older one), which Snakemake's own check would not notice.
 DATA_DIGESTS = {path: file_digest(path)["sha256"] for path in data_files() if os.path.isfile(path)}
-
-
-def data_options():
-    """--path, --test-path and --unlabelled-path for the files given, and MNIST-1D's --generator-seed
-    when set, each value quoted for the shell and joined to its flag by '=' (a path may start with '-')."""
-    options = {**DATA_FILES, "generator-seed": config["data"]["generator_seed"]}
-    return " ".join(f"--{flag}={shlex.quote(str(value))}" for flag, value in options.items() if value not in (None, ""))
 
 
 wildcard_constraints:
@@ -174,14 +170,6 @@ def stage_figures(stage, kind):
 def figures_folder(wildcards, output):
     """The folder of the figure files a selection declares, where it draws them."""
     return os.path.dirname(output.objective)
-
-
-def selection_options(wildcards, input, output):
-    """A selection's --parents and --stacks, where its stage has them, each value quoted for the shell."""
-    options = [f"--parents {shlex.quote(path)}" for path in input.get("parents", [])]
-    if "stacks" in output.keys():
-        options.append(f"--stacks {shlex.quote(output.stacks)}")
-    return " ".join(options)
 
 
 def all_records():

@@ -10,13 +10,17 @@ rule prepare_data:
         schema=f"{RESULTS}/data/raw/schema.json",
         files_read=f"{RESULTS}/data/raw/files_read.json",
     params:
-        source=config["data"]["source"],
-        seed=config["seed"],
-        valid_fraction=config["data"]["valid_fraction"],
-        test_fraction=config["data"]["test_fraction"],
-        data=data_options(),
-        label_column=config["data"]["label_column"],
-        allow_missing=str(ALLOW_MISSING).lower(),
+        command=arguments(
+            "prepare-data",
+            source=config["data"]["source"],
+            seed=config["seed"],
+            valid_fraction=config["data"]["valid_fraction"],
+            test_fraction=config["data"]["test_fraction"],
+            **DATA_FILES,
+            generator_seed=config["data"]["generator_seed"],
+            label_column=config["data"]["label_column"],
+            allow_missing=ALLOW_MISSING,
+        ),
         code=CODE,
         data_digests=DATA_DIGESTS,
     conda:
@@ -24,11 +28,7 @@ rule prepare_data:
     log:
         f"{RESULTS}/logs/prepare_data.log",
     shell:
-        "layerwise step prepare-data --source {params.source:q} --seed {params.seed}"
-        " --valid-fraction {params.valid_fraction} --test-fraction {params.test_fraction}"
-        " {params.data} --label-column={params.label_column:q} --allow-missing {params.allow_missing}"
-        " --out {output.splits:q} --unlabelled {output.unlabelled:q} --schema {output.schema:q}"
-        " --files-read {output.files_read:q} > {log:q} 2>&1"
+        STEP
 
 
 rule preprocess:
@@ -43,12 +43,15 @@ rule preprocess:
         unlabelled=f"{RESULTS}/data/unlabelled.npz",
         preprocessor=f"{RESULTS}/data/preprocessor.joblib",
     params:
+        command=arguments(
+            "preprocess",
+            out=lambda output: (output.train, output.valid, output.test),
+            unlabelled=lambda input, output: (input.unlabelled, output.unlabelled),
+        ),
         code=CODE,
     conda:
         ENV
     log:
         f"{RESULTS}/logs/preprocess.log",
     shell:
-        "layerwise step preprocess --selected {input.selected} --splits {input.splits}"
-        " --out {output.train} {output.valid} {output.test} --unlabelled {input.unlabelled} {output.unlabelled}"
-        " --preprocessor {output.preprocessor} > {log} 2>&1"
+        STEP

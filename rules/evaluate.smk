@@ -16,10 +16,9 @@ rule retrain:
     wildcard_constraints:
         member="seed[0-9]+",
     params:
-        refit=str(config["evaluate"]["refit_on_train_valid"]).lower(),
-        folds=0,
-        fold=0,
-        device=config["device"],
+        command=arguments(
+            "retrain", refit=config["evaluate"]["refit_on_train_valid"], device=config["device"]
+        ),
         code=CODE,
     threads: config["threads"]
     resources:
@@ -29,10 +28,7 @@ rule retrain:
     log:
         f"{RESULTS}/logs/seed_study/{{member}}.log",
     shell:
-        "layerwise step retrain --selected {input.selected} --train {input.train} --valid {input.valid}"
-        " --parents {input.parents} --spec {input.spec} --member {wildcards.member} --refit {params.refit:q}"
-        " --folds {params.folds} --fold {params.fold} --weights {output.weights} --out {output.record}"
-        " --threads {threads} --device {params.device} > {log} 2>&1"
+        STEP
 
 
 # The members' twins, each cross-fitted on the labelled rows outside its fold (or, with one seed, trained
@@ -43,10 +39,12 @@ use rule retrain as retrain_twin with:
         record=f"{RESULTS}/seed_study/twins/{{member}}.json",
         weights=f"{RESULTS}/seed_study/twins/{{member}}.pt",
     params:
-        refit="false",
-        folds=twin_folds(),
-        fold=lambda wildcards: int(wildcards.member.removeprefix("seed")),
-        device=config["device"],
+        command=arguments(
+            "retrain",
+            folds=twin_folds(),
+            fold=lambda wildcards: int(wildcards.member.removeprefix("seed")),
+            device=config["device"],
+        ),
         code=CODE,
     log:
         f"{RESULTS}/logs/seed_study/twins/{{member}}.log",
@@ -70,24 +68,19 @@ rule evaluate:
         histogram=in_report(f"{RESULTS}/seed_study.png", "seed_study", "Result"),
         beam=in_report(f"{RESULTS}/beam.png", "beam", "Result"),
     params:
-        experiment=config["experiment"],
-        report=config["evaluate"]["report"],
-        one_se_rule=str(config["evaluate"]["one_se_rule"]).lower(),
+        command=arguments(
+            "evaluate",
+            report=config["evaluate"]["report"],
+            one_se_rule=config["evaluate"]["one_se_rule"],
+            experiment=config["experiment"],
+        ),
         code=CODE,
     conda:
         ENV
     log:
         f"{RESULTS}/logs/evaluate.log",
     shell:
-        "layerwise step evaluate --selected {input.selected} --preprocessing {input.preprocessing}"
-        " --selections {input.selections} --members {input.members} --twins {input.twins}"
-        " --histogram {output.histogram}"
-        " --beam {output.beam}"
-        " --train {input.train} --valid {input.valid} --test {input.test} --schema {input.schema}"
-        " --report {params.report:q}"
-        " --one-se-rule {params.one_se_rule:q}"
-        " --tracking {input.tracking} --experiment {params.experiment:q}"
-        " --summary {output.summary} --model {output.model} > {log} 2>&1"
+        STEP
 
 
 rule package_model:
@@ -99,20 +92,18 @@ rule package_model:
         summary=rules.evaluate.output.summary,
         tracking=rules.init_tracking.output,
     output:
-        directory(f"{RESULTS}/model"),
+        model=directory(f"{RESULTS}/model"),
     params:
-        experiment=config["experiment"],
-        register=str(config["tracking"]["register_model"]).lower(),
+        command=arguments(
+            "package-model", experiment=config["experiment"], register=config["tracking"]["register_model"]
+        ),
         code=CODE,
     conda:
         ENV
     log:
         f"{RESULTS}/logs/package_model.log",
     shell:
-        "layerwise step package-model --network {input.network:q} --preprocessor {input.preprocessor:q}"
-        " --schema {input.schema:q} --example {input.example:q} --summary {input.summary:q}"
-        " --tracking {input.tracking:q} --experiment {params.experiment:q} --register {params.register}"
-        " --out {output:q} > {log:q} 2>&1"
+        STEP
 
 
 rule report:
@@ -130,14 +121,11 @@ rule report:
         markdown=in_report(f"{RESULTS}/summary.md", "summary", "Result"),
         provenance=f"{RESULTS}/provenance.json",
     params:
-        config=json.dumps(config, sort_keys=True),
+        command=arguments("report", config=json.dumps(config, sort_keys=True)),
         code=CODE,
     conda:
         ENV
     log:
         f"{RESULTS}/logs/report.log",
     shell:
-        "layerwise step report --records {input.records} --summary {input.summary}"
-        " --tracking {input.tracking} --config {params.config:q} --csv {output.csv} --parquet {output.parquet}"
-        " --markdown {output.markdown} --provenance {output.provenance}"
-        " --files-read {input.files_read:q} --raw-splits {input.raw_splits:q} > {log} 2>&1"
+        STEP

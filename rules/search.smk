@@ -13,8 +13,11 @@ rule run_shard:
         records=f"{RESULTS}/{{stage}}/shards/r{{round}}-{{shard}}.json",
         weights=directory(f"{RESULTS}/{{stage}}/shards/r{{round}}-{{shard}}.weights"),
     params:
-        checkpoints=lambda wildcards: f"{RESULTS}/{wildcards.stage}/checkpoints",  # outlives a killed attempt
-        device=stage_device,
+        command=arguments(
+            "shard",
+            checkpoints=lambda wildcards: f"{RESULTS}/{wildcards.stage}/checkpoints",  # outlives a killed attempt
+            device=stage_device,
+        ),
         code=CODE,
     threads: config["threads"]
     resources:
@@ -24,12 +27,7 @@ rule run_shard:
     log:
         f"{RESULTS}/logs/{{stage}}/r{{round}}-shard-{{shard}}.log",
     shell:
-        "layerwise step shard --spec {input.spec} --round {wildcards.round} --shard {wildcards.shard}"
-        " --train {input.train} --valid {input.valid} --unlabelled {input.unlabelled}"
-        " --parents {input.parents} --history {input.history}"
-        " --tracking {input.tracking}"
-        " --records {output.records} --weights {output.weights} --threads {threads}"
-        " --checkpoints {params.checkpoints} --device {params.device} > {log} 2>&1"
+        STEP
 
 
 rule select_layer:
@@ -45,16 +43,14 @@ rule select_layer:
     wildcard_constraints:
         stage="layer[0-9]+",
     params:
-        figures=figures_folder,
-        options=selection_options,
+        command=arguments("select", figures=figures_folder),
         code=CODE,
     conda:
         ENV
     log:
         f"{RESULTS}/logs/{{stage}}/select.log",
     shell:
-        "layerwise step select --spec {input.spec} --records {input.records} --tracking {input.tracking}"
-        " --out {output.selection} --figures {params.figures} --table {output.table} {params.options} > {log} 2>&1"
+        STEP
 
 
 # Preprocessing and fine-tuning select as a layer does, without stacks to keep.

@@ -60,7 +60,7 @@ def test_every_rule_that_runs_library_code_reruns_when_the_code_changes():
     for rules in (REPO / "rules").glob("*.smk"):
         for block in re.split(r"^rule ", rules.read_text(), flags=re.MULTILINE)[1:]:
             name = block.split(":")[0]
-            if re.search(r'^    shell:\n        "layerwise ', block, flags=re.MULTILINE):
+            if re.search(r"^    shell:\n        STEP$", block, flags=re.MULTILINE):
                 assert "code=CODE" in block and "log:" in block, f"{rules.name}: rule {name}"
                 checked.add(name)
     assert {"prepare_data", "run_shard", "select_layer", "evaluate", "package_model", "report"} <= checked

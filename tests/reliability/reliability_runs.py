@@ -5,6 +5,8 @@ import json
 import time
 from pathlib import Path
 
+from layerwise.command.cli import parser
+
 RELIABILITY = {
     "experiment": "reliability",
     "seed": 0,
@@ -60,12 +62,12 @@ def shard_process(stage: str, shard: int, workdir: Path) -> int:
     (a job works there): another workflow on the machine may run the same shard."""
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            words = cmdline.read_bytes().decode().split("\0")
+            words = cmdline.read_bytes().decode().split("\0")[:-1]  # each word ends with a NUL
             in_run = (cmdline.parent / "cwd").resolve() == workdir.resolve()
         except OSError:  # the process ended meanwhile
             continue
-        if in_run and "shard" in words and "--shard" in words and "--spec" in words:
-            spec = json.loads((workdir / words[words.index("--spec") + 1]).read_text())
-            if spec["stage"] == stage and words[words.index("--shard") + 1] == str(shard):
+        if in_run and "step" in words and words[words.index("step") + 1 :][:1] == ["shard"]:
+            job = parser().parse_args(words[words.index("step") :])
+            if json.loads((workdir / job.spec).read_text())["stage"] == stage and job.shard == shard:
                 return int(cmdline.parent.name)
     raise AssertionError(f"no running shard {shard} of {stage}")

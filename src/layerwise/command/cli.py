@@ -8,7 +8,7 @@ library never reads the config file.
 import argparse
 import sys
 
-from layerwise.command.step_parsers import add_steps
+from layerwise.command.declaration import add_step_parsers
 
 
 def predict(args) -> None:
@@ -39,6 +39,12 @@ def compare(args) -> None:
     print(describe(results_folder(args.first), results_folder(args.second)))
 
 
+def fork_server(args) -> None:
+    from layerwise.command.forkserver import serve
+
+    serve(args.socket, run)
+
+
 def parser() -> argparse.ArgumentParser:
     from importlib.metadata import version
 
@@ -55,7 +61,10 @@ def parser() -> argparse.ArgumentParser:
         help="one step of the workflow, as its rules run it (layerwise step --help lists them)",
         description="The workflow's steps. Snakemake runs them; run one yourself only to debug a job.",
     ).add_subparsers(dest="step", required=True, title="steps", metavar="STEP")
-    add_steps(steps, run)
+    add_step_parsers(steps)
+    command = steps.add_parser("fork-server", help="start the workflow's local jobs warm (the workflow starts it)")
+    command.add_argument("--socket", required=True, help="where to listen (a path in a folder only this user reads)")
+    command.set_defaults(run=fork_server)
     return main_parser
 
 

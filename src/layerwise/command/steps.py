@@ -1,31 +1,65 @@
-"""The workflow's steps as commands: `layerwise step <step> ...`, one per rule, each reading its inputs
-from the files a rule names and writing its outputs where the rule says."""
+"""The workflow's steps, one per rule: `layerwise step <step> ...` runs one. Each step reads its inputs
+from the files its rule names and writes its outputs where the rule says. Its signature is its
+declaration (command/declaration.py): the command line and the rule's arguments both come from it.
+"""
 
 import json
 from pathlib import Path
+from typing import Annotated, Literal
 
 from layerwise import stagespec
-from layerwise.config.specs import SPLITS
+from layerwise.config.specs import REPORTS, SPLITS
+from layerwise.data.sets import BUILTIN
+from layerwise.learn.devices import DEVICES
+
+Splits = tuple[str, str, str]  # a path per split, in SPLITS' order
+Device = Annotated[Literal[DEVICES], "where trials train"]
+Threads = Annotated[int, "torch threads"]
 
 
-def prepare_data(args) -> None:
+def prepare_data(
+    *,
+    source: Annotated[Literal[(*BUILTIN, "file")], "a built-in data set, or file"],
+    seed: Annotated[int, "the global seed (the splits derive from it)"],
+    valid_fraction: Annotated[float, "of the training part, for validation"],
+    test_fraction: Annotated[float, "held out where there is no test file"],
+    path: Annotated[str | None, "the data file (source file): .csv, .parquet or .npz"] = None,
+    test_path: Annotated[str | None, "the test file of a pre-split pair"] = None,
+    label_column: Annotated[str, "the label's column (or NPZ array)"] = "label",
+    generator_seed: Annotated[int | None, "MNIST-1D's generator seed (default: the package's)"] = None,
+    allow_missing: Annotated[bool, "accept NaN (the preprocessing imputes)"] = False,
+    unlabelled_path: Annotated[str | None, "a file of rows without labels"] = None,
+    splits: Annotated[Splits, f"where to write the three splits ({', '.join(SPLITS)})"],
+    unlabelled: Annotated[str, "where to write the rows without a label (NPZ)"],
+    schema: Annotated[str, "where to write the feature columns, class labels and row counts (JSON)"],
+    files_read: Annotated[str, "where to write each data file read, with its sha256"],
+) -> None:
+    """load a data set and split it"""
     from layerwise.data.sets import load_and_split, save_split
     from layerwise.files import write_json
-    from layerwise.track.provenance import files_read
+    from layerwise.track.provenance import files_read as recording
 
-    with files_read([args.path, args.test_path, args.unlabelled_path], args.files_read):
-        splits = load_and_split(
-            args.source, args.seed, args.valid_fraction, args.test_fraction, args.path, args.test_path,
-            args.label_column, args.allow_missing == "true", args.generator_seed, args.unlabelled_path,
+    with recording([path, test_path, unlabelled_path], files_read):
+        split = load_and_split(
+            source, seed, valid_fraction, test_fraction, path, test_path, label_column, allow_missing,
+            generator_seed, unlabelled_path,
         )  # fmt: skip
-    for name, path in zip((*SPLITS, "unlabelled"), (*args.out, args.unlabelled), strict=True):
-        save_split(splits[name], path)
-    rows = {name: len(splits[name].y) for name in (*SPLITS, "unlabelled")}
-    write_json(args.schema, {"columns": splits["columns"], "classes": splits["classes"].tolist(), "rows": rows})
-    print(f"{args.source}: {rows} rows, {splits['train'].x.shape[1]} features, {len(splits['classes'])} classes")
+    for name, out in zip((*SPLITS, "unlabelled"), (*splits, unlabelled), strict=True):
+        save_split(split[name], out)
+    rows = {name: len(split[name].y) for name in (*SPLITS, "unlabelled")}
+    write_json(schema, {"columns": split["columns"], "classes": split["classes"].tolist(), "rows": rows})
+    print(f"{source}: {rows} rows, {split['train'].x.shape[1]} features, {len(split['classes'])} classes")
 
 
-def preprocess(args) -> None:
+def preprocess(
+    *,
+    selected: Annotated[str, "the preprocessing stage's selection (JSON)"],
+    splits: Annotated[Splits, "the raw splits"],
+    out: Annotated[Splits, "where to write them preprocessed"],
+    unlabelled: Annotated[tuple[str, str], "the rows without a label: the raw file, and where to write them"],
+    preprocessor: Annotated[str, "where to copy the fitted preprocessing (joblib)"],
+) -> None:
+    """apply the selected preprocessing to all splits"""
     import shutil
 
     import joblib
@@ -34,138 +68,211 @@ def preprocess(args) -> None:
     from layerwise.data.transforms import transform
     from layerwise.files import read_json
 
-    best = read_json(args.selected)["best"]
-    results = Path(args.selected).resolve().parents[1]  # results/<experiment>
+    best = read_json(selected)["best"]
+    results = Path(selected).resolve().parents[1]  # results/<experiment>
     if not Path(best["weights"]).resolve().is_relative_to(results):  # loading a joblib file runs its code
         raise SystemExit(f"{best['weights']}: not loaded, it lies outside the experiment's results {results}")
     pipeline = joblib.load(best["weights"])  # fitted on the training split by its trial
-    for path, out in zip((*args.splits, args.unlabelled[0]), (*args.out, args.unlabelled[1]), strict=True):
+    for path, written in zip((*splits, unlabelled[0]), (*out, unlabelled[1]), strict=True):
         split = read_split(path)
-        save_split(Split(transform(pipeline, split.x), split.y), out)
-    shutil.copyfile(best["weights"], args.preprocessor)
+        save_split(Split(transform(pipeline, split.x), split.y), written)
+    shutil.copyfile(best["weights"], preprocessor)
     print(f"preprocessing from {best['trial_id']} ({best['params']}): {pipeline}")
 
 
-def init_tracking(args) -> None:
+def init_tracking(
+    *,
+    uri: Annotated[str, "the MLflow tracking URI"],
+    experiment: Annotated[str, "the MLflow experiment's name"],
+    artifact_root: Annotated[str, "where the experiment's artifacts go"],
+    enabled: Annotated[bool, "false: no store, only files"] = True,
+    out: Annotated[str, "where to write the tracking file (JSON)"],
+) -> None:
+    """create the MLflow experiment, pipeline and stage runs"""
     from layerwise.files import write_json
     from layerwise.track.store import init_tracking as create
 
-    info = create(args.uri, args.experiment, args.artifact_root, args.enabled == "true")
-    write_json(args.out, info)
+    info = create(uri, experiment, artifact_root, enabled)
+    write_json(out, info)
     print(json.dumps(info, indent=2))
 
 
-def init_stage(args) -> None:
+def init_stage(
+    *,
+    pipeline: Annotated[str, "the pipeline's tracking file"],
+    spec: Annotated[str, "the stage spec, as JSON; logged as the run's params"],
+    spec_file: Annotated[str, "where to write the spec, which the stage's jobs read"],
+    tracking: Annotated[str, "where to write the stage's tracking file (JSON)"],
+) -> None:
+    """open a stage's MLflow run under the pipeline run"""
     from layerwise.files import write_json
     from layerwise.track.tracking import Tracker, flatten
 
-    spec = stagespec.from_dict(json.loads(args.spec))
-    info = Tracker.from_file(args.tracking).open_child("stage", spec.stage, params=flatten(spec.params()))
-    Path(args.spec_file).write_text(spec.to_json())
-    write_json(args.out, info)
+    stage = stagespec.from_dict(json.loads(spec))
+    info = Tracker.from_file(pipeline).open_child("stage", stage.stage, params=flatten(stage.params()))
+    Path(spec_file).write_text(stage.to_json())
+    write_json(tracking, info)
     print(json.dumps(info, indent=2))
 
 
-def optional_path(values: list[str] | None) -> str | None:
-    """`--parents` takes zero paths for the first layer, one for every later stage."""
-    return values[0] if values else None
+def one(paths: list[str]) -> str | None:
+    """The previous stage's selection: none for the first stage, one for every later stage."""
+    return paths[0] if paths else None
 
 
-def shard(args) -> None:
+def shard(
+    *,
+    spec: Annotated[str, "the stage spec (a JSON file)"],
+    round_: Annotated[int, "the stage's round"],
+    shard: Annotated[int, "this shard's number in the round"],
+    train: Annotated[str, "the preprocessed training split (NPZ)"],
+    valid: Annotated[str, "the preprocessed validation split (NPZ)"],
+    unlabelled: Annotated[str | None, "the rows without a label (NPZ), for the stages that need none"] = None,
+    parents: Annotated[list[str], "top-K file of the previous stage"] = (),
+    history: Annotated[list[str], "shard records of the stage's earlier rounds"] = (),
+    tracking: Annotated[str, "the stage's tracking file"],
+    records: Annotated[str, "where to write the shard's trial records (JSON)"],
+    weights: Annotated[str, "folder for the trials' weights"],
+    threads: Threads = 1,
+    checkpoints: Annotated[str | None, "folder for the training state of long trials (kept across attempts)"] = None,
+    device: Device = "cpu",
+) -> None:
+    """run one shard of a stage's trials"""
     from layerwise.steps.shard import run_shard
 
     run_shard(
-        stagespec.read(args.spec),
-        round_=args.round,
-        shard=args.shard,
-        train=args.train,
-        valid=args.valid,
-        parents=optional_path(args.parents),
-        history=args.history,
-        tracking=args.tracking,
-        records=args.records,
-        weights_dir=args.weights,
-        threads=args.threads,
-        checkpoints=args.checkpoints,
-        device=args.device,
-        unlabelled=args.unlabelled,
-    )
+        stagespec.read(spec), round_=round_, shard=shard, train=train, valid=valid, parents=one(parents),
+        history=history, tracking=tracking, records=records, weights_dir=weights, threads=threads,
+        checkpoints=checkpoints, device=device, unlabelled=unlabelled,
+    )  # fmt: skip
 
 
-def select(args) -> None:
+def select(
+    *,
+    spec: Annotated[str, "the stage spec (a JSON file)"],
+    records: Annotated[list[str], "the shard records of every round"],
+    parents: Annotated[list[str], "top-K file of the previous stage"] = (),
+    tracking: Annotated[str, "the stage's tracking file"],
+    selection: Annotated[str, "where to write the selection (JSON)"],
+    stacks: Annotated[str | None, "folder for the top-K stacks (pretraining stages)"] = None,
+    figures: Annotated[str, "folder for the stage's figures (PNG)"],
+    table: Annotated[str, "where to write the stage's top trials (CSV)"],
+) -> None:
+    """rank a stage's trials and keep the top K"""
     from layerwise.steps.selection import select_stage
 
     select_stage(
-        stagespec.read(args.spec),
-        record_paths=args.records,
-        parents_path=optional_path(args.parents),
-        tracking=args.tracking,
-        out_json=args.out,
-        out_dir=args.stacks,
-        figures_dir=args.figures,
-        table_path=args.table,
-    )
+        stagespec.read(spec), record_paths=records, parents_path=one(parents), tracking=tracking,
+        out_json=selection, out_dir=stacks, figures_dir=figures, table_path=table,
+    )  # fmt: skip
 
 
-def retrain(args) -> None:
+def retrain(
+    *,
+    selected: Annotated[str, "the fine-tuning selection (JSON)"],
+    train: Annotated[str, "the preprocessed training split (NPZ)"],
+    valid: Annotated[str, "the preprocessed validation split (NPZ)"],
+    parents: Annotated[list[str], "top-K file of the last pretrained layer, if any"] = (),
+    spec: Annotated[str, "the fine-tuning stage spec (a JSON file)"],
+    member: Annotated[str, "seed<i>"],
+    refit: Annotated[bool, "true: train on train + valid for the epochs early stopping chose"] = False,
+    folds: Annotated[int, "a cross-fitted twin: the labelled rows cut into this many folds (0: none)"] = 0,
+    fold: Annotated[int, "the fold the twin leaves out, from 0"] = 0,
+    weights: Annotated[str, "where to save the member's network"],
+    record: Annotated[str, "where to write the member's record (JSON)"],
+    threads: Threads = 1,
+    device: Device = "cpu",
+) -> None:
+    """train the selected configuration again (seed study, refit)"""
     from layerwise.steps.seedstudy import retrain as run
 
     run(
-        selected_path=args.selected,
-        train=args.train,
-        valid=args.valid,
-        parents=optional_path(args.parents),
-        spec=stagespec.read(args.spec),
-        member=args.member,
-        refit=args.refit == "true",
-        fold=(args.fold, args.folds) if args.folds else None,
-        weights=args.weights,
-        out=args.out,
-        threads=args.threads,
-        device=args.device,
-    )
+        selected_path=selected, train=train, valid=valid, parents=one(parents), spec=stagespec.read(spec),
+        member=member, refit=refit, fold=(fold, folds) if folds else None, weights=weights, out=record,
+        threads=threads, device=device,
+    )  # fmt: skip
 
 
-def evaluate(args) -> None:
+def evaluate(
+    *,
+    selected: Annotated[str, "the fine-tuning selection (JSON)"],
+    preprocessing: Annotated[str, "the preprocessing stage's selection (JSON)"],
+    selections: Annotated[list[str], "every stage's selection, in stage order"],
+    members: Annotated[list[str], "the seed study's member records"],
+    twins: Annotated[
+        list[str], "the members' twins: cross-fitted, trained on the training rows only, or the members themselves"
+    ],
+    histogram: Annotated[str, "where to draw the seed study's histogram (PNG)"],
+    beam: Annotated[str, "where to draw the beam of top-K stacks (PNG)"],
+    train: Annotated[str, "the preprocessed training split (fits the baseline)"],
+    valid: Annotated[str, "the preprocessed validation split (chooses the baseline's C)"],
+    test: Annotated[str, "the preprocessed test split: only this step reads it"],
+    schema: Annotated[str, "the raw data's schema (JSON), with its row counts"],
+    report: Annotated[Literal[REPORTS], "the final model (auto: chosen on evidence)"],
+    one_se_rule: Annotated[
+        bool, "of the candidates within one paired standard error of the best on validation, take the simplest"
+    ],
+    tracking: Annotated[str, "the pipeline's tracking file"],
+    experiment: Annotated[str, "the experiment's name"],
+    summary: Annotated[str, "where to write summary.json"],
+    model: Annotated[str, "where to save the final model (model.pt)"],
+) -> None:
+    """test the selected network and write the summary"""
     from layerwise.steps.evaluate import evaluate as run
 
-    summary = run(
-        selected_path=args.selected,
-        preprocessing_path=args.preprocessing,
-        selection_paths=args.selections,
-        member_paths=args.members,
-        twin_paths=args.twins,
-        histogram_path=args.histogram,
-        beam_path=args.beam,
-        splits=(args.train, args.valid, args.test),
-        schema_path=args.schema,
-        report=args.report,
-        one_se_rule=args.one_se_rule == "true",
-        tracking=args.tracking,
-        experiment=args.experiment,
-        summary_path=args.summary,
-        model_path=args.model,
-    )
-    print(f"test accuracy {summary['test_accuracy']:.4f}")
+    written = run(
+        selected_path=selected, preprocessing_path=preprocessing, selection_paths=selections, member_paths=members,
+        twin_paths=twins, histogram_path=histogram, beam_path=beam, splits=(train, valid, test),
+        schema_path=schema, report=report, one_se_rule=one_se_rule, tracking=tracking, experiment=experiment,
+        summary_path=summary, model_path=model,
+    )  # fmt: skip
+    print(f"test accuracy {written['test_accuracy']:.4f}")
 
 
-def package_model(args) -> None:
+def package_model(
+    *,
+    network: Annotated[str, "the reported network's checkpoint (model.pt)"],
+    preprocessor: Annotated[str, "the fitted preprocessing (joblib)"],
+    schema: Annotated[str, "the raw data's feature columns and class labels (JSON)"],
+    example: Annotated[str, "the raw test split, whose first rows are the input example"],
+    summary: Annotated[str, "summary.json, whose figures tag the registered version"],
+    tracking: Annotated[str, "the pipeline's tracking file"],
+    experiment: Annotated[str, "the name the model is registered under"],
+    register: Annotated[bool, "register the model in MLflow"],
+    model: Annotated[str, "the model folder to write"],
+) -> None:
+    """write the final model as an MLflow model, log and register it"""
     from layerwise.model.pyfunc_model import package
 
     registered = package(
-        network=args.network, preprocessor=args.preprocessor, schema=args.schema, raw_test=args.example,
-        summary_path=args.summary, tracking=args.tracking,
-        register_as=args.experiment if args.register == "true" else None, folder=args.out,
+        network=network, preprocessor=preprocessor, schema=schema, raw_test=example, summary_path=summary,
+        tracking=tracking, register_as=experiment if register else None, folder=model,
     )  # fmt: skip
-    print(f"model: {args.out}" + (f"; registered as {registered}" if registered else ""))
+    print(f"model: {model}" + (f"; registered as {registered}" if registered else ""))
 
 
-def report(args) -> None:
+def report(
+    *,
+    records: Annotated[list[str], "every stage's shard records"],
+    summary: Annotated[str, "summary.json"],
+    tracking: Annotated[str, "the pipeline's tracking file"],
+    config: Annotated[str, "the resolved config, as JSON, logged on the pipeline run"],
+    csv: Annotated[str, "where to write trials.csv"],
+    parquet: Annotated[str, "where to write trials.parquet"],
+    markdown: Annotated[str, "where to write summary.md"],
+    provenance: Annotated[str, "where to write what reproduces the run (JSON)"],
+    files_read: Annotated[str, "the user's data files prepare-data read, with digests"],
+    raw_splits: Annotated[Splits, "logged as the run's datasets"],
+) -> None:
+    """write the trials table and close the pipeline run"""
     from layerwise.files import read_json
     from layerwise.steps.report import write_report
 
-    outputs = {"csv": args.csv, "parquet": args.parquet, "markdown": args.markdown, "provenance": args.provenance}
+    outputs = {"csv": csv, "parquet": parquet, "markdown": markdown, "provenance": provenance}
     write_report(
-        record_paths=args.records, summary_path=args.summary, tracking=args.tracking, config=json.loads(args.config),
-        data_files=read_json(args.files_read), raw_splits=args.raw_splits, outputs=outputs,
+        record_paths=records, summary_path=summary, tracking=tracking, config=json.loads(config),
+        data_files=read_json(files_read), raw_splits=raw_splits, outputs=outputs,
     )  # fmt: skip
+
+
+STEPS = (prepare_data, preprocess, init_tracking, init_stage, shard, select, retrain, evaluate, package_model, report)
