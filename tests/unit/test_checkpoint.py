@@ -7,7 +7,7 @@ import torch
 from layerwise.data.sets import Split
 from layerwise.learn.checkpoint import Checkpoint, trial_key
 from layerwise.learn.models import build_classifier
-from layerwise.learn.training import checkpointing, reporting_epochs, train_classifier
+from layerwise.learn.training import Watch, train_classifier
 from layerwise.stages import finetune
 
 EPOCHS = 6
@@ -41,9 +41,8 @@ def attempt(checkpoint=None, kill_at=None, patience=EPOCHS, epochs=EPOCHS):
             raise Killed
 
     train, valid = data()
-    with reporting_epochs(listener), checkpointing(checkpoint):
-        params = {**PARAMS, "max_epochs": epochs}
-        result = train_classifier(model, train, valid, params, patience, torch.Generator().manual_seed(2), [1.0, 1.0])
+    params, generator = {**PARAMS, "max_epochs": epochs}, torch.Generator().manual_seed(2)
+    result = train_classifier(model, train, valid, params, patience, generator, [1.0, 1.0], Watch(listener, checkpoint))
     return result, model.state_dict(), seen
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from layerwise.learn.learners import learner_for
-from layerwise.learn.training import reporting_epochs
+from layerwise.learn.training import Watch
 from layerwise.stages import pretrain
 from layerwise.track import tracking
 from layerwise.track.store import init_tracking
@@ -32,8 +32,7 @@ def fit_watching_the_store(tracker: Tracker, run_id: str):
 
     params = {**pretrain.DEFAULTS, "algorithm": "autoencoder", "hidden_units": 3, "epochs": EPOCHS}
     x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
-    with reporting_epochs(listener):
-        learner = learner_for(params).fit(x[:48], x[48:], torch.Generator().manual_seed(1))
+    learner = learner_for(params).fit(x[:48], x[48:], torch.Generator().manual_seed(1), Watch(listener))
     live.flush()
     return learner, held
 

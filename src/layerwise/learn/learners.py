@@ -1,6 +1,6 @@
 """Unsupervised layer learners (Bengio 2012, section 3.2) as fit/transform objects.
 
-`fit(x_train, x_valid, generator)` learns one layer on top of its input and returns self, with
+`fit(x_train, x_valid, generator, watch)` learns one layer on top of its input and returns self, with
 `layer_` (the stack layer: weights, biases, activation), `history_`, `best_epoch_`, `stopped_epoch_`
 and `reconstruction_` ({"train", "valid"} errors, or None); `transform(x)` gives the layer's features.
 ALGORITHMS names them for the `algorithm` hyper-parameter. Each learner declares the hyper-parameters
@@ -14,7 +14,7 @@ from torch import nn
 from layerwise.learn import stack as stacks
 from layerwise.learn.models import SPARSITY_WEIGHTS, DenoisingAutoencoder, init_linear, init_options
 from layerwise.learn.rbm import RBM, visible_units_for
-from layerwise.learn.training import train_unsupervised
+from layerwise.learn.training import UNWATCHED, Watch, train_unsupervised
 
 SHAPE = ("hidden_units", "init_scale", "init_rule", "init_distribution")
 TRAINING = (
@@ -43,7 +43,9 @@ class LayerLearner:
     def __init__(self, params: dict):
         self.params = {name: value for name, value in params.items() if name in self.uses}
 
-    def fit(self, x_train: torch.Tensor, x_valid: torch.Tensor, generator: torch.Generator) -> "LayerLearner":
+    def fit(
+        self, x_train: torch.Tensor, x_valid: torch.Tensor, generator: torch.Generator, watch: Watch = UNWATCHED
+    ) -> "LayerLearner":
         raise NotImplementedError
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
@@ -55,7 +57,7 @@ class RandomLayer(LayerLearner):
 
     uses = (*SHAPE, "activation")
 
-    def fit(self, x_train, x_valid, generator):
+    def fit(self, x_train, x_valid, generator, watch=UNWATCHED):
         linear = nn.Linear(x_train.shape[1], self.params["hidden_units"])
         init_linear(linear, **init_options(self.params))
         self.layer_ = stacks.layer_of(linear, self.params["activation"])
@@ -70,9 +72,10 @@ class TrainedLayer(LayerLearner):
     def build(self, x_train: torch.Tensor, generator: torch.Generator) -> nn.Module:
         raise NotImplementedError
 
-    def fit(self, x_train, x_valid, generator):
+    def fit(self, x_train, x_valid, generator, watch=UNWATCHED):
         model = self.start(x_train, generator)
-        return self.finish(model, train_unsupervised(model, x_train, x_valid, self.params, generator), x_train, x_valid)
+        result = train_unsupervised(model, x_train, x_valid, self.params, generator, watch)
+        return self.finish(model, result, x_train, x_valid)
 
     def start(self, x_train: torch.Tensor, generator: torch.Generator) -> nn.Module:
         """The untrained model, on the input's device."""

@@ -2,12 +2,13 @@
 
 import copy
 import math
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from layerwise.learn.checkpoint import Checkpoint
 from layerwise.learn.optim import make_optimizer, make_schedule
 from layerwise.learn.regularization import classifier_coefficients, penalized_groups, proximal_l1_step, weight_penalty
 
@@ -16,33 +17,17 @@ class Diverged(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-# Who hears of each finished epoch: set around a trial (live curves in MLflow), so the learners and
-# models between the trial and `fit` need not pass it along.
-_epoch_listener: ContextVar = ContextVar("epoch_listener", default=None)
+@dataclass(frozen=True)
+class Watch:
+    """What a trial's training reports to: `listener(epoch, metrics)` hears of each finished epoch (the
+    live curves in MLflow), and `checkpoint` (checkpoint.Checkpoint) holds a long trial's state, from
+    which `fit` resumes where it holds one and to which it saves after each epoch once due."""
+
+    listener: Callable[[int, dict], None] | None = None
+    checkpoint: Checkpoint | None = None
 
 
-@contextmanager
-def reporting_epochs(listener):
-    """Within the block, every `fit` calls `listener(epoch, metrics)` after each epoch."""
-    token = _epoch_listener.set(listener)
-    try:
-        yield
-    finally:
-        _epoch_listener.reset(token)
-
-
-_checkpoint: ContextVar = ContextVar("checkpoint", default=None)
-
-
-@contextmanager
-def checkpointing(checkpoint):
-    """Within the block, `fit` resumes from `checkpoint` (checkpoint.Checkpoint) if it holds a state,
-    and saves its state there after each epoch once it is due; None: no checkpoints."""
-    token = _checkpoint.set(checkpoint)
-    try:
-        yield
-    finally:
-        _checkpoint.reset(token)
+UNWATCHED = Watch()  # a network trained outside a search's trial: a refit, a benchmark, a test
 
 
 def on_cuda(model) -> bool:
@@ -194,6 +179,7 @@ def fit(
     generator,
     penalties: list[tuple[float, float]],
     layer_scales=None,
+    watch: Watch = UNWATCHED,
 ) -> dict:
     """Epochs of SGD; after each, `evaluate(model)` returns validation metrics (lower is better).
 
@@ -204,7 +190,7 @@ def fit(
     updates_per_epoch = math.ceil(len(inputs) / params["batch_size"])
     schedule = make_schedule(optimizer, params, updates_per_epoch)
     history, stopping = {"train_loss": []}, EarlyStopping(patience, stop_on)
-    listener, checkpoint = _epoch_listener.get(), _checkpoint.get()
+    listener, checkpoint = watch.listener, watch.checkpoint
     first_epoch, saved = 1, checkpoint.load() if checkpoint else None
     if saved:
         first_epoch, history, best = resume(saved, model, optimizer, schedule, generator, listener, checkpoint.logged)
@@ -241,13 +227,14 @@ def fit(
     }
 
 
-def train_unsupervised(model, x_train, x_valid, params: dict, generator) -> dict:
+def train_unsupervised(model, x_train, x_valid, params: dict, generator, watch: Watch = UNWATCHED) -> dict:
     """Fits a layer by its `training_loss` (auto-encoder criterion, or CD-k for an RBM), early-stopped
     on validation `reconstruction_error` if patience > 0."""
     return fit(
         model, lambda m, x, _: m.training_loss(x), x_train, x_train, params,
         lambda m: {"valid_loss": m.reconstruction_error(x_valid).item()},
         ("valid_loss",), params["epochs"], params["patience"], generator, [(params["l1"], params["l2"])],
+        watch=watch,
     )  # fmt: skip
 
 
@@ -259,7 +246,9 @@ def classification_error(model, x, y) -> tuple[float, float]:
         return (logits.argmax(1) != y).float().mean().item(), nn.functional.cross_entropy(logits, y).item()
 
 
-def train_classifier(model, train, valid, params: dict, patience: int, generator, layer_scales: list[float]) -> dict:
+def train_classifier(
+    model, train, valid, params: dict, patience: int, generator, layer_scales: list[float], watch: Watch = UNWATCHED
+) -> dict:
     """Supervised fine-tuning with early stopping on validation error (ties: loss); the best epoch's weights are kept.
 
     `layer_scales` holds one learning-rate multiplier per Linear layer, bottom to top.
@@ -272,7 +261,7 @@ def train_classifier(model, train, valid, params: dict, patience: int, generator
     result = fit(
         model, lambda m, x, y: nn.functional.cross_entropy(m(x), y), train.x, train.y, params, evaluate,
         CLASSIFIER_STOP_ON, params["max_epochs"], patience, generator,
-        classifier_coefficients(params, len(layer_scales)), layer_scales,
+        classifier_coefficients(params, len(layer_scales)), layer_scales, watch,
     )  # fmt: skip
     result["valid_error"] = result["history"]["valid_error"][result["best_epoch"] - 1]
     return result

@@ -16,7 +16,7 @@ from layerwise.learn import stack as stacks
 from layerwise.learn.models import build_classifier, init_linear, init_options
 from layerwise.learn.optim import layer_lr_scales
 from layerwise.learn.regularization import classifier_coefficients
-from layerwise.learn.training import train_classifier
+from layerwise.learn.training import UNWATCHED, Watch, train_classifier
 from layerwise.packs import classifiers
 from layerwise.packs.engine import outcomes
 from layerwise.stagespec import StageSpec
@@ -80,9 +80,11 @@ def finish(arch: dict, model, result: dict, weights_path: str) -> dict:
     return {"objective": result["valid_error"], "metrics": metrics, "history": result["history"]}
 
 
-def run_trial(trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator) -> dict:
+def run_trial(
+    trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator, watch: Watch = UNWATCHED
+) -> dict:
     arch, model, scales = start(trial, inputs)
-    result = train_classifier(model, inputs.train, inputs.valid, trial.params, spec.patience, generator, scales)
+    result = train_classifier(model, inputs.train, inputs.valid, trial.params, spec.patience, generator, scales, watch)
     return finish(arch, model, result, weights_path)
 
 

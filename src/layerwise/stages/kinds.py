@@ -4,6 +4,7 @@ from typing import Protocol
 
 import torch
 
+from layerwise.learn.training import Watch
 from layerwise.search.space import SearchSpace
 from layerwise.search.trials import Trial
 from layerwise.stages import finetune, preprocess, pretrain
@@ -21,9 +22,10 @@ class StageKind(Protocol):
         """The trial with the hyper-parameters it actually trains with (those its shape or pipeline uses)."""
 
     def run_trial(
-        self, trial: Trial, inputs: StageInputs, spec: StageSpec, path: str, generator: torch.Generator
+        self, trial: Trial, inputs: StageInputs, spec: StageSpec, path: str, generator: torch.Generator, watch: Watch
     ) -> dict:
-        """Trains and scores one trial alone, saving its result at `path`: objective, metrics, history."""
+        """Trains and scores one trial alone, saving its result at `path`: objective, metrics, history;
+        its epochs reported to `watch`."""
 
     def pack_key(self, trial: Trial, inputs: StageInputs) -> tuple | None:
         """What a resolved trial shares with those it may train with as one model; None: it trains alone."""

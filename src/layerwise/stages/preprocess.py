@@ -13,6 +13,7 @@ import torch
 from layerwise import hyperparameters
 from layerwise.data.transforms import STEP_PARAMS, fit_preprocessor, pipeline_names, pipeline_steps, transform
 from layerwise.learn.readout import readout_error
+from layerwise.learn.training import UNWATCHED, Watch
 from layerwise.stagespec import StageSpec
 
 ARTIFACT_SUFFIX = ".joblib"
@@ -26,7 +27,9 @@ def resolve(trial, inputs, spec: StageSpec):
     return replace(trial, params={k: v for k, v in trial.params.items() if k not in unused})
 
 
-def run_trial(trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator) -> dict:
+def run_trial(
+    trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator, watch: Watch = UNWATCHED
+) -> dict:
     params = trial.params
     rows = torch.cat([inputs.train.x, inputs.unlabelled]).numpy()  # a transform needs no label
     pipeline = fit_preprocessor(pipeline_steps(params["pipeline"], params), rows)

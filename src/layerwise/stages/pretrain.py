@@ -8,7 +8,7 @@ from layerwise import hyperparameters
 from layerwise.learn.learners import learner_for
 from layerwise.learn.rbm import visible_units_for
 from layerwise.learn.readout import readout_error
-from layerwise.learn.training import Diverged
+from layerwise.learn.training import UNWATCHED, Diverged, Watch
 from layerwise.packs import autoencoders
 from layerwise.packs.engine import outcomes
 from layerwise.stagespec import StageSpec
@@ -28,11 +28,13 @@ def resolve(trial, inputs, spec: StageSpec):
     return replace(trial, params=params)
 
 
-def run_trial(trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator) -> dict:
+def run_trial(
+    trial, inputs, spec: StageSpec, weights_path: str, generator: torch.Generator, watch: Watch = UNWATCHED
+) -> dict:
     """Fits the layer's learner on every row it may learn from, scores its features with the read-out (on
     the labelled rows), saves the layer."""
     h_valid = inputs.features(trial.parent_rank)[1]
-    learner = learner_for(trial.params).fit(inputs.unsupervised(trial.parent_rank), h_valid, generator)
+    learner = learner_for(trial.params).fit(inputs.unsupervised(trial.parent_rank), h_valid, generator, watch)
     return scored(trial, learner, inputs, spec, weights_path)
 
 

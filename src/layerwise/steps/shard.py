@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from layerwise.learn.devices import resolve_device
-from layerwise.learn.training import checkpointing, reporting_epochs
+from layerwise.learn.training import Watch
 from layerwise.records import TrialRecord, read_shards, write_shard
 from layerwise.search.strategies import make_strategy
 from layerwise.search.trials import pack_of, plan_round
@@ -61,10 +61,10 @@ def run_one(
     try:
         if unresolvable:
             raise unresolvable
-        with reporting_epochs(opened.curves), checkpointing(checkpoint):
-            seed_everything(resolved.seed)
-            generator = torch.Generator().manual_seed(resolved.seed)
-            outcome = module.run_trial(budgeted(resolved), inputs, spec, str(opened.weights), generator)
+        seed_everything(resolved.seed)
+        generator = torch.Generator().manual_seed(resolved.seed)
+        watch = Watch(opened.curves, checkpoint)
+        outcome = module.run_trial(budgeted(resolved), inputs, spec, str(opened.weights), generator, watch)
     except Exception as error:
         outcome = error
     except BaseException:

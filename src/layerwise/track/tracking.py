@@ -173,7 +173,7 @@ class Tracker:
         return len(open_runs)
 
     def live_metrics(self, run_id) -> "LiveMetrics":
-        """An epoch listener (training.reporting_epochs) that logs a trial's curves while it trains."""
+        """An epoch listener (training.Watch) that logs a trial's curves while it trains."""
         return LiveMetrics(self if self.enabled and run_id is not None else None, run_id)
 
     def finish_run(self, run_id, params=None, metrics=None, tags=None, artifacts=(), status="FINISHED"):
