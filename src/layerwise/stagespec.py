@@ -6,13 +6,11 @@ and one default per field."""
 import json
 from dataclasses import asdict, dataclass, field, fields
 
-KINDS = ("preprocess", "pretrain", "finetune")
-
 
 @dataclass(frozen=True)
 class StageSpec:
     stage: str  # preprocess, layer<l> or finetune
-    kind: str  # one of KINDS
+    kind: str  # one of hyperparameters.STAGES
     config_key: str  # the config section it comes from, for messages
     seed: int
     strategy: dict  # the strategy's settings, without its number of rounds
