@@ -33,7 +33,7 @@ from layerwise.stages import finetune
 from layerwise.stages.inputs import StageInputs
 from layerwise.stagespec import StageSpec, from_dict
 from layerwise.steps.shard import groups, round_trials, run_group
-from layerwise.track.tracking import Tracker
+from layerwise.track.triallog import TrialLog
 
 LAYER_SPACE = {  # the default config's layer space (config/config.yaml)
     "algorithm": "denoising_autoencoder",
@@ -71,10 +71,10 @@ def layer_spec(stage: str, trials: int, tiny: bool) -> StageSpec:
 
 
 def train_layer(stage: str, trials: int, inputs: StageInputs, folder: Path, tiny: bool) -> list[dict]:
-    spec, tracker = layer_spec(stage, trials, tiny), Tracker({"enabled": False})
+    spec, log = layer_spec(stage, trials, tiny), TrialLog.untracked()
     records = []
     for group in groups(round_trials(spec, 0, []), spec, inputs):
-        records += run_group(group, spec, inputs, folder, tracker)
+        records += run_group(group, spec, inputs, folder, log)
     return [record for record in records if record["status"] == "FINISHED"]
 
 

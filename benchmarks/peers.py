@@ -34,7 +34,7 @@ from layerwise.stages import finetune
 from layerwise.stages.kinds import stage_space
 from layerwise.stagespec import StageSpec
 from layerwise.steps.shard import groups, round_trials, run_group
-from layerwise.track.tracking import Tracker
+from layerwise.track.triallog import TrialLog
 
 BUDGET = 24
 PIPELINE = {"random": ({"name": "random"}, 1), "tpe": ({"name": "tpe"}, 4)}  # settings, rounds
@@ -60,10 +60,10 @@ def pipeline_search(
     spec = replace(
         base, strategy=settings, trials_per_parent=trials // rounds, pack_size=pack_size, checkpoint_after_s=None
     )
-    tracker, history, points, started = Tracker({"enabled": False}), [], [], time.process_time()
+    log, history, points, started = TrialLog.untracked(), [], [], time.process_time()
     for round_ in range(rounds):
         for group in groups(round_trials(spec, round_, history), spec, inputs):
-            ended = run_group(group, spec, inputs, folder, tracker)
+            ended = run_group(group, spec, inputs, folder, log)
             history += ended
             points += [(objective_of(record["objective"]), time.process_time() - started) for record in ended]
     return points

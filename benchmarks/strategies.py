@@ -30,7 +30,7 @@ from layerwise.seeding import configure_torch
 from layerwise.stages.inputs import StageInputs
 from layerwise.stagespec import StageSpec, from_dict
 from layerwise.steps.shard import round_trials, run_one
-from layerwise.track.tracking import Tracker
+from layerwise.track.triallog import TrialLog
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
@@ -132,10 +132,10 @@ def stage_spec(search: str, strategy: str, seed: int, tiny: bool = False) -> Sta
 
 def run_search(search: str, strategy: str, seed: int, inputs: StageInputs, folder: Path, tiny: bool) -> list[dict]:
     spec = stage_spec(search, strategy, seed, tiny)
-    tracker, history = Tracker({"enabled": False}), []
+    log, history = TrialLog.untracked(), []
     for round_ in range(STRATEGIES[strategy][0]["rounds"]):
         for trial in round_trials(spec, round_, history):
-            history.append(run_one(trial, spec, inputs, folder, tracker))
+            history.append(run_one(trial, spec, inputs, folder, log))
     return history
 
 

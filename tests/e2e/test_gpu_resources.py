@@ -24,7 +24,7 @@ def planned_jobs(workdir, device: str) -> list[dict]:
                     "rule": rule.group(1),
                     "stage": stage.group(1) if stage else None,
                     "gpu": "gpu=1" in resources.group(1).split(", ") if resources else False,
-                    "device": (re.search(r"--device (\w+)", block) or [None, None])[1],
+                    "device": (re.search(r"--device=(\w+)", block) or [None, None])[1],
                 }
             )
     return jobs

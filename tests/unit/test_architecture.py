@@ -133,6 +133,15 @@ def test_only_the_tracking_and_model_modules_import_mlflow():
     assert users == MLFLOW_MODULES
 
 
+def test_a_shard_writes_its_trials_to_the_trial_log_alone():
+    """Opening, epochs, end and interruption go through track/triallog.py, which owns MLflow's part."""
+    graph = layerwise_graph()
+    for module in ("layerwise.steps.shard", "layerwise.steps.lifecycle"):
+        assert {other for other in graph[module] if other.startswith("layerwise.track.")} == {
+            "layerwise.track.triallog"
+        }, module
+
+
 @pytest.fixture(scope="module")
 def planned_jobs(tmp_path_factory) -> list[tuple[str, str]]:
     """(rule, its input files) of every job of the smoke config, as a dry run plans them."""

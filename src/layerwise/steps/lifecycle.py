@@ -2,7 +2,6 @@
 checkpoints, halving's rungs), its record and MLflow run when it opens, its record when it ends (with
 the reason it failed), and its run closed when the shard is interrupted."""
 
-import contextlib
 import sys
 import traceback
 from dataclasses import dataclass, replace
@@ -16,8 +15,7 @@ from layerwise.stages.inputs import MissingParent, StageInputs
 from layerwise.stages.kinds import KINDS
 from layerwise.stagespec import StageSpec
 from layerwise.status import Status
-from layerwise.track import trialruns
-from layerwise.track.tracking import Tracker
+from layerwise.track.triallog import TrialLog
 
 
 def failure_reason(error: Exception) -> str:
@@ -84,7 +82,7 @@ def open_trial(
     spec: StageSpec,
     inputs: StageInputs,
     weights_dir: Path,
-    tracker: Tracker,
+    log: TrialLog,
     shard: int,
     pack: str | None = None,
 ) -> Opened:
@@ -105,12 +103,9 @@ def open_trial(
         "shard": shard,
         **({"rung": trial.rung, "budget": trial.budget} if trial.budget is not None else {}),
     }
-    if trial.carried and trial.carried.mlflow_run_id:  # one run across its rungs
-        run_id, tracking_error = trialruns.continue_run(tracker, record, trial.carried.mlflow_run_id)
-    else:
-        run_id, tracking_error = trialruns.open_run(tracker, record, params)
+    run_id, tracking_error, curves = log.open(record, params, trial.carried.mlflow_run_id if trial.carried else None)
     weights = weights_dir / f"{trial.trial_id}{KINDS[spec.kind].ARTIFACT_SUFFIX}"
-    return Opened(record | {"mlflow_run_id": run_id}, tracking_error, tracker.live_metrics(run_id), weights)
+    return Opened(record | {"mlflow_run_id": run_id}, tracking_error, curves, weights)
 
 
 def saved_state(checkpoint: Checkpoint | None, result: dict) -> dict | None:
@@ -121,7 +116,7 @@ def saved_state(checkpoint: Checkpoint | None, result: dict) -> dict | None:
     return {"path": str(checkpoint.end), "epoch": metrics["stopped_epoch"], "stopped": bool(metrics["early_stopped"])}
 
 
-def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracker, checkpoint=None) -> TrialRecord:
+def close_trial(opened: Opened, trial, outcome, duration: float, log: TrialLog, checkpoint=None) -> TrialRecord:
     """The trial's finished record, `outcome` being its result or the error that failed it; `duration`
     that of this round (a trial continued across rungs adds its earlier ones')."""
     if isinstance(outcome, Exception):  # a failed trial is recorded, never fatal to the shard
@@ -145,13 +140,10 @@ def close_trial(opened: Opened, trial, outcome, duration: float, tracker: Tracke
         "weights": str(opened.weights) if status == Status.FINISHED else None,
         **({"state": saved_state(checkpoint, result) if status == Status.FINISHED else None} if trial.budget else {}),
     }
-    tracking_error = opened.tracking_error or opened.curves.error or trialruns.close_run(tracker, record)
+    tracking_error = log.end(record, opened.tracking_error or opened.curves.error)
     return record | ({"tracking_error": tracking_error} if tracking_error else {})
 
 
-def interrupted(opened: list[Opened], tracker: Tracker) -> None:
-    """Ctrl-C or SIGTERM: this attempt ends here, and the trials' runs must not stay RUNNING (a later
-    attempt supersedes them if the store cannot be reached now)."""
-    with contextlib.suppress(Exception):
-        for trial in opened:
-            tracker.close_run(trial.record["mlflow_run_id"], "KILLED", "the shard was interrupted")
+def interrupted(opened: list[Opened], log: TrialLog) -> None:
+    """Ctrl-C or SIGTERM: this attempt ends here, with its trials' runs."""
+    log.interrupt([trial.record["mlflow_run_id"] for trial in opened])

@@ -22,9 +22,7 @@ from layerwise.stages.kinds import KINDS, PackingKind, stage_space
 from layerwise.stagespec import StageSpec
 from layerwise.steps.claims import Claims, claims_folder
 from layerwise.steps.lifecycle import budgeted, checkpoint_for, close_trial, interrupted, open_trial
-from layerwise.track import trialruns
-from layerwise.track.progress import ProgressLog
-from layerwise.track.tracking import Tracker
+from layerwise.track.triallog import TrialLog
 
 
 def round_trials(spec: StageSpec, round_: int, history: list[dict]):
@@ -46,7 +44,7 @@ def run_one(
     spec: StageSpec,
     inputs: StageInputs,
     weights_dir: Path,
-    tracker: Tracker,
+    log: TrialLog,
     checkpoints: Path | None = None,
     shard: int = 0,
 ) -> TrialRecord:
@@ -55,7 +53,7 @@ def run_one(
         resolved, unresolvable = module.resolve(trial, inputs, spec), None
     except Exception as error:  # the trial's failure, recorded with the params it was proposed
         resolved, unresolvable = trial, error
-    opened = open_trial(trial, resolved.params, spec, inputs, weights_dir, tracker, shard)
+    opened = open_trial(trial, resolved.params, spec, inputs, weights_dir, log, shard)
     checkpoint = checkpoint_for(resolved, spec, checkpoints, weights_dir)
     started = time.perf_counter()
     try:
@@ -68,15 +66,15 @@ def run_one(
     except Exception as error:
         outcome = error
     except BaseException:
-        interrupted([opened], tracker)
+        interrupted([opened], log)
         raise
     if checkpoint:  # the trial ended either way: another attempt would give the same result
         checkpoint.clear()
-    return close_trial(opened, resolved, outcome, time.perf_counter() - started, tracker, checkpoint)
+    return close_trial(opened, resolved, outcome, time.perf_counter() - started, log, checkpoint)
 
 
 def run_together(
-    trials: list, spec: StageSpec, inputs: StageInputs, weights_dir: Path, tracker: Tracker, shard: int
+    trials: list, spec: StageSpec, inputs: StageInputs, weights_dir: Path, log: TrialLog, shard: int
 ) -> list[TrialRecord]:
     """Trials of one pack that share a pack key, trained as one batched model (`run_pack` of the
     stage's kind); each is recorded as if it had run alone, with an equal share of the pack's time."""
@@ -84,7 +82,7 @@ def run_together(
     pack = f"{trials[0].stage}-r{trials[0].round}-p{pack_of(trials[0], spec.pack_size):04d}"
     resolved = [module.resolve(trial, inputs, spec) for trial in trials]  # cannot fail: `groups` resolved them
     opened = [
-        open_trial(trial, trained.params, spec, inputs, weights_dir, tracker, shard, pack)
+        open_trial(trial, trained.params, spec, inputs, weights_dir, log, shard, pack)
         for trial, trained in zip(trials, resolved, strict=True)
     ]
     trials = resolved
@@ -94,11 +92,11 @@ def run_together(
         weights, listeners = [str(opening.weights) for opening in opened], [opening.curves for opening in opened]
         outcomes = module.run_pack([budgeted(t) for t in trials], inputs, spec, weights, listeners, checkpoints)
     except BaseException:
-        interrupted(opened, tracker)
+        interrupted(opened, log)
         raise
     share = (time.perf_counter() - started) / len(trials)
     return [
-        close_trial(opening, trial, outcome, share, tracker, checkpoint)
+        close_trial(opening, trial, outcome, share, log, checkpoint)
         for opening, trial, outcome, checkpoint in zip(opened, trials, outcomes, checkpoints, strict=True)
     ]
 
@@ -136,15 +134,16 @@ def run_group(
     spec: StageSpec,
     inputs: StageInputs,
     weights_dir: Path,
-    tracker: Tracker,
+    log: TrialLog,
     checkpoints: Path | None = None,
     shard: int = 0,
 ) -> list[TrialRecord]:
     """The records of a group of `groups`: one trial alone, or the trials of a pack together."""
+    log.start([trial.trial_id for trial in group])
     if len(group) == 1:
-        return [run_one(group[0], spec, inputs, weights_dir, tracker, checkpoints, shard)]
+        return [run_one(group[0], spec, inputs, weights_dir, log, checkpoints, shard)]
     print(f"{len(group)} trials train together in one pack: {', '.join(t.trial_id for t in group)}", flush=True)
-    return run_together(group, spec, inputs, weights_dir, tracker, shard)
+    return run_together(group, spec, inputs, weights_dir, log, shard)
 
 
 def progress_line(record: dict, position: int, untaken: int, shards: int, elapsed: float) -> str:
@@ -190,24 +189,19 @@ def run_shard(
     claims = Claims(claims_folder(Path(records).parent / "claims", round_, spec, tracking, planned), shard)
     inputs = StageInputs(train, valid, parents, on, unlabelled)
     print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
-    progress = ProgressLog(records, len(planned), spec.shards)
-    tracker = Tracker.from_file(tracking)
     begun = {trial.trial_id for trial in planned if not trial.carried}  # a continued trial's run is its own
-    stale = trialruns.earlier_attempts(tracker, begun)  # before this attempt opens any
+    log = TrialLog.of_shard(tracking, records, len(planned), spec.shards, begun)
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
     results, started, checkpoints = [], time.perf_counter(), Path(checkpoints) if checkpoints else None
     for pack in claims.taken(list(packs), spec.shards):  # no other shard runs it: earlier runs are stale
-        earlier = [run for trial in packs[pack] for run in stale.get(trial.trial_id, [])]
-        superseded = trialruns.supersede(tracker, earlier)
+        superseded = log.take([trial.trial_id for trial in packs[pack]])
         if superseded:
             print(f"{superseded} runs of an earlier, incomplete attempt of pack {pack} marked superseded", flush=True)
         for group in groups(packs[pack], spec, inputs):
-            progress.started([trial.trial_id for trial in group])
-            ended = run_group(group, spec, inputs, directory, tracker, checkpoints, shard)
+            ended = run_group(group, spec, inputs, directory, log, checkpoints, shard)
             untaken = sum(len(packs[other]) for other in claims.unclaimed(list(packs)))
             for record in ended:
-                progress.ended(record)
                 results.append(record)
                 line = progress_line(record, len(results), untaken, spec.shards, time.perf_counter() - started)
                 print(line, flush=True)
