@@ -133,10 +133,11 @@ def test_only_the_tracking_and_model_modules_import_mlflow():
     assert users == MLFLOW_MODULES
 
 
-def test_a_shard_writes_its_trials_to_the_trial_log_alone():
-    """Opening, epochs, end and interruption go through track/triallog.py, which owns MLflow's part."""
+def test_a_stage_writes_its_trials_to_the_trial_log_alone():
+    """Opening, epochs, end, interruption and the selection's repairs go through track/triallog.py,
+    which owns MLflow's part."""
     graph = layerwise_graph()
-    for module in ("layerwise.steps.shard", "layerwise.steps.lifecycle"):
+    for module in ("layerwise.steps.shard", "layerwise.steps.lifecycle", "layerwise.steps.selection"):
         assert {other for other in graph[module] if other.startswith("layerwise.track.")} == {
             "layerwise.track.triallog"
         }, module

@@ -26,9 +26,7 @@ from layerwise.search.trials import rank_key
 from layerwise.stages.kinds import stage_space
 from layerwise.stagespec import StageSpec
 from layerwise.status import Status
-from layerwise.track import trialruns
-from layerwise.track.tags import BORDER, EXTENDED
-from layerwise.track.tracking import Tracker
+from layerwise.track.triallog import TrialLog
 
 
 class StageFailed(UserError, RuntimeError):
@@ -174,9 +172,8 @@ def select_stage(
     """Ranks the stage's trials, writes its selection, figures and top table, and closes its MLflow run;
     first logs again the trials whose tracking failed in their shard."""
     records, order = settled_and_ranked(spec, record_paths)
-    tracker = Tracker.from_file(tracking)
-    unrepaired = trialruns.repair_stage(tracker, records)
-    trialruns.mark_pruned(tracker, records)
+    log = TrialLog.of_stage(tracking)
+    unrepaired = log.settle(records)
     if spec.kind == "pretrain":
         selected = select_pretrain(spec, order, parents_path, out_dir)
     elif spec.kind == "preprocess":
@@ -213,10 +210,10 @@ def select_stage(
     with tempfile.TemporaryDirectory() as folder:
         table = Path(folder) / "border.csv"
         pd.DataFrame(warnings, columns=BORDER_COLUMNS).to_csv(table, index=False)
-        tracker.finish_run(
-            tracker.run_id,
+        log.close_stage(
             metrics={"best_objective": best, "n_trials": len(records), "n_failed": len(failed)},
-            tags={BORDER: describe(warnings), **({EXTENDED: "; ".join(extended)} if extended else {})},
+            border=describe(warnings),
+            extended=extended,
             artifacts=[out_json, str(table), table_path, figures_dir],
         )
     if selected["halving"]:

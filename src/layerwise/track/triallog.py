@@ -1,4 +1,5 @@
-"""A shard's trial log: where it writes each trial's opening, epochs and end, and nowhere else.
+"""A stage's trial log: where its shards write each trial's opening, epochs and end, and nowhere else,
+and where its selection settles them and closes the stage.
 
 The files are the truth: the progress lines (`layerwise status` reads them while the run goes) here,
 the records in the shard's file when it ends. MLflow observes behind them (trialruns.py): a store that
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from layerwise.track import trialruns
 from layerwise.track.progress import ProgressLog
+from layerwise.track.tags import BORDER, EXTENDED
 from layerwise.track.tracking import LiveMetrics, Tracker
 
 
@@ -55,6 +57,25 @@ class TrialLog:
         if self.progress:
             self.progress.ended(record)
         return error
+
+    @classmethod
+    def of_stage(cls, tracking: str) -> "TrialLog":
+        """The log of a stage's selection, which settles what its shards logged."""
+        return cls(Tracker.from_file(tracking))
+
+    def settle(self, records: list[dict]) -> list[str]:
+        """After a stage's shards: logs again the trials whose tracking failed there, supersedes the runs of
+        earlier attempts they could not mark, and tags those halving cut PRUNED. Returns the trials the
+        store still lacks."""
+        unrepaired = trialruns.repair_stage(self.tracker, records)
+        trialruns.mark_pruned(self.tracker, records)
+        return unrepaired
+
+    def close_stage(self, metrics: dict, border: str, extended: list[str], artifacts: list[str]) -> None:
+        """The stage's own run, closed with its selection's figures and files, and tagged with the best
+        values found on the border of their interval and the intervals the strategy widened."""
+        tags = {BORDER: border, **({EXTENDED: "; ".join(extended)} if extended else {})}
+        self.tracker.finish_run(self.tracker.run_id, metrics=metrics, tags=tags, artifacts=artifacts)
 
     def interrupt(self, run_ids: list[str | None]) -> None:
         """Ctrl-C or SIGTERM ends this attempt: the runs it opened must not stay RUNNING (best effort: a
