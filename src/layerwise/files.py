@@ -1,4 +1,4 @@
-"""Small file helpers: results are written whole or not at all."""
+"""Small file helpers: results are written whole or not at all; nested JSON as dotted keys."""
 
 import json
 import os
@@ -16,6 +16,18 @@ def write_json(path: str, data) -> None:
 
 def read_json(path: str):
     return json.loads(Path(path).read_text())
+
+
+def flatten(mapping: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists become their JSON text (a config as MLflow params, or compared)."""
+    flat = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = json.dumps(value) if isinstance(value, list) else value
+    return flat
 
 
 def sha256(path: str | Path) -> str:

@@ -143,6 +143,15 @@ def test_a_stage_writes_its_trials_to_the_trial_log_alone():
         }, module
 
 
+def test_outside_track_only_the_model_registration_reaches_the_tracker():
+    """The jobs write to the store through the trial log (a stage's trials) and the run log (the pipeline's
+    runs); packaging the final model registers it, which is MLflow's own model API."""
+    graph = layerwise_graph()
+    direct = {"layerwise.track.tracking", "layerwise.track.trialruns", "layerwise.track.store"}
+    users = {module for module, others in graph.items() if others & direct and not module.startswith("layerwise.track")}
+    assert users == {"layerwise.model.pyfunc_model"}
+
+
 @pytest.fixture(scope="module")
 def planned_jobs(tmp_path_factory) -> list[tuple[str, str]]:
     """(rule, its input files) of every job of the smoke config, as a dry run plans them."""

@@ -90,9 +90,9 @@ def init_tracking(
 ) -> None:
     """create the MLflow experiment, pipeline and stage runs"""
     from layerwise.files import write_json
-    from layerwise.track.store import init_tracking as create
+    from layerwise.track.runlog import open_pipeline
 
-    info = create(uri, experiment, artifact_root, enabled)
+    info = open_pipeline(uri, experiment, artifact_root, enabled)
     write_json(out, info)
     print(json.dumps(info, indent=2))
 
@@ -106,10 +106,10 @@ def init_stage(
 ) -> None:
     """open a stage's MLflow run under the pipeline run"""
     from layerwise.files import write_json
-    from layerwise.track.tracking import Tracker, flatten
+    from layerwise.track.runlog import open_stage
 
     stage = stagespec.from_dict(json.loads(spec))
-    info = Tracker.from_file(pipeline).open_child("stage", stage.stage, params=flatten(stage.params()))
+    info = open_stage(pipeline, stage.stage, stage.params())
     Path(spec_file).write_text(stage.to_json())
     write_json(tracking, info)
     print(json.dumps(info, indent=2))

@@ -129,7 +129,7 @@ def best(folder: Path) -> str:
 
 def compare(first: Path, second: Path) -> str:
     """Two runs' headline figures side by side, and the settings in which their configs differ."""
-    from layerwise.track.tracking import flatten
+    from layerwise.files import flatten
 
     summaries = [read_summary(folder) for folder in (first, second)]
     configs = [flatten(read_run_file(folder, "provenance.json", ("config",))["config"]) for folder in (first, second)]

@@ -17,7 +17,7 @@ from layerwise.stages.baseline import cross_fitted_wrong, logistic_baseline
 from layerwise.stages.choice import choose, folds
 from layerwise.stages.inputs import Tensors, load_tensors
 from layerwise.steps.selection import lineage_step
-from layerwise.track.tracking import Tracker
+from layerwise.track.runlog import EvaluationRun
 
 
 def errs(model, split) -> np.ndarray:
@@ -174,8 +174,7 @@ def evaluate(
     candidates = {name: tested(candidate, test) for name, candidate in models.items()}
     result = candidates[report]
     baseline |= {key: candidates["linear"][key] for key in ("test_accuracy", "test_error")}
-    tracker = Tracker.from_file(tracking)
-    evaluation = Tracker(tracker.open_child("evaluation", "evaluation"))
+    evaluation = EvaluationRun.open(tracking)
     comparison = {
         "pretrained": scores(selected["best_pretrained"], test),
         "no_pretraining": scores(selected["best_no_pretraining"], test),
@@ -201,34 +200,27 @@ def evaluate(
         "stages": stage_overview(selection_paths),
         "seed_study": seed_study(members, networks, candidates["ensemble"], test, histogram_path),
         "model": model_path,
-        "mlflow": {
-            "tracking_uri": tracker.info.get("tracking_uri"),
-            "experiment_id": tracker.info.get("experiment_id"),
-            "pipeline_run_id": tracker.pipeline_run_id,
-            "evaluation_run_id": evaluation.run_id,
-        },
+        "mlflow": evaluation.ids(),
     }
     write_json(summary_path, summary)
     training_plots.beam(beam_columns(selection_paths), [step["trial_id"] for step in best["lineage"]], beam_path)
-    if evaluation.enabled:
-        metrics = {
-            "test_accuracy": summary["test_accuracy"],
-            "test_error": summary["test_error"],
-            "valid_error": best["objective"],
-            "baseline_test_error": baseline["test_error"],
-            **{f"{name}_test_error": candidate["test_error"] for name, candidate in candidates.items()},
-            **{f"{name}_twin_error": error for name, error in choice["errors"].items()},
-        }
-        for arm, scored in comparison.items():
-            if scored:
-                metrics.update({f"{arm}_test_error": scored["test_error"], f"{arm}_valid_error": scored["valid_error"]})
-        study = summary["seed_study"]
-        summarised = ("test_error_mean", "test_error_std", "ensemble_test_error")
-        metrics |= {f"seed_study_{key}": study[key] for key in summarised}
-        evaluation.finish_run(
-            evaluation.run_id,
-            params={"selected_trial": best["trial_id"], "seed_study_seeds": len(study["seeds"]), "reported": report},
-            metrics=metrics,
-            artifacts=[summary_path, model_path, histogram_path, beam_path],
-        )
+    metrics = {
+        "test_accuracy": summary["test_accuracy"],
+        "test_error": summary["test_error"],
+        "valid_error": best["objective"],
+        "baseline_test_error": baseline["test_error"],
+        **{f"{name}_test_error": candidate["test_error"] for name, candidate in candidates.items()},
+        **{f"{name}_twin_error": error for name, error in choice["errors"].items()},
+    }
+    for arm, scored in comparison.items():
+        if scored:
+            metrics.update({f"{arm}_test_error": scored["test_error"], f"{arm}_valid_error": scored["valid_error"]})
+    study = summary["seed_study"]
+    summarised = ("test_error_mean", "test_error_std", "ensemble_test_error")
+    metrics |= {f"seed_study_{key}": study[key] for key in summarised}
+    evaluation.close(
+        params={"selected_trial": best["trial_id"], "seed_study_seeds": len(study["seeds"]), "reported": report},
+        metrics=metrics,
+        artifacts=[summary_path, model_path, histogram_path, beam_path],
+    )
     return summary

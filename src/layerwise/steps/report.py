@@ -12,7 +12,7 @@ from layerwise.search.border import on_border
 from layerwise.search.halving import settle
 from layerwise.stages.kinds import stage_space
 from layerwise.track.provenance import provenance
-from layerwise.track.tracking import Tracker
+from layerwise.track.runlog import close_pipeline
 
 COLUMNS = (
     "stage",
@@ -77,13 +77,12 @@ def write_report(
     Path(markdown_path).write_text(render(summary, table))
     origin = provenance(config, data_files)
     write_json(provenance_path, origin)
-    tracker = Tracker.from_file(tracking)
-    tracker.log_config(config)
-    paths = [file["path"] for file in data_files]
-    tracker.log_datasets(tracker.pipeline_run_id, dict(zip(SPLITS, raw_splits, strict=True)), paths)
     git = origin["git"] or {}
-    tracker.finish_run(
-        tracker.pipeline_run_id,
+    close_pipeline(
+        tracking,
+        config,
+        dict(zip(SPLITS, raw_splits, strict=True)),
+        [file["path"] for file in data_files],
         metrics={"test_accuracy": summary["test_accuracy"], "valid_error": summary["valid_error"]},
         tags={
             "layerwise.code_digest": origin["code_digest"],

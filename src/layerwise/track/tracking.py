@@ -21,18 +21,6 @@ METRICS_PER_BATCH = 1000  # log_batch's limit on metrics per request
 LIVE_FLUSH_SECONDS = 5.0  # per-epoch metrics reach the store at most this often while a trial trains
 
 
-def flatten(mapping: dict, prefix: str = "") -> dict:
-    """{"a": {"b": 1}} -> {"a.b": 1}; lists become their JSON text."""
-    flat = {}
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, name + "."))
-        else:
-            flat[name] = json.dumps(value) if isinstance(value, list) else value
-    return flat
-
-
 def params_of(values: dict):
     from mlflow.entities import Param
 
