@@ -9,7 +9,7 @@ from layerwise.track.codeversion import code_digest
 from layerwise.track.provenance import file_digest
 from layerwise.present.figures import STAGE_FIGURES
 from layerwise.command import forkserver
-from layerwise.command.declaration import arguments
+from layerwise.command.declaration import step_params
 from layerwise.command.environment import command_beside_python_first
 from layerwise.command.forkclient import ADDRESS as FORK_SERVER_ADDRESS
 from layerwise.config import topology
@@ -61,7 +61,7 @@ if not CONDA and shutil.which("layerwise") is None:
     )
 
 ENV = "../workflow/envs/layerwise.yaml"  # for --software-deployment-method conda
-# The shell of every job: `params.command` is its step's name and options, each bound by `arguments`
+# The shell of every job: `params.command` is its step's name and options, each bound by `step_params`
 # (command/declaration.py) to a value it is given, or else to the job's file or wildcard of that name.
 STEP = "layerwise step {params.command} > {log:q} 2>&1"
 RESULTS = f"results/{config['experiment']}"

@@ -10,7 +10,7 @@ rule prepare_data:
         schema=f"{RESULTS}/data/raw/schema.json",
         files_read=f"{RESULTS}/data/raw/files_read.json",
     params:
-        command=arguments(
+        **step_params(
             "prepare-data",
             source=config["data"]["source"],
             seed=config["seed"],
@@ -43,7 +43,7 @@ rule preprocess:
         unlabelled=f"{RESULTS}/data/unlabelled.npz",
         preprocessor=f"{RESULTS}/data/preprocessor.joblib",
     params:
-        command=arguments(
+        **step_params(
             "preprocess",
             out=lambda output: (output.train, output.valid, output.test),
             unlabelled=lambda input, output: (input.unlabelled, output.unlabelled),

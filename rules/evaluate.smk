@@ -16,7 +16,7 @@ rule retrain:
     wildcard_constraints:
         member="seed[0-9]+",
     params:
-        command=arguments(
+        **step_params(
             "retrain", refit=config["evaluate"]["refit_on_train_valid"], device=config["device"]
         ),
         code=CODE,
@@ -39,7 +39,7 @@ use rule retrain as retrain_twin with:
         record=f"{RESULTS}/seed_study/twins/{{member}}.json",
         weights=f"{RESULTS}/seed_study/twins/{{member}}.pt",
     params:
-        command=arguments(
+        **step_params(
             "retrain",
             folds=twin_folds(),
             fold=lambda wildcards: int(wildcards.member.removeprefix("seed")),
@@ -68,7 +68,7 @@ rule evaluate:
         histogram=in_report(f"{RESULTS}/seed_study.png", "seed_study", "Result"),
         beam=in_report(f"{RESULTS}/beam.png", "beam", "Result"),
     params:
-        command=arguments(
+        **step_params(
             "evaluate",
             report=config["evaluate"]["report"],
             one_se_rule=config["evaluate"]["one_se_rule"],
@@ -94,7 +94,7 @@ rule package_model:
     output:
         model=directory(f"{RESULTS}/model"),
     params:
-        command=arguments(
+        **step_params(
             "package-model", experiment=config["experiment"], register=config["tracking"]["register_model"]
         ),
         code=CODE,
@@ -121,7 +121,7 @@ rule report:
         markdown=in_report(f"{RESULTS}/summary.md", "summary", "Result"),
         provenance=f"{RESULTS}/provenance.json",
     params:
-        command=arguments("report", config=json.dumps(config, sort_keys=True)),
+        **step_params("report", config=json.dumps(config, sort_keys=True)),
         code=CODE,
     conda:
         ENV

@@ -13,7 +13,7 @@ rule run_shard:
         records=f"{RESULTS}/{{stage}}/shards/r{{round}}-{{shard}}.json",
         weights=directory(f"{RESULTS}/{{stage}}/shards/r{{round}}-{{shard}}.weights"),
     params:
-        command=arguments(
+        **step_params(
             "shard",
             checkpoints=lambda wildcards: f"{RESULTS}/{wildcards.stage}/checkpoints",  # outlives a killed attempt
             device=stage_device,
@@ -43,7 +43,7 @@ rule select_layer:
     wildcard_constraints:
         stage="layer[0-9]+",
     params:
-        command=arguments("select", figures=figures_folder),
+        **step_params("select", figures=figures_folder),
         code=CODE,
     conda:
         ENV

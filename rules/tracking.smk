@@ -6,7 +6,7 @@ rule init_tracking:
     output:
         out=f"{RESULTS}/tracking.json",
     params:
-        command=arguments(
+        **step_params(
             "init-tracking",
             uri=TRACKING_URI,
             experiment=config["experiment"],
@@ -29,7 +29,7 @@ rule init_stage:
         tracking=f"{RESULTS}/{{stage}}/tracking.json",
         spec_file=f"{RESULTS}/{{stage}}/spec.json",  # what the stage's jobs read: a changed spec reruns them
     params:
-        command=arguments("init-stage", spec=get_stage_spec),
+        **step_params("init-stage", spec=get_stage_spec),
         code=CODE,
     conda:
         ENV

@@ -4,9 +4,10 @@ import shlex
 
 import pytest
 from snakemake.iocontainers import Namedlist
+from snakemake.rules import Rule
 
 from layerwise.command import cli, steps
-from layerwise.command.declaration import STEPS, BindingError, arguments
+from layerwise.command.declaration import STEPS, BindingError, arguments, step_params
 
 
 def rule_context(wildcards=None, input=None, output=None, threads=1) -> dict:
@@ -83,3 +84,15 @@ def test_every_step_is_a_command_with_its_docstring_as_help():
     text = cli.parser()._subparsers._group_actions[0].choices["step"].format_help()
     for step in steps.STEPS:
         assert step.__doc__.splitlines()[0] in " ".join(text.split())
+
+
+def test_a_changed_setting_is_in_the_params_snakemake_compares_and_a_file_binding_is_not():
+    """Snakemake leaves a params function of a job's files out of its rerun check: the command is one, so
+    the settings it is given must stand apart."""
+    params = step_params(
+        "shard", device=lambda wildcards: "cuda" if wildcards.stage != "preprocess" else "cpu",
+        checkpoints=lambda wildcards, output: output.records + ".checkpoints",
+    )  # fmt: skip
+    assert Rule._is_deriving_function(params["command"])
+    assert not Rule._is_deriving_function(params["settings"])
+    assert params["settings"](Namedlist(fromdict={"stage": "finetune"})) == {"device": "cuda"}

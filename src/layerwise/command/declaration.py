@@ -1,7 +1,7 @@
 """A workflow step is declared once, as its function in command/steps.py: keyword-only parameters whose
 types and defaults say what the step takes, and whose `Annotated` text is the option's help. From that
 signature come both the step's command line (`layerwise step <name> --option ...`, `add_step_parsers`)
-and the arguments a rule passes to it (`arguments`, which the rules call): a rule names no option.
+and the arguments a rule passes to it (`step_params`, which the rules call): a rule names no option.
 """
 
 import argparse
@@ -171,3 +171,23 @@ def arguments(name: str, **given) -> Callable:
         return " ".join(word for word in words if word)
 
     return command
+
+
+def step_params(name: str, **given) -> dict:
+    """A rule's params for step `name`: `command`, the step's name and options as `arguments` binds them,
+    and `settings`, the values `given` here as the job sees them. Snakemake reruns a job whose params
+    changed, but leaves out those computed from the job's files (a function of its input or output, as
+    `command` is): `settings` makes a changed setting rerun the job. A callable of the job's files is left
+    out of it; the files themselves are the job's inputs and outputs."""
+
+    def settings(wildcards) -> dict:
+        values = {}
+        for key, value in given.items():
+            if callable(value):
+                if set(inspect.signature(value).parameters) - {"wildcards"}:
+                    continue
+                value = value(wildcards)
+            values[key] = value
+        return values
+
+    return {"command": arguments(name, **given), "settings": settings}
