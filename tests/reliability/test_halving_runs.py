@@ -1,6 +1,6 @@
-"""Successive halving through `snakemake`: the same cuts and numbers on one shard or three, a shard
-killed mid-rung that a rerun brings to the same numbers, and MLflow showing each trial as one run
-with the rung it reached."""
+"""Successive halving through `snakemake`: the cuts of each bracket, a run on one shard killed mid-rung
+that a rerun brings to the cuts and numbers of an uninterrupted run on three, and MLflow showing each
+trial as one run with the rung it reached."""
 
 import os
 import signal
@@ -26,19 +26,16 @@ def halving_config(shards: int = 1) -> dict:
 
 
 @pytest.fixture(scope="module")
-def one_shard(tmp_path_factory) -> Run:
-    workdir = tmp_path_factory.mktemp("halving-one-shard")
-    run = Run(workdir, halving_config(), snakemake(workdir, halving_config()))
+def three_shards(tmp_path_factory) -> Run:
+    """An uninterrupted run on three shards; the one-shard run of the last test must reach its numbers."""
+    workdir = tmp_path_factory.mktemp("halving-three-shards")
+    run = Run(workdir, halving_config(shards=3), snakemake(workdir, halving_config(shards=3)))
     assert run.process.returncode == 0, run.output[-5000:]
     return run
 
 
-def test_halving_cuts_the_same_trials_to_the_same_numbers_on_one_shard_or_three(one_shard, tmp_path):
-    config = halving_config(shards=3)
-    three = Run(tmp_path, config, snakemake(tmp_path, config))
-    assert three.process.returncode == 0, three.output[-5000:]
-    same_numbers(three, one_shard)
-    table = pd.read_csv(one_shard.results / "trials.csv")
+def test_halving_cuts_each_bracket_to_its_best_and_continues_them_to_the_full_budget(three_shards):
+    table = pd.read_csv(three_shards.results / "trials.csv")
     tuning = table[table.stage == "finetune"]
     assert len(tuning) == 2 * 2 * 3  # two brackets of two arms of three proposals: one row per trial
     assert sorted(tuning.status) == ["FINISHED"] * 4 + ["PRUNED"] * 8
@@ -48,9 +45,9 @@ def test_halving_cuts_the_same_trials_to_the_same_numbers_on_one_shard_or_three(
     assert set(tuning[tuning.status == "FINISHED"].stopped_epoch) == {80}  # continued to the full budget
 
 
-def test_mlflow_shows_each_trial_as_one_run_with_the_rung_it_reached(one_shard):
-    client = MlflowClient(one_shard.tracking_uri)
-    runs = one_shard.mlflow_runs("tags.`layerwise.role` = 'trial' and tags.`layerwise.stage` = 'finetune'")
+def test_mlflow_shows_each_trial_as_one_run_with_the_rung_it_reached(three_shards):
+    client = MlflowClient(three_shards.tracking_uri)
+    runs = three_shards.mlflow_runs("tags.`layerwise.role` = 'trial' and tags.`layerwise.stage` = 'finetune'")
     assert len(runs) == len({run.info.run_name for run in runs}) == 12
     for run in runs:
         tags = run.data.tags
@@ -59,11 +56,11 @@ def test_mlflow_shows_each_trial_as_one_run_with_the_rung_it_reached(one_shard):
         reached = 80 if tags["layerwise.status"] == "FINISHED" else 40
         assert (tags["layerwise.rung"], tags["layerwise.budget"]) == (str(reached // 80), str(reached))
         assert steps == list(range(1, reached + 1))  # one curve across the rungs
-    summary = (one_shard.results / "summary.md").read_text()
+    summary = (three_shards.results / "summary.md").read_text()
     assert "Successive halving in finetune: 8 of 12 trials pruned; 640 epochs trained of the 960" in summary
 
 
-def test_a_shard_killed_mid_rung_reruns_to_the_numbers_of_an_uninterrupted_run(one_shard, tmp_path):
+def test_one_shard_killed_mid_rung_reruns_to_the_cuts_and_numbers_of_three_uninterrupted(three_shards, tmp_path):
     config = halving_config()
     process = start_snakemake(tmp_path, config)
     run = Run(tmp_path, config, None)
@@ -77,6 +74,6 @@ def test_a_shard_killed_mid_rung_reruns_to_the_numbers_of_an_uninterrupted_run(o
     assert process.wait(timeout=600) != 0
     rerun = snakemake(tmp_path, config, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    same_numbers(run, one_shard)
+    same_numbers(run, three_shards)
     statuses = [r.info.status for r in run.mlflow_runs("tags.`layerwise.role` = 'trial'")]
     assert set(statuses) == {"FINISHED"}  # the killed trial's run, reopened, finished
