@@ -137,6 +137,16 @@ class BindingError(ValueError):
     """A rule binds a step's options wrongly: an unknown option, or one found nowhere or twice."""
 
 
+def wants(value: Callable) -> set[str]:
+    """The parts of a job (wildcards, input, output, threads) a given callable takes."""
+    return set(inspect.signature(value).parameters)
+
+
+def resolved(value, job: dict):
+    """A value given to a step as a job sees it: a callable is called with the parts of `job` it takes."""
+    return value(**{part: job[part] for part in wants(value)}) if callable(value) else value
+
+
 def arguments(name: str, **given) -> Callable:
     """What a rule passes to step `name`, as a params function: `layerwise step {params.command}`. Each
     option takes the value `given` names for it (a callable of some of wildcards, input, output, threads
@@ -153,10 +163,7 @@ def arguments(name: str, **given) -> Callable:
         words = [name]
         for key, each in declared.items():
             if key in given:
-                value = given[key]
-                if callable(value):
-                    wanted = inspect.signature(value).parameters
-                    value = value(**{k: v for k, v in {**namespaces, "threads": threads}.items() if k in wanted})
+                value = resolved(given[key], {**namespaces, "threads": threads})
             else:
                 found = [space for space, named in namespaces.items() if key in named.keys()]
                 found += ["threads"] * (key == "threads")
@@ -181,13 +188,7 @@ def step_params(name: str, **given) -> dict:
     out of it; the files themselves are the job's inputs and outputs."""
 
     def settings(wildcards) -> dict:
-        values = {}
-        for key, value in given.items():
-            if callable(value):
-                if set(inspect.signature(value).parameters) - {"wildcards"}:
-                    continue
-                value = value(wildcards)
-            values[key] = value
-        return values
+        kept = {key: value for key, value in given.items() if not callable(value) or wants(value) <= {"wildcards"}}
+        return {key: resolved(value, {"wildcards": wildcards}) for key, value in kept.items()}
 
     return {"command": arguments(name, **given), "settings": settings}

@@ -15,6 +15,8 @@ from layerwise.learn.devices import DEVICES
 Splits = tuple[str, str, str]  # a path per split, in SPLITS' order
 Device = Annotated[Literal[DEVICES], "where trials train"]
 Threads = Annotated[int, "torch threads"]
+PipelineTracking = Annotated[str, "the pipeline's tracking file"]
+StageSpecFile = Annotated[str, "the stage spec (a JSON file)"]
 
 
 def prepare_data(
@@ -99,7 +101,7 @@ def init_tracking(
 
 def init_stage(
     *,
-    pipeline: Annotated[str, "the pipeline's tracking file"],
+    pipeline: PipelineTracking,
     spec: Annotated[str, "the stage spec, as JSON; logged as the run's params"],
     spec_file: Annotated[str, "where to write the spec, which the stage's jobs read"],
     tracking: Annotated[str, "where to write the stage's tracking file (JSON)"],
@@ -122,7 +124,7 @@ def one(paths: list[str]) -> str | None:
 
 def shard(
     *,
-    spec: Annotated[str, "the stage spec (a JSON file)"],
+    spec: StageSpecFile,
     round_: Annotated[int, "the stage's round"],
     shard: Annotated[int, "this shard's number in the round"],
     train: Annotated[str, "the preprocessed training split (NPZ)"],
@@ -149,7 +151,7 @@ def shard(
 
 def select(
     *,
-    spec: Annotated[str, "the stage spec (a JSON file)"],
+    spec: StageSpecFile,
     records: Annotated[list[str], "the shard records of every round"],
     parents: Annotated[list[str], "top-K file of the previous stage"] = (),
     tracking: Annotated[str, "the stage's tracking file"],
@@ -212,7 +214,7 @@ def evaluate(
     one_se_rule: Annotated[
         bool, "of the candidates within one paired standard error of the best on validation, take the simplest"
     ],
-    tracking: Annotated[str, "the pipeline's tracking file"],
+    tracking: PipelineTracking,
     experiment: Annotated[str, "the experiment's name"],
     summary: Annotated[str, "where to write summary.json"],
     model: Annotated[str, "where to save the final model (model.pt)"],
@@ -236,7 +238,7 @@ def package_model(
     schema: Annotated[str, "the raw data's feature columns and class labels (JSON)"],
     example: Annotated[str, "the raw test split, whose first rows are the input example"],
     summary: Annotated[str, "summary.json, whose figures tag the registered version"],
-    tracking: Annotated[str, "the pipeline's tracking file"],
+    tracking: PipelineTracking,
     experiment: Annotated[str, "the name the model is registered under"],
     register: Annotated[bool, "register the model in MLflow"],
     model: Annotated[str, "the model folder to write"],
@@ -255,7 +257,7 @@ def report(
     *,
     records: Annotated[list[str], "every stage's shard records"],
     summary: Annotated[str, "summary.json"],
-    tracking: Annotated[str, "the pipeline's tracking file"],
+    tracking: PipelineTracking,
     config: Annotated[str, "the resolved config, as JSON, logged on the pipeline run"],
     csv: Annotated[str, "where to write trials.csv"],
     parquet: Annotated[str, "where to write trials.parquet"],
