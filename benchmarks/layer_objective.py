@@ -73,7 +73,7 @@ def layer_spec(stage: str, trials: int, tiny: bool) -> StageSpec:
 def train_layer(stage: str, trials: int, inputs: StageInputs, folder: Path, tiny: bool) -> list[dict]:
     spec, log = layer_spec(stage, trials, tiny), TrialLog.untracked()
     records = []
-    for group in groups(round_trials(spec, 0, []), spec, inputs):
+    for group in groups(round_trials(spec, 0, [], inputs), spec, inputs):
         records += run_group(group, spec, inputs, folder, log)
     return [record for record in records if record["status"] == "FINISHED"]
 

@@ -62,7 +62,7 @@ def pipeline_search(
     )
     log, history, points, started = TrialLog.untracked(), [], [], time.process_time()
     for round_ in range(rounds):
-        for group in groups(round_trials(spec, round_, history), spec, inputs):
+        for group in groups(round_trials(spec, round_, history, inputs), spec, inputs):
             ended = run_group(group, spec, inputs, folder, log)
             history += ended
             points += [(objective_of(record["objective"]), time.process_time() - started) for record in ended]

@@ -134,7 +134,7 @@ def run_search(search: str, strategy: str, seed: int, inputs: StageInputs, folde
     spec = stage_spec(search, strategy, seed, tiny)
     log, history = TrialLog.untracked(), []
     for round_ in range(STRATEGIES[strategy][0]["rounds"]):
-        for trial in round_trials(spec, round_, history):
+        for trial in round_trials(spec, round_, history, inputs):
             history.append(run_one(trial, spec, inputs, folder, log))
     return history
 

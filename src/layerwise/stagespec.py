@@ -22,6 +22,7 @@ class StageSpec:
     top_k: int = 1  # what its selection keeps: a layer's K stacks; one pipeline, one network
     pack_size: int = 1  # consecutive trials a shard takes together, and which may train as one model
     no_pretraining_arm: bool = False  # fine-tuning: one more arm, without a pretrained stack
+    allocation: str = "even"  # how rounds after the first share their trials among the arms (search/arms.py)
     readout: str | None = None  # preprocessing and layers: the read-out that scores them
     readout_ridge: float | None = None
     tie_hidden_units: bool = False  # layers above the first take the first's width

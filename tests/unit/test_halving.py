@@ -47,8 +47,9 @@ def test_the_dag_has_one_round_per_rung_of_every_bracket():
         "pretrain": {"layers": 1, "strategy": {"rounds": 1}, "top_k": 1, "trials_per_parent": 1, "shards": 1,
                      "pack_size": 1, "space": {}, "readout": "ridge", "readout_ridge": 1.0, "tie_hidden_units": True,
                      "distinct_parents": True},
-        "finetune": {"strategy": {"rounds": 2}, "no_pretraining_arm": True, "trials_per_parent": 9, "shards": 1,
-                     "pack_size": 1, "space": {}, "patience": 5, "checkpoint_after_s": None,
+        "finetune": {"strategy": {"rounds": 2}, "no_pretraining_arm": True, "allocation": "race",
+                     "trials_per_parent": 9, "shards": 1, "pack_size": 1, "space": {}, "patience": 5,
+                     "checkpoint_after_s": None,
                      "halving": {"rungs": 3, "eta": 3, "hyperband": False}},
     }  # fmt: skip
     assert stage_rounds(config) == {"preprocess": 1, "layer1": 1, "finetune": 6}
@@ -167,7 +168,7 @@ def test_later_brackets_learn_from_each_trial_once_as_its_last_rung_left_it():
             seen.append((round_, budget, [(r["index"], r["status"], r["round"]) for r in arm_history]))
             return super().propose(round_, first_index, budget, arm_history)
 
-    trials = plan_round(stage, Spy(stage_space(stage), 0, "finetune", {}), 2, history)
+    trials = plan_round(stage, Spy(stage_space(stage), 0, "finetune", {}), 2, history, valid_rows=100)
     assert seen == [(1, 6, [(0, "PRUNED", 0), (1, "FINISHED", 0), (2, "PRUNED", 0)])]  # bracket 1, rounds as brackets
     assert [t.trial_id for t in trials] == [f"finetune-r2-t{i:04d}" for i in range(6)]
     assert {t.budget for t in trials} == {6}

@@ -51,7 +51,7 @@ def search(name, seed=0, fail=lambda trial: False, rounds=ROUNDS, stage_spec=Non
     strategy = make_strategy(SPACE, seed, stage_spec.stage, SETTINGS[name])
     history, per_round = [], []
     for round_ in range(rounds):
-        trials = plan_round(stage_spec, strategy, round_, history)
+        trials = plan_round(stage_spec, strategy, round_, history, valid_rows=100)
         per_round.append(trials)
         for trial in trials:
             score = None if fail(trial) else objective(trial.params)
@@ -173,7 +173,7 @@ def run_rounds(strategy, rounds=3):
     """The lower the learning rate and the corruption, the better: both optima lie past the low border."""
     history, per_round = [], []
     for round_ in range(rounds):
-        trials = plan_round(spec(parents=1), strategy, round_, history)
+        trials = plan_round(spec(parents=1), strategy, round_, history, valid_rows=100)
         per_round.append(trials)
         history += [
             {"round": t.round, "index": t.index, "arm": t.arm, "params": t.params, "status": "FINISHED",

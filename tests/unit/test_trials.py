@@ -13,7 +13,7 @@ def spec(**overrides):
 
 
 def plan_stage(spec, space):
-    return plan_round(spec, RandomSearch(space, spec.seed, spec.stage, {}), 0, [])
+    return plan_round(spec, RandomSearch(space, spec.seed, spec.stage, {}), 0, [], valid_rows=100)
 
 
 def test_trials_are_laid_out_arm_by_arm():

@@ -77,6 +77,7 @@ def stage_specs(config: dict) -> dict[str, StageSpec]:
         parents=pretraining["top_k"] if pretraining["layers"] else 0,  # 0 layers: only the no-pretraining arm
         has_parent_stacks=bool(pretraining["layers"]),
         no_pretraining_arm=tuning["no_pretraining_arm"],
+        allocation=tuning["allocation"],
         trials_per_parent=tuning["trials_per_parent"],
         shards=tuning["shards"],
         pack_size=tuning["pack_size"],

@@ -9,9 +9,11 @@ may train together (packs/); the strategy (strategies.py) decides the hyper-para
 earlier rounds.
 """
 
+import math
 from dataclasses import dataclass
 
 from layerwise.records import TrialRecord
+from layerwise.search import arms
 from layerwise.search.halving import Halving, Rung, settle
 from layerwise.seeding import derive_seed
 from layerwise.stagespec import StageSpec
@@ -60,11 +62,13 @@ def arm_count(spec: StageSpec) -> int:
     return spec.parents + (1 if spec.no_pretraining_arm else 0)
 
 
-def plan_round(spec: StageSpec, strategy, round_: int, history: list[TrialRecord]) -> list[Trial]:
+def plan_round(spec: StageSpec, strategy, round_: int, history: list[TrialRecord], valid_rows: int) -> list[Trial]:
     """Every trial of a stage's round, in index order: at a bracket's first rung (every round, without
-    halving) each arm's proposals, arm after arm; at a later rung the trials the previous one keeps.
+    halving) each arm's proposals, arm after arm, as many as its share (arms.py); at a later rung the
+    trials the previous one keeps.
 
-    `history` holds the records of the stage's earlier rounds; each arm sees only its own.
+    `history` holds the records of the stage's earlier rounds; each arm sees only its own. `valid_rows`:
+    how many rows a validation error is measured on.
     """
     halving = Halving.of(spec)
     rung = halving.rung(round_)
@@ -74,11 +78,16 @@ def plan_round(spec: StageSpec, strategy, round_: int, history: list[TrialRecord
     brackets = [{**record, "round": halving.rung(record["round"]).bracket} for record in settle(history)]
     trials, stage = [], spec.stage
     per_arm = halving.proposals(spec.trials_per_parent, rung.bracket)
+    allocation = arms.EVEN if rung.bracket == 0 else spec.allocation
+    best = arm_bests(brackets)
+    counts = arms.shares(allocation, arm_count(spec), per_arm, best, valid_rows, spec.pack_size)
     pretrained_arms = spec.parents if spec.has_parent_stacks else 0
-    for arm in range(arm_count(spec)):
+    for arm, count in enumerate(counts):
+        if not count:
+            continue
         arm_history = [record for record in brackets if record["arm"] == arm]
         extended = tuple(strategy.extensions(rung.bracket, arm_history))
-        for params in strategy.propose(rung.bracket, len(trials), per_arm, arm_history):
+        for params in strategy.propose(rung.bracket, len(trials), count, arm_history):
             index = len(trials)
             trials.append(
                 Trial(
@@ -94,6 +103,15 @@ def plan_round(spec: StageSpec, strategy, round_: int, history: list[TrialRecord
                 )
             )
     return trials
+
+
+def arm_bests(history: list[TrialRecord]) -> dict[int, float]:
+    """Each arm's best objective among its finished trials."""
+    best = {}
+    for record in history:
+        if record["status"] == Status.FINISHED:
+            best[record["arm"]] = min(best.get(record["arm"], math.inf), record["objective"])
+    return best
 
 
 def budget(params: dict, halving: Halving, rung: Rung) -> int | None:

@@ -25,10 +25,10 @@ from layerwise.steps.lifecycle import budgeted, checkpoint_for, close_trial, int
 from layerwise.track.triallog import TrialLog
 
 
-def round_trials(spec: StageSpec, round_: int, history: list[dict]):
+def round_trials(spec: StageSpec, round_: int, history: list[dict], inputs: StageInputs):
     """Every trial of a round, as the stage's strategy proposes it from the earlier rounds' records."""
     strategy = make_strategy(stage_space(spec), spec.seed, spec.stage, spec.strategy)
-    return plan_round(spec, strategy, round_, history)
+    return plan_round(spec, strategy, round_, history, len(inputs.valid.y))
 
 
 class Interrupted(BaseException):
@@ -182,12 +182,12 @@ def run_shard(
     configure_torch(threads)
     on = resolve_device(device)
     signal.signal(signal.SIGTERM, interrupt)
-    planned = round_trials(spec, round_, read_shards(history))
+    inputs = StageInputs(train, valid, parents, on, unlabelled)
+    planned = round_trials(spec, round_, read_shards(history), inputs)
     packs = {}
     for trial in planned:
         packs.setdefault(pack_of(trial, spec.pack_size), []).append(trial)
     claims = Claims(claims_folder(Path(records).parent / "claims", round_, spec, tracking, planned), shard)
-    inputs = StageInputs(train, valid, parents, on, unlabelled)
     print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
     begun = {trial.trial_id for trial in planned if not trial.carried}  # a continued trial's run is its own
     log = TrialLog.of_shard(tracking, records, len(planned), spec.shards, begun)
