@@ -97,6 +97,8 @@ def test_selection_ranks_every_round_and_mlflow_tags_each_trial_with_its_round(r
     table = pd.read_csv(rounds_run.results / "trials.csv")
     tuning = table[table.stage == "finetune"]
     assert sorted(set(tuning["round"])) == [0, 1] and len(tuning) == 2 * 2 * 2
+    first_round_log = (rounds_run.results / "logs" / "finetune" / "r0-shard-0.log").read_text()
+    assert "4 trials in 2 packs in the round, on cpu; per arm: [2, 2]" in first_round_log  # round 0: even
     summary = json.loads((rounds_run.results / "summary.json").read_text())
     best = tuning.sort_values(["objective", "round", "index"]).iloc[0]
     assert summary["selected_trial"] == best.trial_id

@@ -30,7 +30,7 @@ def changed(path: str, value) -> dict:
 CONFIG_CASES = {
     "unknown key": (
         changed("finetune.patiences", 3),
-        "finetune.patiences: unknown key (did you mean 'patience'?); allowed: checkpoint_after_s,",
+        "finetune.patiences: unknown key (did you mean 'patience'?); allowed: allocation, checkpoint_after_s,",
     ),
     "wrong type": (
         changed("finetune.trials_per_parent", "eight"),

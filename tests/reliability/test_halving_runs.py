@@ -16,10 +16,11 @@ pytestmark = pytest.mark.e2e
 
 
 def halving_config(shards: int = 1) -> dict:
-    """Two brackets of two rungs (40 then 80 epochs): 3 proposals per arm, the best of each arm goes on."""
+    """Two brackets of two rungs (40 then 80 epochs): 3 proposals per arm, the best of each arm goes on;
+    both arms in both brackets (no race), so that each bracket cuts the same way."""
     config = reliability_config(experiment="halving")
     config["finetune"] |= {
-        "trials_per_parent": 3, "shards": shards, "pack_size": 1,
+        "trials_per_parent": 3, "shards": shards, "pack_size": 1, "allocation": "even",
         "strategy": {"name": "tpe", "rounds": 2, "startup_trials": 2}, "halving": {"rungs": 2, "eta": 2},
     }  # fmt: skip
     return config

@@ -71,3 +71,26 @@ def test_fine_tuning_rounds_after_the_first_race_the_arms_from_the_records():
     even = plan_round(spec, strategy, 1, history, valid_rows=80)
     assert even == plan_round(stage_spec(**{**spec.__dict__, "allocation": arms.EVEN}), strategy, 1, history, 800)
     assert [t.arm for t in even] == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_with_halving_a_bracket_races_at_its_first_rung_and_each_arm_keeps_its_own_best():
+    spec = stage_spec(
+        stage="finetune", kind="finetune", parents=1, has_parent_stacks=True, no_pretraining_arm=True,
+        trials_per_parent=4, shards=1, pack_size=1, allocation=arms.RACE,
+        halving={"rungs": 2, "eta": 2, "hyperband": False},
+    )  # fmt: skip
+    strategy = RandomSearch(SPACE, 0, "finetune", {})
+    bracket_0 = [  # rounds 0 and 1: bracket 0's two rungs; arm 1 far ahead
+        {**record, "proposed": {"max_epochs": 100}, "seed": 0, "parent_rank": None, "mlflow_run_id": None,
+         "duration_s": 1.0, "state": {"path": "s", "epoch": 4, "stopped": False}}
+        for record in records(0, [[0.40, 0.41, 0.42, 0.43], [0.20, 0.30, 0.31, 0.32]])
+    ]  # fmt: skip
+    bracket_0 += [{**r, "round": 1} for r in bracket_0 if r["index"] in (0, 1, 4, 5)]
+    first_rung = plan_round(spec, strategy, 2, bracket_0, valid_rows=800)
+    assert [t.arm for t in first_rung] == [1] * 8 and {t.budget for t in first_rung} == {50}  # of max_epochs 100
+    ended = [
+        {**r, "round": 2, "index": t.index, "arm": t.arm, "objective": 0.1 + t.index / 100, "proposed": t.params}
+        for r, t in zip(bracket_0, first_rung, strict=False)
+    ]
+    second_rung = plan_round(spec, strategy, 3, bracket_0 + ended, valid_rows=800)
+    assert [(t.arm, t.index, t.budget) for t in second_rung] == [(1, i, 100) for i in range(4)]  # 8 proposals: 4 go on

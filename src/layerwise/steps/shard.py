@@ -15,7 +15,7 @@ from layerwise.learn.devices import resolve_device
 from layerwise.learn.training import Watch
 from layerwise.records import TrialRecord, read_shards, write_shard
 from layerwise.search.strategies import make_strategy
-from layerwise.search.trials import pack_of, plan_round
+from layerwise.search.trials import arm_count, pack_of, plan_round
 from layerwise.seeding import configure_torch, seed_everything
 from layerwise.stages.inputs import StageInputs
 from layerwise.stages.kinds import KINDS, PackingKind, stage_space
@@ -188,7 +188,8 @@ def run_shard(
     for trial in planned:
         packs.setdefault(pack_of(trial, spec.pack_size), []).append(trial)
     claims = Claims(claims_folder(Path(records).parent / "claims", round_, spec, tracking, planned), shard)
-    print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}", flush=True)
+    per_arm = [sum(trial.arm == arm for trial in planned) for arm in range(arm_count(spec))]
+    print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}; per arm: {per_arm}", flush=True)
     begun = {trial.trial_id for trial in planned if not trial.carried}  # a continued trial's run is its own
     log = TrialLog.of_shard(tracking, records, len(planned), spec.shards, begun)
     directory = Path(weights_dir)
