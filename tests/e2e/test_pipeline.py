@@ -181,6 +181,11 @@ def test_summary_and_trials_table_agree_with_mlflow(smoke_run):
     best = table[table.stage == "finetune"].sort_values(["objective", "index"]).iloc[0]
     assert summary["selected_trial"] == best.trial_id and summary["valid_error"] == pytest.approx(best.objective)
     assert set(summary["pretraining_comparison"]) == {"pretrained", "no_pretraining"}
+    tuning = table[(table.stage == "finetune") & (table.status == "FINISHED")]
+    pretrained_trials = int(tuning.parent_trial.notna().sum())  # each side's share of the finished trials
+    assert summary["pretraining_comparison"]["pretrained"]["trials"] == pretrained_trials
+    assert summary["pretraining_comparison"]["no_pretraining"]["trials"] == len(tuning) - pretrained_trials
+    assert f"({pretrained_trials} trials)" in (smoke_run.results / "summary.md").read_text()
     assert sorted(summary["stages"]) == ["finetune", "layer1", "layer2", "preprocess"]
     for stage, overview in summary["stages"].items():
         rows = table[table.stage == stage]

@@ -81,9 +81,10 @@ def render(summary: dict, table: pd.DataFrame) -> str:
         f"{study['test_error_std']:.4f}; their ensemble {study['ensemble_test_error']:.4f}"
         + ("; each member a refit on train + valid." if all(member["refit"] for member in study["seeds"]) else "."),
         "",
-        "Pretraining against none (the best network of each arm): "
+        "Pretraining against none (the best network of each side, and its side's fine-tuning trials): "
         + "; ".join(
-            f"{arm.replace('_', ' ')}: valid {result['valid_error']:.4f}, test {result['test_error']:.4f}"
+            f"{arm.replace('_', ' ')}: valid {result['valid_error']:.4f}, test {result['test_error']:.4f} "
+            f"({result['trials']} trials)"
             for arm, result in arms.items()
             if result
         )

@@ -49,8 +49,9 @@ def pretrained_layers(record: dict) -> list[dict]:
     return [step for step in record["lineage"] if step["stage"] != record["stage"]]
 
 
-def scores(record: dict | None, test) -> dict | None:
-    """Validation and test error of the best network of one arm, with the layers it grew from."""
+def scores(record: dict | None, trials: int, test) -> dict | None:
+    """Validation and test error of the best network of one side (with or without pretraining), with the
+    layers it grew from and how many finished trials the side had."""
     if record is None:
         return None
     test_error, _ = classification_error(load_network(record["weights"])[0], test.x, test.y)
@@ -59,6 +60,7 @@ def scores(record: dict | None, test) -> dict | None:
         "valid_error": record["objective"],
         "test_error": test_error,
         "layers": [step["trial_id"] for step in pretrained_layers(record)],
+        "trials": trials,
     }
 
 
@@ -176,8 +178,8 @@ def evaluate(
     baseline |= {key: candidates["linear"][key] for key in ("test_accuracy", "test_error")}
     evaluation = EvaluationRun.open(tracking)
     comparison = {
-        "pretrained": scores(selected["best_pretrained"], test),
-        "no_pretraining": scores(selected["best_no_pretraining"], test),
+        side: scores(selected[f"best_{side}"], selected[f"trials_{side}"], test)
+        for side in ("pretrained", "no_pretraining")
     }
     summary = {
         "experiment": experiment,

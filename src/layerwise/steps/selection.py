@@ -120,6 +120,9 @@ def select_finetune(spec: StageSpec, order: list[dict], parents_path: str | None
         "best": described(order[0]),
         "best_pretrained": described(pretrained),
         "best_no_pretraining": described(no_pretraining),
+        # how many finished trials each side had: the race (search/arms.py) moves them to the leader
+        "trials_pretrained": sum(r["parent_rank"] is not None for r in order),
+        "trials_no_pretraining": sum(r["parent_rank"] is None for r in order),
         # what each parent stack (and no pretraining) led to at best, for the beam figure
         "best_per_parent": [
             {key: record[key] for key in ("trial_id", "objective", "parent_trial")}
