@@ -1,8 +1,9 @@
 """Trials: (stage, round, index) and everything that is a pure function of it.
 
-A round's trials are laid out arm by arm: with random search, arm a holds indices a*T .. a*T+T-1,
-where T is `trials_per_parent` and the arm names the parent stack (its rank in the previous stage's
-top-K); a grid brings its own size. Fine-tuning may add one more arm with no pretrained parent.
+A round's trials are laid out arm by arm: in round 0 arm a holds indices a*T .. a*T+T-1, where T is
+`trials_per_parent` and the arm names the parent stack (its rank in the previous stage's top-K); a grid
+brings its own size. Fine-tuning may add one more arm with no pretrained parent, and shares its later
+rounds among the arms by their results (arms.py).
 Shards take trials in packs of `pack_size` consecutive indices (pack p holds p*P .. p*P+P-1;
 claims.py says which shard runs which), so sharding never changes what a trial is, nor which trials
 may train together (packs/); the strategy (strategies.py) decides the hyper-parameters from the
