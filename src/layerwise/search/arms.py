@@ -10,13 +10,13 @@ the ones in it: each of them an equal share, cut to whole packs (so that a pack 
 leader also what does not divide. Bengio (2012, 3.3) spends the budget where the results so far point;
 an arm clearly behind after its first trials (on a validation set large enough to tell) seldom catches
 up, and the one ahead gets the trials that refine it. Where every arm is in the race, the round is the
-even one: on small validation sets the race changes nothing it cannot tell apart.
+even one. On a small validation set a margin of one standard error still lets an arm drop out on noise,
+and more trials on few rows can fit those rows rather than the task (benchmarks/README.md measures both).
 """
 
 import math
 
-EVEN, RACE = "even", "race"
-ALLOCATIONS = (RACE, EVEN)
+EVEN, RACE = "even", "race"  # the choices are the schema's (finetune.allocation)
 
 
 def standard_error(error: float, rows: int) -> float:
