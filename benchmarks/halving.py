@@ -35,7 +35,6 @@ from layerwise.records import read_shards
 from layerwise.search.halving import Halving, settle
 from layerwise.seeding import configure_torch
 from layerwise.stagespec import StageSpec, from_dict
-from layerwise.status import Status
 from layerwise.steps.selection import halving_summary
 from layerwise.steps.shard import run_shard
 
@@ -70,11 +69,7 @@ def stage_spec(arm: str, seed: int, patience: int | None, tiny: bool) -> StageSp
 def best_finished(trials: list[dict], halving: Halving) -> float:
     """The lowest validation error of a trial (`halving.settle`'s records) that trained its full budget
     (its bracket's last rung)."""
-    done = [
-        r["objective"]
-        for r in trials
-        if r["status"] == Status.FINISHED and ("rung" not in r or halving.rung(r["round"]).last)
-    ]
+    done = [r.objective for r in trials if r.finished and (not r.halving or halving.rung(r.round).last)]
     return min(done) if done else float("nan")
 
 

@@ -75,7 +75,7 @@ def train_layer(stage: str, trials: int, inputs: StageInputs, folder: Path, tiny
     records = []
     for group in groups(round_trials(spec, 0, [], inputs), spec, inputs):
         records += run_group(group, spec, inputs, folder, log)
-    return [record for record in records if record["status"] == "FINISHED"]
+    return [record for record in records if record.finished]
 
 
 def fine_tuned_error(stack_path: str, splits: Path, folder: Path, tiny: bool) -> float:
@@ -101,12 +101,12 @@ def score_stacks(
 ) -> list:
     rows = []
     for record in records:
-        layer = torch.load(record["weights"], weights_only=True)["layer"]
+        layer = torch.load(record.weights, weights_only=True)["layer"]
         stack = stacks.extend(stacks.load(parent), layer)
         path = str(folder / f"{record['trial_id']}-stack.pt")
         stacks.save(stack, path)
         f_train, f_valid = stacks.encode(stack, inputs.train.x), stacks.encode(stack, inputs.valid.x)
-        row = {"stage": stage, "trial_id": record["trial_id"], "hidden_units": layer["n_hidden"], "stack": path}
+        row = {"stage": stage, "trial_id": record.trial_id, "hidden_units": layer["n_hidden"], "stack": path}
         for readout in READOUTS:
             started = time.process_time()
             row[readout] = readout_error(

@@ -65,7 +65,7 @@ def pipeline_search(
         for group in groups(round_trials(spec, round_, history, inputs), spec, inputs):
             ended = run_group(group, spec, inputs, folder, log)
             history += ended
-            points += [(objective_of(record["objective"]), time.process_time() - started) for record in ended]
+            points += [(objective_of(record.objective), time.process_time() - started) for record in ended]
     return points
 
 

@@ -172,10 +172,10 @@ def main() -> None:
                     print(f"{search} {strategy} seed {seed}: {len(records)} trials in {took:.0f}s", flush=True)
                     for record in records:
                         rows.append(
-                            {"search": search, "strategy": strategy, "seed": seed, "round": record["round"],
-                             "index": record["index"], "status": record["status"],
-                             "objective": record["objective"] if record["objective"] is not None else np.nan,
-                             "duration_s": record["duration_s"], **record["params"]}
+                            {"search": search, "strategy": strategy, "seed": seed, "round": record.round,
+                             "index": record.index, "status": record.status,
+                             "objective": record.objective if record.objective is not None else np.nan,
+                             "duration_s": record.duration_s, **record.params}
                         )  # fmt: skip
     trials = pd.DataFrame(rows)
     trials.to_csv(out / "strategies.csv", index=False)

@@ -1,50 +1,94 @@
 """A trial's record: what its shard writes of it to `<stage>/shards/r<round>-<shard>.json`, the
 source of truth from which the next rounds, the selection, trials.csv, the figures and MLflow's repair
-all read. Written (`write_shard`) and read (`read_shards`) here only."""
+all read. One type through the trial's life: opened (RUNNING, what is known before it trains), then
+ended (`ended`: FINISHED or FAILED, with its results), PRUNED once halving has read the rungs. Its JSON
+form is written (`write_shard`) and read (`read_shards`) here only."""
 
-from typing import NotRequired, TypedDict
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from layerwise.files import read_json, write_json
+from layerwise.status import Status
+
+HALVING_FIELDS = ("rung", "budget", "state")  # only a trial of a halving stage has them
 
 
-class TrialRecord(TypedDict):
+@dataclass(frozen=True)
+class TrialRecord:
     stage: str
     round: int  # the round it trained in (with halving, that of the rung the record is of)
     index: int
     trial_id: str  # the same at every rung: <stage>-r<the round it began in>-t<index>
-    arm: int
-    parent_rank: int | None  # the parent stack it trained on (None: no pretraining, or a first stage)
-    parent_trial: str | None
-    seed: int
-    proposed: dict  # what the strategy proposed: what later rounds build on
-    extended: list[str]  # how the strategy widened intervals for its round
-    pack: str | None  # the pack it trained in with others, if any
-    shard: int
-    mlflow_run_id: str | None
-    params: dict  # the hyper-parameters it trained with (resolved)
-    status: str  # status.Status: FINISHED or FAILED; PRUNED once halving.settle has read the rungs
-    reason: str | None  # why it failed
-    objective: float | None  # its validation objective, lower is better
-    metrics: dict
-    curves: dict  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
-    duration_s: float
-    weights: str | None  # where its trained model lies
-    tracking_error: NotRequired[str]  # MLflow could not record it: the selection logs it again
-    rung: NotRequired[int]  # with halving: the rung of its bracket this record is of,
-    budget: NotRequired[int]  # the epochs it had trained when the rung ended,
-    state: NotRequired[dict | None]  # and where it left its training state for the next rung (path, epoch, stopped)
+    arm: int = 0
+    parent_rank: int | None = None  # the parent stack it trained on (None: no pretraining, or a first stage)
+    parent_trial: str | None = None
+    seed: int = 0
+    proposed: dict = field(default_factory=dict)  # what the strategy proposed: what later rounds build on
+    extended: tuple[str, ...] = ()  # how the strategy widened intervals for its round
+    pack: str | None = None  # the pack it trained in with others, if any
+    shard: int = 0
+    mlflow_run_id: str | None = None
+    params: dict = field(default_factory=dict)  # the hyper-parameters it trained with (resolved)
+    status: Status = Status.RUNNING
+    reason: str | None = None  # why it failed
+    objective: float | None = None  # its validation objective, lower is better
+    metrics: dict = field(default_factory=dict)
+    curves: dict = field(default_factory=dict)  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
+    duration_s: float = 0.0
+    weights: str | None = None  # where its trained model lies
+    tracking_error: str | None = None  # MLflow could not record it: the selection logs it again
+    rung: int | None = None  # with halving: the rung of its bracket this record is of,
+    budget: int | None = None  # the epochs it had trained when the rung ended,
+    state: dict | None = None  # and where it left its training state for the next rung (path, epoch, stopped)
+
+    @property
+    def finished(self) -> bool:
+        return self.status == Status.FINISHED
+
+    @property
+    def halving(self) -> bool:
+        return self.rung is not None
+
+    @property
+    def began(self) -> tuple[str, int, int]:
+        """Who the trial is across rungs: its stage, the round it began in and its index there."""
+        return self.stage, self.round - (self.rung or 0), self.index
+
+    @property
+    def best_valid_loss(self) -> float:
+        """Fine-tuning's tie-break between equal validation errors (0 where there is none)."""
+        return self.metrics.get("best_valid_loss", 0.0)
+
+    def ended(self, **results) -> "TrialRecord":
+        return replace(self, **results)
+
+    def to_json(self) -> dict:
+        """Its JSON form: the halving fields only where it has them, a tracking error only where there is one."""
+        values = asdict(self)
+        values["extended"] = list(self.extended)
+        for name in (*HALVING_FIELDS, "tracking_error"):
+            if values[name] is None and not (self.halving and name in HALVING_FIELDS):
+                del values[name]
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict) -> "TrialRecord":
+        known = {record_field.name for record_field in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"a trial record does not have {', '.join(unknown)}")
+        return cls(**{**values, "status": Status(values["status"]), "extended": tuple(values.get("extended", ()))})
 
 
 def write_shard(path: str, stage: str, round_: int, shard: int, records: list[TrialRecord]) -> None:
-    write_json(path, {"stage": stage, "round": round_, "shard": shard, "records": records})
+    write_json(path, {"stage": stage, "round": round_, "shard": shard, "records": [r.to_json() for r in records]})
 
 
 def read_shard(path: str) -> list[TrialRecord]:
-    return read_json(path)["records"]
+    return [TrialRecord.from_json(values) for values in read_json(path)["records"]]
 
 
 def read_shards(paths: list[str]) -> list[TrialRecord]:
     """Every record of the shards' files, in round and index order: with halving, one per rung a trial
     trained (`halving.settle` makes one per trial of them)."""
     records = [record for path in paths for record in read_shard(path)]
-    return sorted(records, key=lambda record: (record["round"], record["index"]))
+    return sorted(records, key=lambda record: (record.round, record.index))

@@ -84,7 +84,7 @@ def test_mlflow_holds_the_run_tree(smoke_run):
         assert {"border.csv"} <= {a.path for a in client.list_artifacts(stage.info.run_id)}
     trials = by_role["trial"]
     records = read_shards([str(path) for path in smoke_run.results.glob("*/shards/*.json")])
-    curves = {record["trial_id"]: record["curves"] for record in records}
+    curves = {record.trial_id: record.curves for record in records}
     # preprocessing, layer 1, layer 2 on K=2 parents, fine-tuning on K=2 + no-pretraining
     assert len(trials) == 3 + 3 + 2 * 3 + 3 * 2
     for trial in trials:

@@ -1,4 +1,7 @@
+from dataclasses import replace
+
 import pytest
+from tests.support.records import trial_record
 
 from layerwise.search import arms
 from layerwise.search.space import SearchSpace
@@ -44,7 +47,7 @@ def test_the_round_keeps_its_size_and_goes_to_the_arms_in_the_race(best, pack_si
 
 def records(round_, objectives_by_arm):
     return [
-        {"round": round_, "index": index, "arm": arm, "status": "FINISHED", "objective": objective, "params": {}}
+        trial_record(round=round_, index=index, arm=arm, objective=objective)
         for index, (arm, objective) in enumerate(
             (arm, objective) for arm, objectives in enumerate(objectives_by_arm) for objective in objectives
         )
@@ -81,15 +84,14 @@ def test_with_halving_a_bracket_races_at_its_first_rung_and_each_arm_keeps_its_o
     )  # fmt: skip
     strategy = RandomSearch(SPACE, 0, "finetune", {})
     bracket_0 = [  # rounds 0 and 1: bracket 0's two rungs; arm 1 far ahead
-        {**record, "proposed": {"max_epochs": 100}, "seed": 0, "parent_rank": None, "mlflow_run_id": None,
-         "duration_s": 1.0, "state": {"path": "s", "epoch": 4, "stopped": False}}
+        replace(record, proposed={"max_epochs": 100}, duration_s=1.0, state={"path": "s", "epoch": 4, "stopped": False})
         for record in records(0, [[0.40, 0.41, 0.42, 0.43], [0.20, 0.30, 0.31, 0.32]])
     ]  # fmt: skip
-    bracket_0 += [{**r, "round": 1} for r in bracket_0 if r["index"] in (0, 1, 4, 5)]
+    bracket_0 += [replace(r, round=1) for r in bracket_0 if r.index in (0, 1, 4, 5)]
     first_rung = plan_round(spec, strategy, 2, bracket_0, valid_rows=800)
     assert [t.arm for t in first_rung] == [1] * 8 and {t.budget for t in first_rung} == {50}  # of max_epochs 100
     ended = [
-        {**r, "round": 2, "index": t.index, "arm": t.arm, "objective": 0.1 + t.index / 100, "proposed": t.params}
+        replace(r, round=2, index=t.index, arm=t.arm, objective=0.1 + t.index / 100, proposed=t.params)
         for r, t in zip(bracket_0, first_rung, strict=False)
     ]
     second_rung = plan_round(spec, strategy, 3, bracket_0 + ended, valid_rows=800)

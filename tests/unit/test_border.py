@@ -1,5 +1,7 @@
 """Best values on the border of their interval: detected in the search domain, counted in the top K."""
 
+from tests.support.records import trial_record
+
 from layerwise.search.border import border_warnings, describe, on_border, side_of
 from layerwise.search.space import Interval, SearchSpace
 from layerwise.stages import pretrain
@@ -16,7 +18,7 @@ SPACE = SearchSpace(
 
 
 def record(**params):
-    return {"params": params}
+    return trial_record(params=params)
 
 
 def test_the_outer_tenth_is_measured_in_the_log_domain_for_log_scaled_ranges():
@@ -48,4 +50,4 @@ def test_warnings_name_the_hyper_parameter_its_side_and_how_many_of_the_top_k_ag
 def test_a_hyper_parameter_the_best_trial_does_not_use_is_not_reported():
     ranked = [record(learning_rate=0.01, hidden_units=15), record(learning_rate=0.01, corruption=0.0, hidden_units=15)]
     assert border_warnings(SPACE, ranked, top_k=2) == []
-    assert on_border(SPACE, ranked[1]["params"]) == "corruption:low"
+    assert on_border(SPACE, ranked[1].params) == "corruption:low"

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from tests.support.records import trial_record
 
 from layerwise.search.importance import adjusted_eta_squared, main_effects
 from layerwise.search.space import SearchSpace
@@ -17,10 +18,10 @@ SPACE = SearchSpace(
 )
 
 
-def trials(objective, count: int = 60, seed: int = 0) -> list[dict]:
+def trials(objective, count: int = 60, seed: int = 0) -> list:
     rng = np.random.default_rng(seed)
     samples = [SPACE.sample(rng) for _ in range(count)]
-    return [{"status": "FINISHED", "params": params, "objective": objective(params, rng)} for params in samples]
+    return [trial_record(params=params, objective=objective(params, rng)) for params in samples]
 
 
 def test_the_hyper_parameter_the_objective_follows_ranks_first_and_noise_scores_near_zero():
@@ -36,8 +37,8 @@ def test_a_choice_that_sets_the_objective_explains_all_of_its_variance():
 
 def test_failed_trials_and_trials_without_the_hyper_parameter_are_left_out():
     records = trials(lambda p, rng: p["dropout"])
-    records += [{"status": "FAILED", "params": {"dropout": 0.0}, "objective": None}]
-    records += [{"status": "FINISHED", "params": {}, "objective": 9.0}]
+    records += [trial_record(status="FAILED", params={"dropout": 0.0})]
+    records += [trial_record(params={}, objective=9.0)]
     assert list(main_effects(records, SPACE))[0] == "dropout"
 
 

@@ -1,10 +1,12 @@
 """The figures and top table of a stage, drawn from records alone, whatever the records hold."""
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 from matplotlib.image import imread
+from tests.support.records import trial_record
 
 from layerwise.present import space_plots, training_plots
 from layerwise.present.canvas import draws_something
@@ -27,12 +29,12 @@ SPACE = {
 def record(index, objective, parent_rank=0, status="FINISHED", **params):
     values = {"learning_rate": 0.01, "momentum": 0.9, "max_epochs": 8, "dropout": 0.1, "lr_schedule": "constant"}
     curves = {"train_loss": [1.0, 0.8, 0.7], "valid_loss": [1.1, 0.9, 0.95], "valid_error": [0.5, 0.4, 0.45]}
-    return {
-        "stage": "finetune", "round": index // 4, "index": index, "trial_id": f"finetune-r0-t{index:04d}",
-        "parent_rank": parent_rank, "parent_trial": None if parent_rank is None else f"layer1-r0-t000{parent_rank}",
-        "params": {**values, **params}, "status": status, "objective": objective if status == "FINISHED" else None,
-        "metrics": {"best_epoch": 2} if status == "FINISHED" else {}, "curves": curves if status == "FINISHED" else {},
-    }  # fmt: skip
+    return trial_record(
+        stage="finetune", round=index // 4, index=index, trial_id=f"finetune-r0-t{index:04d}",
+        parent_rank=parent_rank, parent_trial=None if parent_rank is None else f"layer1-r0-t000{parent_rank}",
+        params={**values, **params}, status=status, objective=objective if status == "FINISHED" else None,
+        metrics={"best_epoch": 2} if status == "FINISHED" else {}, curves=curves if status == "FINISHED" else {},
+    )  # fmt: skip
 
 
 @pytest.fixture()
@@ -77,10 +79,10 @@ def test_the_top_table_lists_the_best_trials_best_first_with_their_hyper_paramet
 
 def test_a_stage_where_nothing_is_searched_or_trained_per_epoch_still_gets_its_figures(tmp_path, records):
     fixed = SearchSpace({}, finetune.DEFAULTS)
-    untrained = [{**r, "curves": {}} for r in records]
+    untrained = [replace(r, curves={}) for r in records]
     space_plots.objective_by_hyperparameter(untrained, fixed, [], str(tmp_path / "objective.png"), "finetune")
     training_plots.learning_curves(untrained, str(tmp_path / "curves.png"), "finetune")
-    training_plots.arms([r for r in untrained if r["parent_rank"] is not None], str(tmp_path / "arms.png"))
+    training_plots.arms([r for r in untrained if r.parent_rank is not None], str(tmp_path / "arms.png"))
     space_plots.parallel_coordinates(untrained, fixed, str(tmp_path / "parallel.png"), "finetune")
     space_plots.importance({}, 0, str(tmp_path / "importance.png"), "finetune")
     space_plots.contour(untrained, fixed, {}, str(tmp_path / "contour.png"), "finetune")

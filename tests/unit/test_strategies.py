@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 from scipy import stats
+from tests.support.records import trial_record
 
 from layerwise.hyperparameters import TABLE
 from layerwise.search.space import SearchSpace, to_unit
@@ -56,10 +57,10 @@ def search(name, seed=0, fail=lambda trial: False, rounds=ROUNDS, stage_spec=Non
         for trial in trials:
             score = None if fail(trial) else objective(trial.params)
             history.append(
-                {
-                    "round": trial.round, "index": trial.index, "arm": trial.arm, "params": trial.params,
-                    "status": "FAILED" if score is None else "FINISHED", "objective": score,
-                }
+                trial_record(
+                    round=trial.round, index=trial.index, arm=trial.arm, params=trial.params,
+                    status="FAILED" if score is None else "FINISHED", objective=score,
+                )
             )  # fmt: skip
     return per_round
 
@@ -136,7 +137,7 @@ def test_multiresolution_rounds_narrow_around_the_best_configuration():
     assert min(positions) <= centre <= max(positions)
     assert {t.params["activation"] for t in rounds[1]} == {"tanh", "relu"}  # categoricals are searched again
     restricted = make_strategy(SPACE, 0, "layer1", {"name": "multires", "coordinates": [["hidden_units"]]})
-    history = [{"round": 0, "index": 0, "arm": 0, "status": "FINISHED", "objective": 1.0, "params": best}]
+    history = [trial_record(objective=1.0, params=best)]
     proposals = restricted.propose(1, 0, 6, history)
     assert {p["learning_rate"] for p in proposals} == {best["learning_rate"]} and len(proposals) == 3
 
@@ -176,8 +177,8 @@ def run_rounds(strategy, rounds=3):
         trials = plan_round(spec(parents=1), strategy, round_, history, valid_rows=100)
         per_round.append(trials)
         history += [
-            {"round": t.round, "index": t.index, "arm": t.arm, "params": t.params, "status": "FINISHED",
-             "objective": math.log10(t.params["learning_rate"]) + t.params["corruption"]}
+            trial_record(round=t.round, index=t.index, arm=t.arm, params=t.params,
+                         objective=math.log10(t.params["learning_rate"]) + t.params["corruption"])
             for t in trials
         ]  # fmt: skip
     return per_round

@@ -10,6 +10,7 @@ import math
 
 import matplotlib
 
+from layerwise.records import TrialRecord
 from layerwise.status import Status
 
 matplotlib.use("Agg")
@@ -53,12 +54,12 @@ def empty(path: str, title: str, message: str) -> None:
     save(figure, path, metadata={"Description": EMPTY_FIGURE})
 
 
-def finished(records: list[dict]) -> list[dict]:
-    return [record for record in records if record["status"] == Status.FINISHED]
+def finished(records: list[TrialRecord]) -> list[TrialRecord]:
+    return [record for record in records if record.finished]
 
 
-def failed(records: list[dict]) -> list[dict]:
-    return [record for record in records if record["status"] == Status.FAILED]
+def failed(records: list[TrialRecord]) -> list[TrialRecord]:
+    return [record for record in records if record.status == Status.FAILED]
 
 
 def mark_failed(axis, xs: list) -> None:

@@ -3,8 +3,8 @@ its top-K table."""
 
 from pathlib import Path
 
+from layerwise.records import TrialRecord
 from layerwise.stagespec import StageSpec
-from layerwise.status import Status
 
 # The figures of each kind of stage, by file name (without .png); the workflow declares them from here.
 SEARCH_FIGURES = ("objective", "best_so_far", "parallel", "importance", "contour")
@@ -29,7 +29,13 @@ def figure_paths(kind: str, folder: str) -> dict[str, str]:
 
 
 def draw_stage(
-    spec: StageSpec, records: list[dict], order: list[dict], space, warnings: list[dict], effects: dict, folder: str
+    spec: StageSpec,
+    records: list[TrialRecord],
+    order: list[TrialRecord],
+    space,
+    warnings: list[dict],
+    effects: dict,
+    folder: str,
 ) -> None:
     """Draws the stage's figures into `folder`; `order` holds the finished trials, best first, `effects`
     each hyper-parameter's importance."""
@@ -41,7 +47,7 @@ def draw_stage(
     space_plots.objective_by_hyperparameter(records, space, warnings, paths["objective"], stage)
     space_plots.best_so_far(records, paths["best_so_far"], stage)
     space_plots.parallel_coordinates(records, space, paths["parallel"], stage)
-    finished = sum(record["status"] == Status.FINISHED for record in records)
+    finished = sum(record.finished for record in records)
     space_plots.importance(effects, finished, paths["importance"], stage)
     space_plots.contour(records, space, effects, paths["contour"], stage)
     if "learning_curves" in paths:
@@ -52,12 +58,18 @@ def draw_stage(
         training_plots.rungs(records, paths["rungs"], stage)
 
 
-def top_table(spec: StageSpec, order: list[dict], path: str) -> None:
+def top_table(spec: StageSpec, order: list[TrialRecord], path: str) -> None:
     """The best trials of a stage, one row each: rank, trial, objective, parent, hyper-parameters."""
     import pandas as pd  # here: Snakemake's own process reads STAGE_FIGURES
 
     rows = [
-        {"rank": rank, **{key: record[key] for key in ("trial_id", "objective", "parent_trial")}, **record["params"]}
+        {
+            "rank": rank,
+            "trial_id": record.trial_id,
+            "objective": record.objective,
+            "parent_trial": record.parent_trial,
+            **record.params,
+        }
         for rank, record in enumerate(order[: shown(spec)])
     ]
     pd.DataFrame(rows).to_csv(path, index=False)

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, ScalarFormatter
 
 from layerwise.present.canvas import BEST, empty, failed, finished, mark_failed, panels, plt, save
+from layerwise.records import TrialRecord
 from layerwise.search.space import Categorical, Interval, domain, to_unit
 from layerwise.status import Status
 
@@ -15,17 +16,17 @@ BORDER_SHADE = {"color": "tab:red", "alpha": 0.12}
 INNER_SHADE = {"color": "0.5", "alpha": 0.06}
 
 
-def numeric_panel(axis, name: str, distribution: Interval, records: list[dict], warning: dict | None) -> None:
+def numeric_panel(axis, name: str, distribution: Interval, records: list[TrialRecord], warning: dict | None) -> None:
     """Objective against a numeric value, on the axis the value is searched in, with the interval's
     outer 10% shaded (red on the side the best value lies on when it is there)."""
     # A complement range (momentum) is searched in log(1 - x): drawn as 1 - x on a log axis, reversed.
     place = (lambda value: 1.0 - value) if distribution.complement else (lambda value: value)
-    done = [record for record in finished(records) if name in record["params"]]
-    axis.scatter([place(r["params"][name]) for r in done], [r["objective"] for r in done], s=14, alpha=0.7)
+    done = [record for record in finished(records) if name in record.params]
+    axis.scatter([place(r.params[name]) for r in done], [r.objective for r in done], s=14, alpha=0.7)
     if done:
-        best = min(done, key=lambda record: record["objective"])
-        axis.scatter(place(best["params"][name]), best["objective"], **BEST)
-    mark_failed(axis, [place(r["params"][name]) for r in failed(records) if name in r["params"]])
+        best = min(done, key=lambda record: record.objective)
+        axis.scatter(place(best.params[name]), best.objective, **BEST)
+    mark_failed(axis, [place(r.params[name]) for r in failed(records) if name in r.params])
     low, high, _, out = domain(distribution)
     inner = place(out(low + 0.1 * (high - low))), place(out(high - 0.1 * (high - low)))
     bounds = place(distribution.low), place(distribution.high)
@@ -45,22 +46,22 @@ def numeric_panel(axis, name: str, distribution: Interval, records: list[dict], 
         axis.set_xlabel(f"1 - {name}", fontsize="small")
 
 
-def categorical_panel(axis, name: str, distribution: Categorical, records: list[dict]) -> None:
+def categorical_panel(axis, name: str, distribution: Categorical, records: list[TrialRecord]) -> None:
     """Objective per choice: a box over the finished trials and every trial as a jittered point."""
     choices = [str(choice) for choice in distribution.choices]
     jitter = np.random.default_rng(0)
     for position, choice in enumerate(choices):
-        values = [r["objective"] for r in finished(records) if str(r["params"].get(name, "")) == choice]
+        values = [r.objective for r in finished(records) if str(r.params.get(name, "")) == choice]
         if values:
             axis.boxplot([values], positions=[position], widths=0.5, showfliers=False)
             axis.scatter(position + jitter.uniform(-0.15, 0.15, len(values)), values, s=14, alpha=0.7, color="tab:blue")
-        lost = [r for r in failed(records) if str(r["params"].get(name, "")) == choice]
+        lost = [r for r in failed(records) if str(r.params.get(name, "")) == choice]
         mark_failed(axis, [position] * len(lost))
     axis.set_xticks(range(len(choices)), choices, rotation=20 if max(map(len, choices)) > 8 else 0, fontsize="small")
     axis.set_xlim(-0.6, len(choices) - 0.4)
 
 
-def objective_by_hyperparameter(records: list[dict], space, warnings: list[dict], path: str, title: str) -> None:
+def objective_by_hyperparameter(records: list[TrialRecord], space, warnings: list[dict], path: str, title: str) -> None:
     """One panel per searched hyper-parameter: validation objective against its value."""
     names = space.searched()
     if not names:
@@ -82,11 +83,11 @@ def objective_by_hyperparameter(records: list[dict], space, warnings: list[dict]
     save(figure, path)
 
 
-def best_so_far(records: list[dict], path: str, title: str) -> None:
+def best_so_far(records: list[TrialRecord], path: str, title: str) -> None:
     """Every trial's objective in the order the strategy proposed them, and the best one so far."""
-    ordered = sorted(records, key=lambda record: (record["round"], record["index"]))
+    ordered = sorted(records, key=lambda record: (record.round, record.index))
     figure, axis = plt.subplots(figsize=(6, 3.5))
-    done = [(n, r["objective"]) for n, r in enumerate(ordered, start=1) if r["status"] == Status.FINISHED]
+    done = [(n, r.objective) for n, r in enumerate(ordered, start=1) if r.finished]
     if done:
         axis.scatter(*zip(*done, strict=True), s=12, color="0.6", label="trial")
     best, curve = math.inf, []
@@ -95,8 +96,8 @@ def best_so_far(records: list[dict], path: str, title: str) -> None:
         curve.append((n, best))
     if curve:
         axis.step(*zip(*curve, strict=True), where="post", color="tab:blue", label="best so far")
-    mark_failed(axis, [n for n, r in enumerate(ordered, start=1) if r["status"] == Status.FAILED])
-    starts = [n for n, (before, r) in enumerate(itertools.pairwise(ordered), start=2) if r["round"] != before["round"]]
+    mark_failed(axis, [n for n, r in enumerate(ordered, start=1) if r.status == Status.FAILED])
+    starts = [n for n, (before, r) in enumerate(itertools.pairwise(ordered), start=2) if r.round != before.round]
     for start in starts:
         axis.axvline(start - 0.5, color="0.4", linestyle=":", linewidth=0.8)
     axis.set(xlabel="trials, in the order proposed" + (" (dotted: a new round)" if starts else ""))
@@ -121,20 +122,20 @@ def axis_labels(distribution) -> tuple[str, str]:
     return f"{distribution.low:.3g}", f"{distribution.high:.3g}"
 
 
-def parallel_coordinates(records: list[dict], space, path: str, title: str) -> None:
+def parallel_coordinates(records: list[TrialRecord], space, path: str, title: str) -> None:
     """Every finished trial as a line across the searched hyper-parameters and the objective, coloured
     by the objective (dark: best): where the good lines cross an axis is where to search next."""
     names, done = space.searched(), finished(records)
     if not names or len(done) < 2:
         empty(path, title, "fewer than 2 finished trials, or nothing searched: no lines to draw")
         return
-    objectives = np.array([record["objective"] for record in done])
+    objectives = np.array([record.objective for record in done])
     low, high = objectives.min(), objectives.max()
     figure, axis = plt.subplots(figsize=(max(6.0, 1.3 * (len(names) + 1)), 4))
     colours = plt.get_cmap("viridis_r")
-    for record in sorted(done, key=lambda r: -r["objective"]):  # the best drawn last, on top
-        share = (record["objective"] - low) / (high - low) if high > low else 1.0
-        ys = [search_position(space.distributions[n], record["params"].get(n, math.nan)) for n in names]
+    for record in sorted(done, key=lambda r: -r.objective):  # the best drawn last, on top
+        share = (record.objective - low) / (high - low) if high > low else 1.0
+        ys = [search_position(space.distributions[n], record.params.get(n, math.nan)) for n in names]
         axis.plot(range(len(names) + 1), [*ys, 1 - share], color=colours(1 - share), alpha=0.7, linewidth=1)
     for position, name in enumerate(names):
         bottom, top = axis_labels(space.distributions[name])
@@ -166,7 +167,7 @@ def importance(effects: dict[str, float], trials: int, path: str, title: str) ->
     save(figure, path)
 
 
-def contour(records: list[dict], space, effects: dict[str, float], path: str, title: str) -> None:
+def contour(records: list[TrialRecord], space, effects: dict[str, float], path: str, title: str) -> None:
     """The objective over the two most important numeric hyper-parameters: the trials, and the surface
     interpolated between them (dark: best, as in the parallel coordinates). Axes run in the search
     domain (log where searched in log) and are labelled with the values; a hyper-parameter of a few whole
@@ -174,12 +175,12 @@ def contour(records: list[dict], space, effects: dict[str, float], path: str, ti
     from matplotlib import tri
 
     numeric = [name for name in effects if isinstance(space.distributions[name], Interval)][:2]
-    done = [r for r in finished(records) if all(name in r["params"] for name in numeric)]
+    done = [r for r in finished(records) if all(name in r.params for name in numeric)]
     if len(numeric) < 2 or len(done) < 4:
         empty(path, title, "fewer than 2 numeric hyper-parameters searched, or fewer than 4 trials")
         return
-    (first, second), objective = numeric, [record["objective"] for record in done]
-    xs, ys = ([domain(space.distributions[n])[2](r["params"][n]) for r in done] for n in numeric)
+    (first, second), objective = numeric, [record.objective for record in done]
+    xs, ys = ([domain(space.distributions[n])[2](r.params[n]) for r in done] for n in numeric)
     figure, axis = plt.subplots(figsize=(5.5, 4.5))
     steps = [name for name in numeric if few_whole_values(space.distributions[name])]
     try:

@@ -5,32 +5,33 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from layerwise.present.canvas import empty, finished, panels, plt, save
+from layerwise.records import TrialRecord
 from layerwise.status import Status
 
 
-def learning_curves(top: list[dict], path: str, title: str) -> None:
+def learning_curves(top: list[TrialRecord], path: str, title: str) -> None:
     """Training and validation curves per epoch of the top trials; a dotted line at each best epoch."""
-    trained = [record for record in top if record.get("curves")]
+    trained = [record for record in top if record.curves]
     if not trained:
         empty(path, title, "no per-epoch training in these trials (algorithm none, or a preprocessing stage)")
         return
-    has_error = any("valid_error" in record["curves"] for record in trained)
+    has_error = any("valid_error" in record.curves for record in trained)
     figure, axes = panels(2 if has_error else 1, columns=2, size=(5, 3.5))
     colours = plt.get_cmap("tab10")
     for rank, record in enumerate(trained):
-        colour, curves = colours(rank % 10), record["curves"]
+        colour, curves = colours(rank % 10), record.curves
         epochs = range(1, len(curves["train_loss"]) + 1)
-        axes[0].plot(epochs, curves["train_loss"], color=colour, label=record["trial_id"])
+        axes[0].plot(epochs, curves["train_loss"], color=colour, label=record.trial_id)
         if "valid_loss" in curves:
             axes[0].plot(epochs, curves["valid_loss"], color=colour, linestyle="--")
         if has_error and "valid_error" in curves:
             axes[1].plot(epochs, curves["valid_error"], color=colour)
-        best_epoch = record["metrics"].get("best_epoch")
+        best_epoch = record.metrics.get("best_epoch")
         for axis in axes:
             axis.xaxis.set_major_locator(MaxNLocator(integer=True))
             if best_epoch:
                 axis.axvline(best_epoch, color=colour, linestyle=":", linewidth=0.8)
-    curves = [record["curves"].get(key, []) for record in trained for key in ("train_loss", "valid_loss")]
+    curves = [record.curves.get(key, []) for record in trained for key in ("train_loss", "valid_loss")]
     if min(value for curve in curves for value in curve) > 0:  # on a linear axis the first epochs flatten the rest
         axes[0].set_yscale("log")
     axes[0].set(xlabel="epoch", ylabel="loss (solid: train, dashed: valid)", title=f"{title}: top {len(trained)}")
@@ -40,11 +41,11 @@ def learning_curves(top: list[dict], path: str, title: str) -> None:
     save(figure, path)
 
 
-def arms(records: list[dict], path: str) -> None:
+def arms(records: list[TrialRecord], path: str) -> None:
     """Fine-tuning with and without pretraining: every trial's validation error per arm."""
     groups = {
-        "pretrained": [r["objective"] for r in finished(records) if r["parent_rank"] is not None],
-        "no pretraining": [r["objective"] for r in finished(records) if r["parent_rank"] is None],
+        "pretrained": [r.objective for r in finished(records) if r.parent_rank is not None],
+        "no pretraining": [r.objective for r in finished(records) if r.parent_rank is None],
     }
     groups = {name: values for name, values in groups.items() if values}
     figure, axis = plt.subplots(figsize=(5, 3.5))
@@ -120,11 +121,11 @@ def seed_histogram(test_errors: list[float], ensemble_error: float, path: str) -
     save(figure, path)
 
 
-def rungs(records: list[dict], path: str, title: str) -> None:
+def rungs(records: list[TrialRecord], path: str, title: str) -> None:
     """Successive halving: each trial's validation error per epoch across the rungs it trained, those
     that reached their bracket's last rung in colour, those cut at a lower one in grey ending in a
     cross; a dotted line at each rung's budget (epochs, on a log axis as the budgets grow by eta)."""
-    trained = [record for record in records if "rung" in record and record["curves"].get("valid_error")]
+    trained = [record for record in records if record.halving and record.curves.get("valid_error")]
     if not trained:
         empty(path, title, "no successive halving in this stage (finetune.halving.rungs is 1)")
         return
@@ -132,18 +133,18 @@ def rungs(records: list[dict], path: str, title: str) -> None:
     colours = [colour for colour in plt.get_cmap("tab10").colors if len(set(colour)) > 1]  # no grey: grey is cut
     reached = 0
     for record in trained:
-        errors = record["curves"]["valid_error"]
+        errors = record.curves["valid_error"]
         epochs = range(1, len(errors) + 1)
-        if record["status"] == Status.PRUNED:
+        if record.status == Status.PRUNED:
             axis.plot(epochs, errors, color="0.75", linewidth=0.7)
             axis.scatter(len(errors), errors[-1], marker="x", color="0.45", s=14)
         else:
             axis.plot(epochs, errors, linewidth=1.2, color=colours[reached % len(colours)])
             reached += 1
-    budgets = sorted({record["budget"] for record in trained})
+    budgets = sorted({record.budget for record in trained})
     for budget in budgets:
         axis.axvline(budget, color="0.4", linestyle=":", linewidth=0.8)
-    pruned = sum(record["status"] == Status.PRUNED for record in trained)
+    pruned = sum(record.status == Status.PRUNED for record in trained)
     axis.set_xscale("log")
     axis.set_xticks([1, *budgets], [str(epoch) for epoch in [1, *budgets]])
     axis.xaxis.set_minor_formatter(NullFormatter())

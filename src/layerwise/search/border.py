@@ -5,6 +5,7 @@ lie beyond it: the interval should be widened. "Near" is the outer 10% of the in
 the domain it is searched in (log for log-scaled ones).
 """
 
+from layerwise.records import TrialRecord
 from layerwise.search.space import Interval, SearchSpace, to_unit
 
 MARGIN = 0.1
@@ -23,19 +24,19 @@ def numeric(space: SearchSpace) -> dict:
     return {name: dist for name, dist in space.distributions.items() if isinstance(dist, Interval)}
 
 
-def border_warnings(space: SearchSpace, ranked: list[dict], top_k: int) -> list[dict]:
+def border_warnings(space: SearchSpace, ranked: list[TrialRecord], top_k: int) -> list[dict]:
     """One warning per numeric hyper-parameter whose best trial's value lies on a border, with how
     many of the top K lie on the same side. `ranked` holds finished records, best first."""
     top = ranked[:top_k]
     warnings = []
     for name, distribution in numeric(space).items():
-        if name not in ranked[0]["params"]:  # not used by the best trial's algorithm or pipeline
+        if name not in ranked[0].params:  # not used by the best trial's algorithm or pipeline
             continue
-        best = ranked[0]["params"][name]
+        best = ranked[0].params[name]
         side = side_of(distribution, best)
         if side:
             on_side = sum(
-                name in record["params"] and side_of(distribution, record["params"][name]) == side for record in top
+                name in record.params and side_of(distribution, record.params[name]) == side for record in top
             )
             bound = distribution.low if side == "low" else distribution.high
             warnings.append(dict(zip(COLUMNS, (name, side, bound, best, on_side, len(top)), strict=True)))

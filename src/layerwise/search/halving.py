@@ -19,7 +19,7 @@ Torch-free: the DAG's round count comes from here when Snakemake reads the workf
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from layerwise.records import TrialRecord
 from layerwise.stagespec import StageSpec
@@ -101,17 +101,11 @@ class Halving:
 def settle(records: list[TrialRecord]) -> list[TrialRecord]:
     """One record per trial: that of the last rung it trained, PRUNED when it was cut there (the next
     rung of its bracket ran without it); in the order the trials began. Records without rungs stay as they are."""
+    last = {record.began: record for record in records}  # records come in round order (read_shards)
+    rungs_run = {(*record.began[:2], record.rung) for record in records if record.halving}
 
-    def began(record: dict) -> tuple:  # who a trial is: its stage, the round it began in, its index there
-        return record.get("stage", ""), record["round"] - record.get("rung", 0), record["index"]
+    def cut(record: TrialRecord) -> bool:
+        return record.halving and record.finished and (*record.began[:2], record.rung + 1) in rungs_run
 
-    last = {began(record): record for record in records}  # records come in round order (read_shards)
-    rungs_run = {(*began(record)[:2], record["rung"]) for record in records if "rung" in record}
-
-    def cut(record: dict) -> bool:
-        if "rung" not in record or record["status"] != Status.FINISHED:
-            return False
-        return (*began(record)[:2], record["rung"] + 1) in rungs_run
-
-    settled = [{**record, "status": Status.PRUNED.value} if cut(record) else record for record in last.values()]
-    return sorted(settled, key=began)
+    settled = [replace(record, status=Status.PRUNED) if cut(record) else record for record in last.values()]
+    return sorted(settled, key=lambda record: record.began)

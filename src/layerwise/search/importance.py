@@ -11,20 +11,20 @@ Interactions are not counted: the shares need not sum to 1.
 
 import numpy as np
 
+from layerwise.records import TrialRecord
 from layerwise.search.space import Categorical, domain
-from layerwise.status import Status
 
 BINS = 5
 
 
-def main_effects(records: list[dict], space) -> dict[str, float]:
+def main_effects(records: list[TrialRecord], space) -> dict[str, float]:
     """Each searched hyper-parameter's adjusted share of the objective's variance, largest first."""
-    done = [record for record in records if record["status"] == Status.FINISHED]
+    done = [record for record in records if record.finished]
     effects = {}
     for name in space.searched():
-        having = [record for record in done if name in record["params"]]
-        objective = np.array([record["objective"] for record in having], dtype=float)
-        groups = grouped(space.distributions[name], [record["params"][name] for record in having])
+        having = [record for record in done if name in record.params]
+        objective = np.array([record.objective for record in having], dtype=float)
+        groups = grouped(space.distributions[name], [record.params[name] for record in having])
         effects[name] = adjusted_eta_squared(objective, groups)
     return dict(sorted(effects.items(), key=lambda item: -item[1]))
 

@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from layerwise.hyperparameters import TABLE
+from layerwise.records import TrialRecord
 from layerwise.search.border import side_of
 from layerwise.search.space import Categorical, Fixed, Interval, SearchSpace, domain, from_unit, to_unit
 from layerwise.search.trials import rank_key
@@ -77,17 +78,10 @@ def widen(distribution: Interval, side: str, factor: float, limits: tuple[float,
     return dataclasses.replace(distribution, high=float(np.ceil(bound)) if distribution.integer else bound)
 
 
-def finished(history: list[dict]) -> list[dict]:
-    return [record for record in history if record["status"] == Status.FINISHED]
-
-
-def best_params(history: list[dict]) -> dict | None:
+def best_params(history: list[TrialRecord]) -> dict | None:
     """The proposal of the best finished trial, as a stage ranks them (`trials.rank_key`)."""
-    done = finished(history)
-    if not done:
-        return None
-    best = min(done, key=rank_key)
-    return best.get("proposed", best["params"])
+    done = [record for record in history if record.finished]
+    return min(done, key=rank_key).proposed if done else None
 
 
 class Strategy:
@@ -103,7 +97,7 @@ class Strategy:
     def __init__(self, space: SearchSpace, seed: int, stage: str, settings: Settings):
         self.space, self.seed, self.stage, self.settings = space, seed, stage, settings
 
-    def propose(self, round_: int, first_index: int, budget: int, history: list[dict]) -> list[dict]:
+    def propose(self, round_: int, first_index: int, budget: int, history: list[TrialRecord]) -> list[dict]:
         raise NotImplementedError
 
     def first_round_size(self, budget: int) -> int:
@@ -114,7 +108,7 @@ class Strategy:
         rng = np.random.default_rng(derive_seed(self.seed, self.stage, round_, index, "params"))
         return self.space.sample(rng)
 
-    def intervals(self, round_: int, history: list[dict]) -> tuple[dict, list[str]]:
+    def intervals(self, round_: int, history: list[TrialRecord]) -> tuple[dict, list[str]]:
         """This round's distributions, and how they were widened: with extend_on_border, before each
         round r >= 1, every interval whose border holds the best of rounds < r grows past that border."""
         distributions, extensions = dict(self.space.distributions), []
@@ -122,7 +116,7 @@ class Strategy:
             return distributions, extensions
         factor = self.settings.extend_factor
         for earlier in range(1, round_ + 1):
-            best = best_params([record for record in history if record["round"] < earlier])
+            best = best_params([record for record in history if record.round < earlier])
             for name, dist in distributions.items():
                 widest = TABLE[name].widest
                 if best is None or name not in best or widest is None or not isinstance(dist, Interval):
@@ -134,7 +128,7 @@ class Strategy:
                     extensions.append(f"round {earlier}: {name} to [{wider.low:g}, {wider.high:g}]")
         return distributions, extensions
 
-    def extensions(self, round_: int, history: list[dict]) -> list[str]:
+    def extensions(self, round_: int, history: list[TrialRecord]) -> list[str]:
         return self.intervals(round_, history)[1]
 
 
@@ -252,18 +246,18 @@ class TPE(Strategy):
         )
         study = optuna.create_study(direction="minimize", sampler=sampler)
         for record in history:
-            proposed = record.get("proposed", record["params"])
+            proposed = record.proposed
             params = {name: self.internal(name, proposed[name]) for name in distributions if name in proposed}
-            state = tpe_states.get(record["status"], optuna.trial.TrialState.FAIL)
-            pruned = record["status"] == Status.PRUNED
+            state = tpe_states.get(record.status, optuna.trial.TrialState.FAIL)
+            pruned = record.status == Status.PRUNED
             study.add_trial(
                 optuna.trial.create_trial(
                     params=params,
                     distributions={name: distributions[name] for name in params},
-                    value=record["objective"] if state == optuna.trial.TrialState.COMPLETE else None,
+                    value=record.objective if state == optuna.trial.TrialState.COMPLETE else None,
                     state=state,
                     # a pruned trial ranks after the complete ones, by the budget it reached, then its error
-                    intermediate_values={record["budget"]: record["objective"]} if pruned else None,
+                    intermediate_values={record.budget: record.objective} if pruned else None,
                 )
             )
         fixed = {name: dist.value for name, dist in self.space.distributions.items() if isinstance(dist, Fixed)}

@@ -11,14 +11,13 @@ earlier rounds.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from layerwise.records import TrialRecord
 from layerwise.search import arms
 from layerwise.search.halving import Halving, Rung, settle
 from layerwise.seeding import derive_seed
 from layerwise.stagespec import StageSpec
-from layerwise.status import Status
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def plan_round(spec: StageSpec, strategy, round_: int, history: list[TrialRecord
     if rung.rung > 0:
         return continued(spec, halving, rung, history)
     # The strategy's rounds are the brackets: it sees each trial once, as its last rung left it.
-    brackets = [{**record, "round": halving.rung(record["round"]).bracket} for record in settle(history)]
+    brackets = [replace(record, round=halving.rung(record.round).bracket) for record in settle(history)]
     trials, stage = [], spec.stage
     per_arm = halving.proposals(spec.trials_per_parent, rung.bracket)
     allocation = arms.EVEN if rung.bracket == 0 else spec.allocation
@@ -86,7 +85,7 @@ def plan_round(spec: StageSpec, strategy, round_: int, history: list[TrialRecord
     for arm, count in enumerate(counts):
         if not count:
             continue
-        arm_history = [record for record in brackets if record["arm"] == arm]
+        arm_history = [record for record in brackets if record.arm == arm]
         extended = tuple(strategy.extensions(rung.bracket, arm_history))
         for params in strategy.propose(rung.bracket, len(trials), count, arm_history):
             index = len(trials)
@@ -110,8 +109,8 @@ def arm_bests(history: list[TrialRecord]) -> dict[int, float]:
     """Each arm's best objective among its finished trials."""
     best = {}
     for record in history:
-        if record["status"] == Status.FINISHED:
-            best[record["arm"]] = min(best.get(record["arm"], math.inf), record["objective"])
+        if record.finished:
+            best[record.arm] = min(best.get(record.arm, math.inf), record.objective)
     return best
 
 
@@ -124,10 +123,10 @@ def promoted(previous: list[TrialRecord], first: dict[int, int], halving: Halvin
     """The records of the previous rung whose trials continue at `rung`: per arm the best
     `survivors(first[arm], rung)` finished ones (`rank_key`), in index order."""
     kept = []
-    for arm in sorted({record["arm"] for record in previous}):
-        finished = sorted((r for r in previous if r["arm"] == arm and r["status"] == Status.FINISHED), key=rank_key)
+    for arm in sorted({record.arm for record in previous}):
+        finished = sorted((r for r in previous if r.arm == arm and r.finished), key=rank_key)
         kept += finished[: halving.survivors(first[arm], rung)]
-    return sorted(kept, key=lambda record: record["index"])
+    return sorted(kept, key=lambda record: record.index)
 
 
 def continued(spec: StageSpec, halving: Halving, rung: Rung, history: list[TrialRecord]) -> list[Trial]:
@@ -135,31 +134,30 @@ def continued(spec: StageSpec, halving: Halving, rung: Rung, history: list[Trial
     this rung's budget, with the id, seed and proposal it began with; packed by their place here."""
     first = {}
     for record in history:
-        if record["round"] == rung.first_round:
-            first[record["arm"]] = first.get(record["arm"], 0) + 1
-    previous = [record for record in history if record["round"] == rung.round - 1]
+        if record.round == rung.first_round:
+            first[record.arm] = first.get(record.arm, 0) + 1
+    previous = [record for record in history if record.round == rung.round - 1]
     trials = []
     for record in promoted(previous, first, halving, rung.rung):
-        state = record["state"]
         trials.append(
             Trial(
                 stage=spec.stage,
                 round=rung.round,
-                index=record["index"],
-                arm=record["arm"],
-                parent_rank=record["parent_rank"],
-                seed=record["seed"],
-                params=record["proposed"],
+                index=record.index,
+                arm=record.arm,
+                parent_rank=record.parent_rank,
+                seed=record.seed,
+                params=record.proposed,
                 rung=rung.rung,
                 slot=len(trials),
                 carried=Carried(
-                    state=state["path"],
-                    epoch=state["epoch"],
-                    stopped=state["stopped"],
-                    mlflow_run_id=record["mlflow_run_id"],
-                    duration_s=record["duration_s"],
+                    state=record.state["path"],
+                    epoch=record.state["epoch"],
+                    stopped=record.state["stopped"],
+                    mlflow_run_id=record.mlflow_run_id,
+                    duration_s=record.duration_s,
                 ),
-                budget=budget(record["proposed"], halving, rung),
+                budget=budget(record.proposed, halving, rung),
             )
         )
     return trials
@@ -169,10 +167,9 @@ def pack_of(trial: Trial, pack_size: int) -> int:
     return (trial.index if trial.slot is None else trial.slot) // pack_size
 
 
-def rank_key(record: dict) -> tuple:
+def rank_key(record: TrialRecord) -> tuple:
     """How a stage ranks its finished trials: by objective, lower first; equal objectives (a validation
     error counts whole examples: on a small set many trials tie) by the fine-tuned validation loss
     where there is one, then by round and index, so the ranking never depends on the order records
     arrived in."""
-    tie = record.get("metrics", {}).get("best_valid_loss", 0.0)
-    return record["objective"], tie, record["round"], record["index"]
+    return record.objective, record.best_valid_loss, record.round, record.index

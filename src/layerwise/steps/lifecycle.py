@@ -67,10 +67,10 @@ def checkpoint_for(trial, spec: StageSpec, folder: Path | None, weights_dir: Pat
 
 @dataclass
 class Opened:
-    """A trial before it trains: its record so far, its MLflow run (open, or the error that kept it
-    shut), the listener of its live curves, and where its weights will go."""
+    """A trial before it trains: its record so far (RUNNING), its MLflow run (open, or the error that
+    kept it shut), the listener of its live curves, and where its weights will go."""
 
-    record: dict
+    record: TrialRecord
     tracking_error: str | None
     curves: object
     weights: Path
@@ -88,24 +88,25 @@ def open_trial(
 ) -> Opened:
     """`shard` runs the trial with `params` (as resolved); `pack` names the pack it trains in with others,
     if it does."""
-    record = {
-        "stage": trial.stage,
-        "round": trial.round,
-        "index": trial.index,
-        "trial_id": trial.trial_id,
-        "arm": trial.arm,
-        "parent_rank": trial.parent_rank,
-        "parent_trial": parent_trial_of(inputs, trial),
-        "seed": trial.seed,
-        "proposed": trial.params,  # before resolve(): what the strategy chose, for later rounds to build on
-        "extended": list(trial.extended),
-        "pack": pack,
-        "shard": shard,
-        **({"rung": trial.rung, "budget": trial.budget} if trial.budget is not None else {}),
-    }
+    record = TrialRecord(
+        stage=trial.stage,
+        round=trial.round,
+        index=trial.index,
+        trial_id=trial.trial_id,
+        arm=trial.arm,
+        parent_rank=trial.parent_rank,
+        parent_trial=parent_trial_of(inputs, trial),
+        seed=trial.seed,
+        proposed=trial.params,  # before resolve(): what the strategy chose, for later rounds to build on
+        extended=trial.extended,
+        pack=pack,
+        shard=shard,
+        rung=trial.rung if trial.budget is not None else None,
+        budget=trial.budget,
+    )
     run_id, tracking_error, curves = log.open(record, params, trial.carried.mlflow_run_id if trial.carried else None)
     weights = weights_dir / f"{trial.trial_id}{KINDS[spec.kind].ARTIFACT_SUFFIX}"
-    return Opened(record | {"mlflow_run_id": run_id}, tracking_error, curves, weights)
+    return Opened(replace(record, mlflow_run_id=run_id), tracking_error, curves, weights)
 
 
 def saved_state(checkpoint: Checkpoint | None, result: dict) -> dict | None:
@@ -129,21 +130,22 @@ def close_trial(opened: Opened, trial, outcome, duration: float, log: TrialLog, 
     else:
         result, status, reason = outcome, Status.FINISHED, None
     opened.curves.flush()  # the epochs since the last batch, a diverged trial's included
-    record = opened.record | {
-        "params": trial.params,
-        "status": status,
-        "reason": reason,
-        "objective": result["objective"],
-        "metrics": result["metrics"],
-        "curves": result["history"],  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
-        "duration_s": duration + (trial.carried.duration_s if trial.carried else 0.0),
-        "weights": str(opened.weights) if status == Status.FINISHED else None,
-        **({"state": saved_state(checkpoint, result) if status == Status.FINISHED else None} if trial.budget else {}),
-    }
+    finished = status == Status.FINISHED
+    record = opened.record.ended(
+        params=trial.params,
+        status=status,
+        reason=reason,
+        objective=result["objective"],
+        metrics=result["metrics"],
+        curves=result["history"],  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
+        duration_s=duration + (trial.carried.duration_s if trial.carried else 0.0),
+        weights=str(opened.weights) if finished else None,
+        state=saved_state(checkpoint, result) if finished and trial.budget else None,
+    )
     tracking_error = log.end(record, opened.tracking_error or opened.curves.error)
-    return record | ({"tracking_error": tracking_error} if tracking_error else {})
+    return record.ended(tracking_error=tracking_error)
 
 
 def interrupted(opened: list[Opened], log: TrialLog) -> None:
     """Ctrl-C or SIGTERM: this attempt ends here, with its trials' runs."""
-    log.interrupt([trial.record["mlflow_run_id"] for trial in opened])
+    log.interrupt([trial.record.mlflow_run_id for trial in opened])

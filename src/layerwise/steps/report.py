@@ -38,17 +38,15 @@ def trials_table(record_paths: list[str], spaces: dict) -> pd.DataFrame:
     by stage (in the order the paths name them), round and index. `spaces` maps each
     stage to its search space, for the `on_border` column (numeric values in the outer 10%)."""
     records = read_shards(record_paths)
-    stage_order = {stage: position for position, stage in enumerate(dict.fromkeys(r["stage"] for r in records))}
+    stage_order = {stage: position for position, stage in enumerate(dict.fromkeys(r.stage for r in records))}
     records = settle(records)  # which sorts by stage name
-    records.sort(key=lambda record: (stage_order[record["stage"]], record["round"], record["index"]))
+    records.sort(key=lambda record: (stage_order[record.stage], record.round, record.index))
     rows = []
     for record in records:
-        metrics = {key: value for key, value in record["metrics"].items() if key != "objective"}
-        border = on_border(spaces[record["stage"]], record["params"])
-        reached = {key: record[key] for key in HALVING_COLUMNS if key in record}
-        rows.append(
-            {**{key: record[key] for key in COLUMNS}, **reached, "on_border": border, **record["params"], **metrics}
-        )
+        metrics = {key: value for key, value in record.metrics.items() if key != "objective"}
+        border = on_border(spaces[record.stage], record.params)
+        columns = COLUMNS + (HALVING_COLUMNS if record.halving else ())
+        rows.append({**{key: getattr(record, key) for key in columns}, "on_border": border, **record.params, **metrics})
     # Nullable dtypes: an integer hyper-parameter stays an integer in rows of stages that lack it.
     return pd.DataFrame(rows).convert_dtypes()
 

@@ -17,7 +17,7 @@ from layerwise.errors import UserError
 from layerwise.files import read_json, write_json
 from layerwise.learn import stack as stacks
 from layerwise.present.figures import draw_stage, top_table
-from layerwise.records import read_shards
+from layerwise.records import TrialRecord, read_shards
 from layerwise.search.border import COLUMNS as BORDER_COLUMNS
 from layerwise.search.border import border_warnings, describe
 from layerwise.search.halving import Halving, settle
@@ -33,25 +33,25 @@ class StageFailed(UserError, RuntimeError):
     """No trial of a stage finished: there is nothing to select."""
 
 
-def ranked(records: list[dict], stage: str) -> list[dict]:
+def ranked(records: list[TrialRecord], stage: str) -> list[TrialRecord]:
     """The finished trials, best first; a trial halving pruned never competes with those that trained
     their full budget."""
-    finished = [record for record in records if record["status"] == Status.FINISHED]
+    finished = [record for record in records if record.finished]
     if not finished:
-        reasons = sorted({record["reason"] for record in records})
+        reasons = sorted({record.reason for record in records})
         raise StageFailed(f"every trial of stage {stage} failed ({len(records)} trials); reasons: {'; '.join(reasons)}")
     return sorted(finished, key=rank_key)
 
 
-def lineage_step(record: dict) -> dict:
-    return {key: record[key] for key in ("stage", "trial_id", "params", "objective")}
+def lineage_step(record: TrialRecord) -> dict:
+    return {"stage": record.stage, "trial_id": record.trial_id, "params": record.params, "objective": record.objective}
 
 
 def parent_entries(parents_path: str | None) -> list[dict]:
     return read_json(parents_path)["entries"] if parents_path else []
 
 
-def top_k(order: list[dict], k: int, distinct_parents: bool) -> list[dict]:
+def top_k(order: list[TrialRecord], k: int, distinct_parents: bool) -> list[TrialRecord]:
     """The K best of `order` (best first); with `distinct_parents`, the best trial of each parent stack
     comes first, so that no two kept stacks share every layer but the last while another parent has a
     finished trial; the rest of K is filled by rank. The result keeps the order of `order`."""
@@ -59,21 +59,21 @@ def top_k(order: list[dict], k: int, distinct_parents: bool) -> list[dict]:
         return order[:k]
     chosen, parents = [], set()
     for record in order:
-        if record["parent_rank"] not in parents and len(chosen) < k:
+        if record.parent_rank not in parents and len(chosen) < k:
             chosen.append(record)
-            parents.add(record["parent_rank"])
+            parents.add(record.parent_rank)
     chosen += [record for record in order if record not in chosen][: k - len(chosen)]
     return sorted(chosen, key=lambda record: order.index(record))
 
 
-def kept_first(spec: StageSpec, order: list[dict]) -> list[dict]:
+def kept_first(spec: StageSpec, order: list[TrialRecord]) -> list[TrialRecord]:
     """A layer's ranking with the K stacks it keeps (`top_k`) first: what its selection saves, and its
     figures, top table and border report show."""
     kept = top_k(order, spec.top_k, spec.distinct_parents)
     return kept + [record for record in order if record not in kept]
 
 
-def select_pretrain(spec: StageSpec, order: list[dict], parents_path: str | None, out_dir: str) -> dict:
+def select_pretrain(spec: StageSpec, order: list[TrialRecord], parents_path: str | None, out_dir: str) -> dict:
     """The top-K stacks, each saved whole (parent stack + this layer) with its lineage; `order` holds
     the finished trials, the kept ones first (`kept_first`)."""
     parents = parent_entries(parents_path)
@@ -81,18 +81,18 @@ def select_pretrain(spec: StageSpec, order: list[dict], parents_path: str | None
     directory.mkdir(parents=True, exist_ok=True)
     entries = []
     for rank, record in enumerate(order[: spec.top_k]):
-        parent = parents[record["parent_rank"]] if record["parent_rank"] is not None else None
-        layer = torch.load(record["weights"], weights_only=True)["layer"]
+        parent = parents[record.parent_rank] if record.parent_rank is not None else None
+        layer = torch.load(record.weights, weights_only=True)["layer"]
         stack_path = directory / f"rank-{rank}.pt"
         stacks.save(stacks.extend(stacks.load(parent["stack"] if parent else None), layer), str(stack_path))
         entries.append(
             {
                 "rank": rank,
-                "trial_id": record["trial_id"],
-                "index": record["index"],
-                "objective": record["objective"],
-                "params": record["params"],
-                "parent_trial": record["parent_trial"],
+                "trial_id": record.trial_id,
+                "index": record.index,
+                "objective": record.objective,
+                "params": record.params,
+                "parent_trial": record.parent_trial,
                 "stack": str(stack_path),
                 "lineage": (parent["lineage"] if parent else []) + [lineage_step(record)],
             }
@@ -100,53 +100,53 @@ def select_pretrain(spec: StageSpec, order: list[dict], parents_path: str | None
     return {"stage": spec.stage, "entries": entries}
 
 
-def select_finetune(spec: StageSpec, order: list[dict], parents_path: str | None) -> dict:
+def select_finetune(spec: StageSpec, order: list[TrialRecord], parents_path: str | None) -> dict:
     """The best network overall, and the best with and without pretraining for the comparison."""
     parents = parent_entries(parents_path)
 
     def described(record):
         if record is None:
             return None
-        lineage = parents[record["parent_rank"]]["lineage"] if record["parent_rank"] is not None else []
-        return {**record, "lineage": lineage + [lineage_step(record)]}
+        lineage = parents[record.parent_rank]["lineage"] if record.parent_rank is not None else []
+        return {**record.to_json(), "lineage": lineage + [lineage_step(record)]}
 
-    pretrained = next((r for r in order if r["parent_rank"] is not None), None)
-    no_pretraining = next((r for r in order if r["parent_rank"] is None), None)
+    pretrained = next((r for r in order if r.parent_rank is not None), None)
+    no_pretraining = next((r for r in order if r.parent_rank is None), None)
     best_per_parent = {}
     for record in order:
-        best_per_parent.setdefault(record["parent_rank"], record)
+        best_per_parent.setdefault(record.parent_rank, record)
     return {
         "stage": spec.stage,
         "best": described(order[0]),
         "best_pretrained": described(pretrained),
         "best_no_pretraining": described(no_pretraining),
         # how many finished trials each side had: the race (search/arms.py) moves them to the leader
-        "trials_pretrained": sum(r["parent_rank"] is not None for r in order),
-        "trials_no_pretraining": sum(r["parent_rank"] is None for r in order),
+        "trials_pretrained": sum(r.parent_rank is not None for r in order),
+        "trials_no_pretraining": sum(r.parent_rank is None for r in order),
         # what each parent stack (and no pretraining) led to at best, for the beam figure
         "best_per_parent": [
-            {key: record[key] for key in ("trial_id", "objective", "parent_trial")}
+            {"trial_id": record.trial_id, "objective": record.objective, "parent_trial": record.parent_trial}
             for record in best_per_parent.values()
         ],
     }
 
 
-def select_preprocess(spec: StageSpec, order: list[dict]) -> dict:
+def select_preprocess(spec: StageSpec, order: list[TrialRecord]) -> dict:
     """The best pipeline, and every candidate's score for comparison."""
-    return {"stage": spec.stage, "best": order[0], "ranking": [lineage_step(record) for record in order]}
+    return {"stage": spec.stage, "best": order[0].to_json(), "ranking": [lineage_step(record) for record in order]}
 
 
-def halving_summary(records: list[dict]) -> dict:
+def halving_summary(records: list[TrialRecord]) -> dict:
     """What successive halving cut: the trials it pruned, and the epochs the stage's trials trained
     against those their max_epochs allow (what the same trials would be allowed without halving)."""
     return {
-        "pruned": sum(record["status"] == Status.PRUNED for record in records),
-        "epochs_trained": sum(len(record["curves"].get("train_loss", [])) for record in records),
-        "epochs_allowed": sum(record["params"]["max_epochs"] for record in records),
+        "pruned": sum(record.status == Status.PRUNED for record in records),
+        "epochs_trained": sum(len(record.curves.get("train_loss", [])) for record in records),
+        "epochs_allowed": sum(record.params["max_epochs"] for record in records),
     }
 
 
-def settled_and_ranked(spec: StageSpec, record_paths: list[str]) -> tuple[list[dict], list[dict]]:
+def settled_and_ranked(spec: StageSpec, record_paths: list[str]) -> tuple[list[TrialRecord], list[TrialRecord]]:
     """A stage's records (one per trial) and its finished trials in selection order (a layer's kept first)."""
     records = settle(read_shards(record_paths))
     order = ranked(records, spec.stage)
@@ -183,19 +183,19 @@ def select_stage(
         selected = select_preprocess(spec, order)
     else:
         selected = select_finetune(spec, order, parents_path)
-    best = order[0]["objective"]
+    best = order[0].objective
     failed = [
-        {key: record[key] for key in ("trial_id", "reason", "params")}  # a grid's missing points
+        {"trial_id": record.trial_id, "reason": record.reason, "params": record.params}  # a grid's missing points
         for record in records
-        if record["status"] == Status.FAILED
+        if record.status == Status.FAILED
     ]
     space = stage_space(spec)
     warnings = border_warnings(space, order, spec.top_k)
-    extended = sorted({step for record in records for step in record.get("extended", [])})
+    extended = sorted({step for record in records for step in record.extended})
     selected.update(
         {
-            "rounds": len({record["round"] for record in records}),
-            "best_trial": order[0]["trial_id"],
+            "rounds": len({record.round for record in records}),
+            "best_trial": order[0].trial_id,
             "best_objective": best,
             "n_trials": len(records),
             "n_failed": len(failed),

@@ -25,7 +25,7 @@ from layerwise.steps.lifecycle import budgeted, checkpoint_for, close_trial, int
 from layerwise.track.triallog import TrialLog
 
 
-def round_trials(spec: StageSpec, round_: int, history: list[dict], inputs: StageInputs):
+def round_trials(spec: StageSpec, round_: int, history: list[TrialRecord], inputs: StageInputs):
     """Every trial of a round, as the stage's strategy proposes it from the earlier rounds' records."""
     strategy = make_strategy(stage_space(spec), spec.seed, spec.stage, spec.strategy)
     return plan_round(spec, strategy, round_, history, len(inputs.valid.y))
@@ -146,14 +146,14 @@ def run_group(
     return run_together(group, spec, inputs, weights_dir, log, shard)
 
 
-def progress_line(record: dict, position: int, untaken: int, shards: int, elapsed: float) -> str:
+def progress_line(record: TrialRecord, position: int, untaken: int, shards: int, elapsed: float) -> str:
     """One line per finished trial, with the time the round's trials no shard has taken yet will
     take at this pace, shared by the round's shards."""
-    objective = "-" if record["objective"] is None else f"{record['objective']:.4f}"
+    objective = "-" if record.objective is None else f"{record.objective:.4f}"
     left = elapsed / position * untaken / shards
     return (
-        f"[{position}] {record['stage']} {record['trial_id']}: {record['status']} objective {objective} "
-        f"({record['duration_s']:.1f}s){' ' + record['reason'] if record['reason'] else ''}; "
+        f"[{position}] {record.stage} {record.trial_id}: {record.status} objective {objective} "
+        f"({record.duration_s:.1f}s){' ' + record.reason if record.reason else ''}; "
         f"{untaken} trials of the round not taken yet, about {left:.0f}s left"
     )
 

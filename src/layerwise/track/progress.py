@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerwise.errors import UserError
-from layerwise.records import read_shard
+from layerwise.records import TrialRecord, read_shard
 from layerwise.status import Status
 
 ENDED = ("status", "objective", "duration_s")  # what a progress line keeps of a trial that ended
@@ -40,8 +40,8 @@ class ProgressLog:
     def started(self, trial_ids: list[str]) -> None:
         self.write({"started": trial_ids})
 
-    def ended(self, record: dict) -> None:
-        self.write({key: record[key] for key in ("trial_id", *ENDED)})
+    def ended(self, record: TrialRecord) -> None:
+        self.write({key: getattr(record, key) for key in ("trial_id", *ENDED)})
 
 
 @dataclass
@@ -100,7 +100,7 @@ def read_round(shards_folder: Path, round_: int) -> RoundProgress:
                 progress.ended[line["trial_id"]] = line
         if records.exists():  # the shard ended: its records are the truth
             for record in read_shard(records):
-                progress.ended[record["trial_id"]] = {key: record[key] for key in ENDED}
+                progress.ended[record.trial_id] = {key: getattr(record, key) for key in ENDED}
     if progress.trials is None and progress.ended:
         progress.trials = len(progress.ended)
     return progress

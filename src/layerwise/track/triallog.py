@@ -9,6 +9,7 @@ runs of an earlier, incomplete attempt are marked superseded as this attempt tak
 
 from pathlib import Path
 
+from layerwise.records import TrialRecord
 from layerwise.track import trialruns
 from layerwise.track.progress import ProgressLog
 from layerwise.track.tags import BORDER, EXTENDED
@@ -41,7 +42,9 @@ class TrialLog:
         if self.progress:
             self.progress.started(trial_ids)
 
-    def open(self, record: dict, params: dict, run_id: str | None = None) -> tuple[str | None, str | None, LiveMetrics]:
+    def open(
+        self, record: TrialRecord, params: dict, run_id: str | None = None
+    ) -> tuple[str | None, str | None, LiveMetrics]:
         """(run id, tracking error, the listener of its epochs) of a trial about to train with `params`:
         a new RUNNING run, or `run_id` again (a trial going on at a later rung keeps its run)."""
         if run_id:
@@ -50,7 +53,7 @@ class TrialLog:
             run_id, error = trialruns.open_run(self.tracker, record, params)
         return run_id, error, self.tracker.live_metrics(run_id)
 
-    def end(self, record: dict, error: str | None = None) -> str | None:
+    def end(self, record: TrialRecord, error: str | None = None) -> str | None:
         """A trial's finished (or failed) record: its run logged and closed, unless `error` says why the
         store missed its opening or epochs (the selection then logs it again); the tracking error, if any."""
         error = error or trialruns.close_run(self.tracker, record)
@@ -63,7 +66,7 @@ class TrialLog:
         """The log of a stage's selection, which settles what its shards logged."""
         return cls(Tracker.from_file(tracking))
 
-    def settle(self, records: list[dict]) -> list[str]:
+    def settle(self, records: list[TrialRecord]) -> list[str]:
         """After a stage's shards: logs again the trials whose tracking failed there, supersedes the runs of
         earlier attempts they could not mark, and tags those halving cut PRUNED. Returns the trials the
         store still lacks."""
