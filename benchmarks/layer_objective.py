@@ -29,6 +29,7 @@ from layerwise.learn import stack as stacks
 from layerwise.learn.readout import READOUTS, readout_error
 from layerwise.search.trials import Trial
 from layerwise.seeding import configure_torch, seed_everything
+from layerwise.selections import Kept, Selection, write_selection
 from layerwise.stages import finetune
 from layerwise.stages.inputs import StageInputs
 from layerwise.stagespec import StageSpec, from_dict
@@ -81,7 +82,7 @@ def train_layer(stage: str, trials: int, inputs: StageInputs, folder: Path, tiny
 def fine_tuned_error(stack_path: str, splits: Path, folder: Path, tiny: bool) -> float:
     """The best validation error of the stack fine-tuned whole with each recipe."""
     parents = folder / "stack.json"
-    parents.write_text(json.dumps({"entries": [{"trial_id": "stack", "stack": stack_path}]}))
+    write_selection(str(parents), Selection("layer", entries=(Kept(0, "stack", stack_path),)))
     inputs = StageInputs(str(splits / "train.npz"), str(splits / "valid.npz"), str(parents))
     errors = []
     for number, recipe in enumerate(RECIPES):

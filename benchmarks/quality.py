@@ -68,7 +68,6 @@ from sklearn.model_selection import train_test_split
 
 from layerwise import stagespec
 from layerwise.data.sets import load_builtin
-from layerwise.files import write_json
 from layerwise.learn.models import Ensemble
 from layerwise.learn.training import Diverged
 from layerwise.model.network import load_network
@@ -83,6 +82,9 @@ from layerwise.steps.seedstudy import retrain
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
+
+from layerwise.records import TrialRecord
+from layerwise.selections import Chosen, Selection, write_selection
 
 LAYERWISE, OPTUNA, ABLATION = "layerwise (default config)", "Optuna TPE + refit ensemble", "layerwise, no pretraining"
 PACKAGE_DRAW = 42  # MNIST-1D's generator seed for its published data set (data.generator_seed: null)
@@ -203,8 +205,10 @@ def refit_ensemble(best: optuna.trial.FrozenTrial, results: Path, spec, members:
     """The best trial's configuration refit as the workflow's seed study refits a member (`retrain`):
     the ensemble of `members` networks, and their training time."""
     selected = folder / "optuna-selected.json"  # what retrain reads of the fine-tuning selection
-    choice = {"arm": 0, "parent_rank": None, **{key: best.user_attrs[key] for key in ("params", "metrics")}}
-    write_json(str(selected), {"best": choice})
+    trial = TrialRecord(
+        "finetune", 0, best.number, f"optuna-{best.number}", **{k: best.user_attrs[k] for k in ("params", "metrics")}
+    )
+    write_selection(str(selected), Selection("finetune", best=Chosen(trial, ())))
     splits = {name: str(results / "data" / f"{name}.npz") for name in ("train", "valid")}
     records = [
         retrain(

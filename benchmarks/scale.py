@@ -26,6 +26,7 @@ import pandas as pd
 import yaml
 from orchestration import REPO, TINY, capped, merged, timed_snakemake
 
+from layerwise.selections import Kept, Selection, write_selection
 from layerwise.stagespec import from_dict
 
 MIB = 2**20
@@ -142,8 +143,8 @@ def scale_in_memory(args) -> None:
             layer = torch.nn.Linear(args.inputs, args.hidden)
             stack = {"layers": [{**stacks.layer_of(layer, "sigmoid"), "trial_id": f"parent{rank}"}]}
             stacks.save(stack, str(folder / f"parent{rank}.pt"))
-            entries.append({"trial_id": f"parent{rank}", "stack": str(folder / f"parent{rank}.pt")})
-        write_json(str(folder / "parents.json"), {"entries": entries})
+            entries.append(Kept(rank, f"parent{rank}", str(folder / f"parent{rank}.pt")))
+        write_selection(str(folder / "parents.json"), Selection("layer1", entries=tuple(entries)))
         write_json(str(folder / "tracking.json"), {"enabled": False})
         child = subprocess.run(
             [sys.executable, __file__, "memory-child", str(folder), str(args.hidden)], capture_output=True, text=True

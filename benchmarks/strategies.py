@@ -35,6 +35,8 @@ from layerwise.track.triallog import TrialLog
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
+from layerwise.selections import Kept, Selection, write_selection
+
 BUDGET = 18  # trials per search, for every strategy
 # --tiny, the test suite's setting: the same code on scikit-learn's digits (MNIST-1D's generation alone
 # takes 5 s), at most TINY_ROWS rows per split, trials of at most TINY_EPOCHS epochs.
@@ -103,8 +105,8 @@ def prepare(folder: Path, tiny: bool = False) -> dict:
     stacks.save(
         {"layers": [{**layer, "weight": torch.zeros(256, n_in), "bias": torch.zeros(256)}]}, str(folder / "s.pt")
     )
-    (folder / "parents.json").write_text(
-        json.dumps({"entries": [{"trial_id": "shape", "stack": str(folder / "s.pt")}]})
+    write_selection(
+        str(folder / "parents.json"), Selection("layer1", entries=(Kept(0, "shape", str(folder / "s.pt")),))
     )
     return {
         "layer1": StageInputs(str(folder / "train.npz"), str(folder / "valid.npz"), None),

@@ -31,7 +31,7 @@ LAYERS = (
     "steps",
     "command",
 )
-BASE = {"errors", "files", "hyperparameters", "records", "seeding", "schema", "stagespec", "status"}
+BASE = {"errors", "files", "hyperparameters", "records", "seeding", "schema", "selections", "stagespec", "status"}
 # Preprocessing transforms every split; evaluation, the model's input example and the datasets logged
 # with the run read the test split; nothing else may.
 READS_TEST = {"prepare_data", "preprocess", "evaluate", "package_model", "report"}

@@ -165,14 +165,17 @@ def test_the_check_lets_safe_loads_pass(code):
 
 
 def test_the_only_joblib_load_of_the_workflow_refuses_files_outside_the_results(tmp_path):
+    from tests.support.records import trial_record
+
     from layerwise.command.cli import main
-    from layerwise.files import write_json
+    from layerwise.selections import Chosen, Selection, write_selection
 
     outside = tmp_path / "elsewhere.joblib"
     outside.write_bytes(b"not to be loaded")
     selected = tmp_path / "results" / "exp" / "preprocess" / "selected.json"
     selected.parent.mkdir(parents=True)
-    write_json(str(selected), {"best": {"weights": str(outside)}})
+    best = Chosen(trial_record(stage="preprocess", weights=str(outside)), ())
+    write_selection(str(selected), Selection("preprocess", best=best))
     with pytest.raises(SystemExit, match="outside the experiment's results"):
         arguments = ["--selected", str(selected), "--splits", *"abc", "--out", *"def", "--unlabelled", *"uv"]
         arguments += ["--preprocessor", "g"]

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from tests.support.records import trial_record
 
 from layerwise.data.sets import Split, save_split
-from layerwise.files import read_json, write_json
+from layerwise.files import read_json
 from layerwise.learn import stack as stacks
+from layerwise.selections import Chosen, Kept, Selection, read_selection, write_selection
 from layerwise.stages import finetune
 from layerwise.steps.seedstudy import member_trial, retrain
 from support.specs import stage_spec
@@ -22,12 +24,11 @@ def study(tmp_path):
         )
     layer = {"n_in": 5, "n_hidden": 4, "activation": "tanh", "weight": torch.zeros(4, 5), "bias": torch.zeros(4)}
     stacks.save({"layers": [{**layer, "trial_id": "layer1-r0-t0000"}]}, str(tmp_path / "stack.pt"))
-    write_json(
-        str(tmp_path / "topk.json"), {"entries": [{"trial_id": "layer1-r0-t0000", "stack": str(tmp_path / "stack.pt")}]}
-    )
+    kept = Kept(0, "layer1-r0-t0000", str(tmp_path / "stack.pt"))
+    write_selection(str(tmp_path / "topk.json"), Selection("layer1", entries=(kept,)))
     params = {**finetune.DEFAULTS, "learning_rate": 0.05, "max_epochs": 30, "batch_size": 16}
-    best = {"arm": 1, "parent_rank": None, "params": params, "metrics": {"best_epoch": 4}}
-    write_json(str(tmp_path / "selected.json"), {"best": best})
+    best = trial_record(arm=1, params=params, metrics={"best_epoch": 4})
+    write_selection(str(tmp_path / "selected.json"), Selection("finetune", best=Chosen(best, ())))
     return tmp_path
 
 
@@ -40,10 +41,10 @@ def run(folder, member, refit=False):
 
 
 def test_members_keep_the_selected_configuration_with_seeds_of_their_own(study):
-    selected = read_json(str(study / "selected.json"))
-    trials = [member_trial(selected, 0, member) for member in ("seed0", "seed1", "seed2")]
+    best = read_selection(str(study / "selected.json")).best.record
+    trials = [member_trial(best, 0, member) for member in ("seed0", "seed1", "seed2")]
     assert len({trial.seed for trial in trials}) == 3
-    assert all(trial.params == selected["best"]["params"] and trial.parent_rank is None for trial in trials)
+    assert all(trial.params == best.params and trial.parent_rank is None for trial in trials)
     first, second = run(study, "seed0"), run(study, "seed1")
     assert first["valid_error"] is not None and first["best_epoch"] <= 30
     assert not torch.equal(

@@ -14,6 +14,7 @@ from layerwise.files import write_json
 from layerwise.learn import stack as stacks
 from layerwise.records import read_shards
 from layerwise.search.strategies import best_params
+from layerwise.selections import write_selection
 from layerwise.stagespec import StageSpec
 from layerwise.steps.selection import StageFailed, ranked, select_pretrain, top_k
 from layerwise.steps.shard import progress_line, run_shard
@@ -90,21 +91,21 @@ def test_top_k_stacks_grow_from_their_parents(data_dir):
     first = layer_spec()
     selected = select_pretrain(first, ranked(run_stage(first, data_dir), "layer1"), None, str(data_dir / "top1"))
     parents = data_dir / "top1.json"
-    write_json(str(parents), selected)
-    objectives = [entry["objective"] for entry in selected["entries"]]
+    write_selection(str(parents), selected)
+    objectives = [entry.objective for entry in selected.entries]
     assert len(objectives) == 2 and objectives == sorted(objectives)
 
     second = layer_spec("layer2", parents=2)
     records = run_stage(second, data_dir, str(parents))
     top = select_pretrain(second, ranked(records, "layer2"), str(parents), str(data_dir / "top2"))
-    kept_parents = {entry["trial_id"] for entry in selected["entries"]}
+    kept_parents = {entry.trial_id for entry in selected.entries}
     assert {r.parent_trial for r in records} == kept_parents
-    for entry in top["entries"]:
-        stack = stacks.load(entry["stack"])
-        assert [layer["trial_id"] for layer in stack["layers"]] == [step["trial_id"] for step in entry["lineage"]]
-        assert entry["lineage"][0]["trial_id"] == entry["parent_trial"]
-        parent_entry = next(e for e in selected["entries"] if e["trial_id"] == entry["parent_trial"])
-        assert torch.equal(stacks.load(parent_entry["stack"])["layers"][0]["weight"], stack["layers"][0]["weight"])
+    for entry in top.entries:
+        stack = stacks.load(entry.stack)
+        assert [layer["trial_id"] for layer in stack["layers"]] == [step.trial_id for step in entry.lineage]
+        assert entry.lineage[0].trial_id == entry.parent_trial
+        parent_entry = next(e for e in selected.entries if e.trial_id == entry.parent_trial)
+        assert torch.equal(stacks.load(parent_entry.stack)["layers"][0]["weight"], stack["layers"][0]["weight"])
 
 
 def test_ranking_breaks_ties_by_validation_loss_then_round_then_index_and_drops_failures():
@@ -131,7 +132,7 @@ def test_same_trials_give_the_same_numbers_whatever_the_shard_count(data_dir):
     # and that must not shift any trial's random numbers.
     first = layer_spec(shards=1)
     top = select_pretrain(first, ranked(run_stage(first, data_dir), "layer1"), None, str(data_dir / "t"))
-    write_json(str(data_dir / "top1.json"), top)
+    write_selection(str(data_dir / "top1.json"), top)
     by_shards = {}
     for shards in (1, 3):
         spec = replace(layer_spec("layer2", parents=2), shards=shards)
@@ -149,17 +150,17 @@ def test_cross_entropy_reconstruction_on_inputs_outside_the_unit_interval_fails_
 def test_tied_sizes_give_every_layer_its_parents_width(data_dir):
     first = layer_spec(hidden_units={"type": "int", "low": 3, "high": 9})
     top = select_pretrain(first, ranked(run_stage(first, data_dir), "layer1"), None, str(data_dir / "t"))
-    write_json(str(data_dir / "top1.json"), top)
-    widths = {entry["trial_id"]: entry["params"]["hidden_units"] for entry in top["entries"]}
+    write_selection(str(data_dir / "top1.json"), top)
+    widths = {entry.trial_id: entry.params["hidden_units"] for entry in top.entries}
     second = replace(layer_spec("layer2", parents=2, hidden_units=50), tie_hidden_units=True)
     records = run_stage(second, data_dir, str(data_dir / "top1.json"))
     assert all(r.status == "FINISHED" for r in records)
     assert all(r.params["hidden_units"] == widths[r.parent_trial] for r in records)
     stacks_of_layer2 = select_pretrain(
         second, ranked(records, "layer2"), str(data_dir / "top1.json"), str(data_dir / "t2")
-    )["entries"]
+    ).entries
     for entry in stacks_of_layer2:
-        layers = stacks.load(entry["stack"])["layers"]
+        layers = stacks.load(entry.stack)["layers"]
         assert layers[0]["n_hidden"] == layers[1]["n_hidden"]
 
 

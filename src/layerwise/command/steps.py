@@ -68,18 +68,18 @@ def preprocess(
 
     from layerwise.data.sets import Split, read_split, save_split
     from layerwise.data.transforms import transform
-    from layerwise.files import read_json
+    from layerwise.selections import read_selection
 
-    best = read_json(selected)["best"]
+    best = read_selection(selected).best.record
     results = Path(selected).resolve().parents[1]  # results/<experiment>
-    if not Path(best["weights"]).resolve().is_relative_to(results):  # loading a joblib file runs its code
-        raise SystemExit(f"{best['weights']}: not loaded, it lies outside the experiment's results {results}")
-    pipeline = joblib.load(best["weights"])  # fitted on the training split by its trial
+    if not Path(best.weights).resolve().is_relative_to(results):  # loading a joblib file runs its code
+        raise SystemExit(f"{best.weights}: not loaded, it lies outside the experiment's results {results}")
+    pipeline = joblib.load(best.weights)  # fitted on the training split by its trial
     for path, written in zip((*splits, unlabelled[0]), (*out, unlabelled[1]), strict=True):
         split = read_split(path)
         save_split(Split(transform(pipeline, split.x), split.y), written)
-    shutil.copyfile(best["weights"], preprocessor)
-    print(f"preprocessing from {best['trial_id']} ({best['params']}): {pipeline}")
+    shutil.copyfile(best.weights, preprocessor)
+    print(f"preprocessing from {best.trial_id} ({best.params}): {pipeline}")
 
 
 def init_tracking(

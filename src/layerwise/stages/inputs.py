@@ -1,14 +1,13 @@
 """What a shard loads once and shares between its trials: the data and the parent stacks' features."""
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import torch
 
 from layerwise.data.sets import read_split
 from layerwise.learn import stack as stacks
+from layerwise.selections import Kept, read_selection
 
 
 class MissingParent(RuntimeError):
@@ -49,7 +48,7 @@ class StageInputs:
         self.train = load_tensors(train_path, self.device)
         self.valid = load_tensors(valid_path, self.device)
         self.n_classes = int(self.train.y.max()) + 1
-        self.parents = json.loads(Path(parents_path).read_text())["entries"] if parents_path else []
+        self.parents = read_selection(parents_path).entries if parents_path else ()
         self.unlabelled_path = unlabelled_path
         self._features, self._unsupervised = {}, {}
 
@@ -60,7 +59,7 @@ class StageInputs:
             return self.train.x[:0]
         return load_tensors(self.unlabelled_path, self.device).x
 
-    def parent(self, rank: int | None) -> dict | None:
+    def parent(self, rank: int | None) -> Kept | None:
         """The top-K entry of the parent stack, or None when the trial has none."""
         if rank is None:
             return None
@@ -70,7 +69,7 @@ class StageInputs:
 
     def stack(self, rank: int | None) -> dict:
         entry = self.parent(rank)
-        return stacks.load(entry["stack"]) if entry else stacks.EMPTY
+        return stacks.load(entry.stack) if entry else stacks.EMPTY
 
     def features(self, rank: int | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(train, valid) features of the parent stack, computed once per shard."""

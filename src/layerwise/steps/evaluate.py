@@ -4,6 +4,7 @@ with no hidden layer), writes the reported model and the summary.
 """
 
 import statistics
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -13,10 +14,10 @@ from layerwise.learn.models import Ensemble
 from layerwise.learn.training import classification_error
 from layerwise.model.network import load_network, network_from, save_ensemble
 from layerwise.present import training_plots
+from layerwise.selections import Chosen, read_selection
 from layerwise.stages.baseline import cross_fitted_wrong, logistic_baseline
 from layerwise.stages.choice import choose, folds
 from layerwise.stages.inputs import Tensors, load_tensors
-from layerwise.steps.selection import lineage_step
 from layerwise.track.runlog import EvaluationRun
 
 
@@ -45,21 +46,17 @@ def cross_fitted(judged: str, twins: list[dict], labelled: Tensors, c: float) ->
     return {"linear": cross_fitted_wrong(x, y, parts, c), judged: network_wrong}
 
 
-def pretrained_layers(record: dict) -> list[dict]:
-    return [step for step in record["lineage"] if step["stage"] != record["stage"]]
-
-
-def scores(record: dict | None, trials: int, test) -> dict | None:
+def scores(chosen: Chosen | None, trials: int, test) -> dict | None:
     """Validation and test error of the best network of one side (with or without pretraining), with the
     layers it grew from and how many finished trials the side had."""
-    if record is None:
+    if chosen is None:
         return None
-    test_error, _ = classification_error(load_network(record["weights"])[0], test.x, test.y)
+    test_error, _ = classification_error(load_network(chosen.record.weights)[0], test.x, test.y)
     return {
-        "trial_id": record["trial_id"],
-        "valid_error": record["objective"],
+        "trial_id": chosen.record.trial_id,
+        "valid_error": chosen.record.objective,
         "test_error": test_error,
-        "layers": [step["trial_id"] for step in pretrained_layers(record)],
+        "layers": [step.trial_id for step in chosen.pretrained_layers],
         "trials": trials,
     }
 
@@ -104,24 +101,26 @@ def write_reported(report: str, selected_weights: str, members: list[dict], line
 def beam_columns(selection_paths: list[str]) -> list[tuple[str, list[dict]]]:
     """The layers' top K and the best fine-tuning trial per parent stack, in stage order."""
     columns = []
-    for path in selection_paths:
-        selection = read_json(path)
-        if "entries" in selection:
-            columns.append((selection["stage"], selection["entries"]))
-        elif "best_per_parent" in selection:
-            columns.append((selection["stage"], selection["best_per_parent"]))
+    for selection in map(read_selection, selection_paths):
+        if selection.entries:
+            nodes = [
+                {"trial_id": entry.trial_id, "objective": entry.objective, "parent_trial": entry.parent_trial}
+                for entry in selection.entries
+            ]
+            columns.append((selection.stage, nodes))
+        elif selection.best_per_parent:
+            columns.append((selection.stage, list(selection.best_per_parent)))
     return columns
 
 
 def stage_overview(selection_paths: list[str]) -> dict:
     """Per stage: rounds, trials, failures, the best trial, the best values found on the border of
     their interval, and what halving cut (None without)."""
-    overview = {}
-    for path in selection_paths:
-        selection = read_json(path)
-        keys = ("rounds", "n_trials", "n_failed", "best_trial", "best_objective", "border")
-        overview[selection["stage"]] = {key: selection[key] for key in keys} | {"halving": selection.get("halving")}
-    return overview
+    keys = ("rounds", "n_trials", "n_failed", "best_trial", "best_objective", "border", "halving")
+    return {
+        selection.stage: {key: getattr(selection, key) for key in keys} | {"border": list(selection.border)}
+        for selection in map(read_selection, selection_paths)
+    }
 
 
 def evaluate(
@@ -148,12 +147,12 @@ def evaluate(
     `report`: the final model (config.specs.REPORTS), written to `model_path`: `auto` the ensemble or the
     logistic baseline, as stages/choice.py chooses, another that network unless `one_se_rule` finds the
     baseline as good."""
-    selected = read_json(selected_path)
-    preprocessing = lineage_step(read_json(preprocessing_path)["best"])
+    selected = read_selection(selected_path)
+    preprocessing = asdict(read_selection(preprocessing_path).best.lineage[-1])
     train, valid, test = (load_tensors(path) for path in splits)
     members = [read_json(path) for path in member_paths]
-    best = selected["best"]
-    single, architecture = load_network(best["weights"])  # the members share its architecture
+    best = selected.best
+    single, architecture = load_network(best.record.weights)  # the members share its architecture
     baseline, linear, linear_wrong = logistic_baseline(
         *((split.x.numpy(), split.y.numpy()) for split in (train, valid)), architecture["n_classes"]
     )
@@ -170,7 +169,7 @@ def evaluate(
         wrong = {"linear": linear_wrong, judged: errs(twin, valid)}
     choice = choose(wrong, one_se_rule) | {"folds": folding["count"] if folding else 0}
     report = choice["chosen"] if report == "auto" or choice["chosen"] == "linear" else report
-    write_reported(report, best["weights"], members, linear, model_path)
+    write_reported(report, best.record.weights, members, linear, model_path)
     networks = [load_network(member["weights"])[0] for member in members]
     models = {"single": single, "member": networks[0], "ensemble": Ensemble(networks), "linear": network_from(linear)}
     candidates = {name: tested(candidate, test) for name, candidate in models.items()}
@@ -178,8 +177,8 @@ def evaluate(
     baseline |= {key: candidates["linear"][key] for key in ("test_accuracy", "test_error")}
     evaluation = EvaluationRun.open(tracking)
     comparison = {
-        side: scores(selected[f"best_{side}"], selected[f"trials_{side}"], test)
-        for side in ("pretrained", "no_pretraining")
+        "pretrained": scores(selected.best_pretrained, selected.trials_pretrained, test),
+        "no_pretraining": scores(selected.best_no_pretraining, selected.trials_no_pretraining, test),
     }
     summary = {
         "experiment": experiment,
@@ -189,14 +188,14 @@ def evaluate(
         "candidates": candidates,
         "baseline": baseline,
         "choice": choice,
-        "valid_error": best["objective"],
-        "selected_trial": best["trial_id"],
+        "valid_error": best.record.objective,
+        "selected_trial": best.record.trial_id,
         "selected": {
             "preprocessing": preprocessing,
-            "pretrained": best["parent_rank"] is not None,
+            "pretrained": best.record.parent_rank is not None,
             "architecture": architecture,
-            "layers": pretrained_layers(best),
-            "finetune": best["lineage"][-1],
+            "layers": [asdict(step) for step in best.pretrained_layers],
+            "finetune": asdict(best.lineage[-1]),
         },
         "pretraining_comparison": comparison,
         "stages": stage_overview(selection_paths),
@@ -205,11 +204,11 @@ def evaluate(
         "mlflow": evaluation.ids(),
     }
     write_json(summary_path, summary)
-    training_plots.beam(beam_columns(selection_paths), [step["trial_id"] for step in best["lineage"]], beam_path)
+    training_plots.beam(beam_columns(selection_paths), [step.trial_id for step in best.lineage], beam_path)
     metrics = {
         "test_accuracy": summary["test_accuracy"],
         "test_error": summary["test_error"],
-        "valid_error": best["objective"],
+        "valid_error": best.record.objective,
         "baseline_test_error": baseline["test_error"],
         **{f"{name}_test_error": candidate["test_error"] for name, candidate in candidates.items()},
         **{f"{name}_twin_error": error for name, error in choice["errors"].items()},
@@ -221,7 +220,7 @@ def evaluate(
     summarised = ("test_error_mean", "test_error_std", "ensemble_test_error")
     metrics |= {f"seed_study_{key}": study[key] for key in summarised}
     evaluation.close(
-        params={"selected_trial": best["trial_id"], "seed_study_seeds": len(study["seeds"]), "reported": report},
+        params={"selected_trial": best.record.trial_id, "seed_study_seeds": len(study["seeds"]), "reported": report},
         metrics=metrics,
         artifacts=[summary_path, model_path, histogram_path, beam_path],
     )

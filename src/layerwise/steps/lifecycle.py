@@ -31,7 +31,7 @@ def parent_trial_of(inputs: StageInputs, trial) -> str | None:
         entry = inputs.parent(trial.parent_rank)
     except MissingParent:
         return None
-    return entry["trial_id"] if entry else None
+    return entry.trial_id if entry else None
 
 
 def budgeted(trial):

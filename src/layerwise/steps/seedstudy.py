@@ -14,26 +14,27 @@ from dataclasses import replace
 
 import torch
 
-from layerwise.files import read_json, write_json
+from layerwise.files import write_json
 from layerwise.learn.devices import resolve_device
+from layerwise.records import TrialRecord
 from layerwise.search.trials import Trial
 from layerwise.seeding import configure_torch, derive_seed, seed_everything
+from layerwise.selections import read_selection
 from layerwise.stages import finetune
 from layerwise.stages.choice import folds
 from layerwise.stages.inputs import StageInputs, Tensors
 from layerwise.stagespec import StageSpec
 
 
-def member_trial(selected: dict, seed: int, member: str) -> Trial:
-    best = selected["best"]
+def member_trial(best: TrialRecord, seed: int, member: str) -> Trial:
     return Trial(
         stage="seed-study",
         round=0,
         index=0,
-        arm=best["arm"],
-        parent_rank=best["parent_rank"],
+        arm=best.arm,
+        parent_rank=best.parent_rank,
         seed=derive_seed(seed, "seed-study", member),
-        params=best["params"],
+        params=best.params,
     )
 
 
@@ -60,8 +61,8 @@ def retrain(
     (None, or its index, count and seed), valid_error (on its fold if any; None for a refit),
     best_epoch, weights and its training time (duration_s)."""
     configure_torch(threads)
-    selected = read_json(selected_path)
-    trial = member_trial(selected, spec.seed, member)
+    best = read_selection(selected_path).best.record
+    trial = member_trial(best, spec.seed, member)
     inputs = StageInputs(train, valid, parents, resolve_device(device))
     folding = None if fold is None else {"index": fold[0], "count": fold[1], "seed": fold_seed(spec.seed)}
     if refit or folding:
@@ -69,7 +70,7 @@ def retrain(
         if folding:
             kept, held = folds(labelled.y.cpu().numpy(), folding["count"], folding["seed"])[folding["index"]]
             inputs.train, inputs.valid = labelled.take(kept), labelled.take(held)
-        trial = replace(trial, params={**trial.params, "max_epochs": selected["best"]["metrics"]["best_epoch"]})
+        trial = replace(trial, params={**trial.params, "max_epochs": best.metrics["best_epoch"]})
         spec = replace(spec, patience=0)  # the epoch count is chosen already; validation data is now training data
     seed_everything(trial.seed)
     started = time.perf_counter()

@@ -6,6 +6,7 @@ finished first.
 """
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,6 @@ import torch
 from layerwise import stagespec
 from layerwise.config.topology import selection_file
 from layerwise.errors import UserError
-from layerwise.files import read_json, write_json
 from layerwise.learn import stack as stacks
 from layerwise.present.figures import draw_stage, top_table
 from layerwise.records import TrialRecord, read_shards
@@ -23,6 +23,7 @@ from layerwise.search.border import border_warnings, describe
 from layerwise.search.halving import Halving, settle
 from layerwise.search.importance import main_effects
 from layerwise.search.trials import rank_key
+from layerwise.selections import Chosen, Kept, Selection, Step, read_selection, write_selection
 from layerwise.stages.kinds import stage_space
 from layerwise.stagespec import StageSpec
 from layerwise.status import Status
@@ -43,12 +44,8 @@ def ranked(records: list[TrialRecord], stage: str) -> list[TrialRecord]:
     return sorted(finished, key=rank_key)
 
 
-def lineage_step(record: TrialRecord) -> dict:
-    return {"stage": record.stage, "trial_id": record.trial_id, "params": record.params, "objective": record.objective}
-
-
-def parent_entries(parents_path: str | None) -> list[dict]:
-    return read_json(parents_path)["entries"] if parents_path else []
+def parent_entries(parents_path: str | None) -> tuple[Kept, ...]:
+    return read_selection(parents_path).entries if parents_path else ()
 
 
 def top_k(order: list[TrialRecord], k: int, distinct_parents: bool) -> list[TrialRecord]:
@@ -73,7 +70,7 @@ def kept_first(spec: StageSpec, order: list[TrialRecord]) -> list[TrialRecord]:
     return kept + [record for record in order if record not in kept]
 
 
-def select_pretrain(spec: StageSpec, order: list[TrialRecord], parents_path: str | None, out_dir: str) -> dict:
+def select_pretrain(spec: StageSpec, order: list[TrialRecord], parents_path: str | None, out_dir: str) -> Selection:
     """The top-K stacks, each saved whole (parent stack + this layer) with its lineage; `order` holds
     the finished trials, the kept ones first (`kept_first`)."""
     parents = parent_entries(parents_path)
@@ -84,56 +81,49 @@ def select_pretrain(spec: StageSpec, order: list[TrialRecord], parents_path: str
         parent = parents[record.parent_rank] if record.parent_rank is not None else None
         layer = torch.load(record.weights, weights_only=True)["layer"]
         stack_path = directory / f"rank-{rank}.pt"
-        stacks.save(stacks.extend(stacks.load(parent["stack"] if parent else None), layer), str(stack_path))
+        stacks.save(stacks.extend(stacks.load(parent.stack if parent else None), layer), str(stack_path))
+        lineage = (parent.lineage if parent else ()) + (Step.of(record),)
         entries.append(
-            {
-                "rank": rank,
-                "trial_id": record.trial_id,
-                "index": record.index,
-                "objective": record.objective,
-                "params": record.params,
-                "parent_trial": record.parent_trial,
-                "stack": str(stack_path),
-                "lineage": (parent["lineage"] if parent else []) + [lineage_step(record)],
-            }
-        )
-    return {"stage": spec.stage, "entries": entries}
+            Kept(rank, record.trial_id, str(stack_path), record.index, record.objective, record.params,
+                 record.parent_trial, lineage)
+        )  # fmt: skip
+    return Selection(spec.stage, entries=tuple(entries))
 
 
-def select_finetune(spec: StageSpec, order: list[TrialRecord], parents_path: str | None) -> dict:
+def select_finetune(spec: StageSpec, order: list[TrialRecord], parents_path: str | None) -> Selection:
     """The best network overall, and the best with and without pretraining for the comparison."""
     parents = parent_entries(parents_path)
 
-    def described(record):
+    def chosen(record: TrialRecord | None) -> Chosen | None:
         if record is None:
             return None
-        lineage = parents[record.parent_rank]["lineage"] if record.parent_rank is not None else []
-        return {**record.to_json(), "lineage": lineage + [lineage_step(record)]}
+        lineage = parents[record.parent_rank].lineage if record.parent_rank is not None else ()
+        return Chosen(record, lineage + (Step.of(record),))
 
     pretrained = next((r for r in order if r.parent_rank is not None), None)
     no_pretraining = next((r for r in order if r.parent_rank is None), None)
     best_per_parent = {}
     for record in order:
         best_per_parent.setdefault(record.parent_rank, record)
-    return {
-        "stage": spec.stage,
-        "best": described(order[0]),
-        "best_pretrained": described(pretrained),
-        "best_no_pretraining": described(no_pretraining),
+    return Selection(
+        spec.stage,
+        best=chosen(order[0]),
+        best_pretrained=chosen(pretrained),
+        best_no_pretraining=chosen(no_pretraining),
         # how many finished trials each side had: the race (search/arms.py) moves them to the leader
-        "trials_pretrained": sum(r.parent_rank is not None for r in order),
-        "trials_no_pretraining": sum(r.parent_rank is None for r in order),
-        # what each parent stack (and no pretraining) led to at best, for the beam figure
-        "best_per_parent": [
+        trials_pretrained=sum(r.parent_rank is not None for r in order),
+        trials_no_pretraining=sum(r.parent_rank is None for r in order),
+        best_per_parent=tuple(
             {"trial_id": record.trial_id, "objective": record.objective, "parent_trial": record.parent_trial}
             for record in best_per_parent.values()
-        ],
-    }
+        ),
+    )
 
 
-def select_preprocess(spec: StageSpec, order: list[TrialRecord]) -> dict:
+def select_preprocess(spec: StageSpec, order: list[TrialRecord]) -> Selection:
     """The best pipeline, and every candidate's score for comparison."""
-    return {"stage": spec.stage, "best": order[0].to_json(), "ranking": [lineage_step(record) for record in order]}
+    best = Chosen(order[0], (Step.of(order[0]),))
+    return Selection(spec.stage, best=best, ranking=tuple(Step.of(record) for record in order))
 
 
 def halving_summary(records: list[TrialRecord]) -> dict:
@@ -157,9 +147,9 @@ def draw_again(stage_folder: Path, figures_dir: str) -> None:
     """A stage's figures drawn again by this code from its records and selection file alone."""
     spec = stagespec.read(str(stage_folder / "spec.json"))
     records, order = settled_and_ranked(spec, [str(path) for path in (stage_folder / "shards").glob("r*-*.json")])
-    selected = read_json(selection_file(str(stage_folder.parent), spec.stage))
-    effects = dict(sorted(selected["importance"].items(), key=lambda item: -item[1]))  # the file sorts by name
-    draw_stage(spec, records, order, stage_space(spec), selected["border"], effects, figures_dir)
+    selected = read_selection(selection_file(str(stage_folder.parent), spec.stage))
+    effects = dict(sorted(selected.importance.items(), key=lambda item: -item[1]))  # the file sorts by name
+    draw_stage(spec, records, order, stage_space(spec), list(selected.border), effects, figures_dir)
 
 
 def select_stage(
@@ -192,23 +182,22 @@ def select_stage(
     space = stage_space(spec)
     warnings = border_warnings(space, order, spec.top_k)
     extended = sorted({step for record in records for step in record.extended})
-    selected.update(
-        {
-            "rounds": len({record.round for record in records}),
-            "best_trial": order[0].trial_id,
-            "best_objective": best,
-            "n_trials": len(records),
-            "n_failed": len(failed),
-            "failed": failed,
-            "border": warnings,
-            "extended": extended,
-            "tracking_unrepaired": unrepaired,  # trials MLflow still lacks; their records hold them
-            "importance": main_effects(records, space),  # each hyper-parameter's share of the variance
-            "halving": halving_summary(records) if Halving.of(spec).on else None,
-        }
+    selected = replace(
+        selected,
+        rounds=len({record.round for record in records}),
+        best_trial=order[0].trial_id,
+        best_objective=best,
+        n_trials=len(records),
+        n_failed=len(failed),
+        failed=tuple(failed),
+        border=tuple(warnings),
+        extended=tuple(extended),
+        tracking_unrepaired=tuple(unrepaired),
+        importance=main_effects(records, space),
+        halving=halving_summary(records) if Halving.of(spec).on else None,
     )
-    write_json(out_json, selected)
-    draw_stage(spec, records, order, space, warnings, selected["importance"], figures_dir)
+    write_selection(out_json, selected)
+    draw_stage(spec, records, order, space, warnings, selected.importance, figures_dir)
     top_table(spec, order, table_path)
     with tempfile.TemporaryDirectory() as folder:
         table = Path(folder) / "border.csv"
@@ -219,8 +208,8 @@ def select_stage(
             extended=extended,
             artifacts=[out_json, str(table), table_path, figures_dir],
         )
-    if selected["halving"]:
-        cut = selected["halving"]
+    if selected.halving:
+        cut = selected.halving
         print(
             f"halving pruned {cut['pruned']} trials: {cut['epochs_trained']} of {cut['epochs_allowed']} epochs trained"
         )
