@@ -12,7 +12,7 @@ from layerwise.data.transforms import build_step
 from layerwise.learn.criteria import reconstruction_loss
 from layerwise.learn.learners import ALGORITHMS
 from layerwise.learn.models import ACTIVATIONS, NOISE, init_linear
-from layerwise.learn.optim import lr_factor
+from layerwise.learn.optim import SGDSettings, lr_factor
 from layerwise.learn.rbm import RBM, visible_units_for
 from layerwise.stages import finetune, preprocess, pretrain
 
@@ -65,10 +65,10 @@ def pairwise_different(values: list) -> bool:
 
 
 def test_each_learning_rate_schedule_is_its_own_schedule():
-    params = {"lr_tau": 3, "lr_tau_epochs": 2}
+    params = {**finetune.DEFAULTS, "lr_tau": 3, "lr_tau_epochs": 2}
     curves = []
     for schedule in hp.SCHEDULES:
-        factor = lr_factor({**params, "lr_schedule": schedule}, updates_per_epoch=2)
+        factor = lr_factor(SGDSettings.of({**params, "lr_schedule": schedule}), updates_per_epoch=2)
         curves.append([1.0 if factor is None else factor(t) for t in range(12)])
     assert pairwise_different(curves)
 

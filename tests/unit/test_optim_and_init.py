@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from layerwise.learn.models import build_classifier, init_linear
-from layerwise.learn.optim import layer_lr_scales, make_optimizer
+from layerwise.learn.optim import SGDSettings, layer_lr_scales, make_optimizer
 from layerwise.stages import finetune
 
 ARCHITECTURE = {
@@ -19,7 +19,7 @@ ARCHITECTURE = {
 def test_layer_wise_learning_rates_decay_from_top_to_bottom_and_biases_have_their_own():
     model = build_classifier(ARCHITECTURE)
     params = {**finetune.DEFAULTS, "learning_rate": 0.1, "bias_lr_scale": 2.0, "nesterov": True}
-    optimizer = make_optimizer(model, params, [(0.0, 0.1)] * 3, layer_lr_scales(3, 0.5))
+    optimizer = make_optimizer(model, SGDSettings.of(params), [(0.0, 0.1)] * 3, layer_lr_scales(3, 0.5))
     rates = [group["lr"] for group in optimizer.param_groups]
     decayed = [group.get("l2", 0.0) > 0 for group in optimizer.param_groups]
     # bottom, middle, output layer: weights then biases of each

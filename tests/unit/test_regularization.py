@@ -4,7 +4,7 @@ import torch
 
 from layerwise.data.sets import Split
 from layerwise.learn.models import build_classifier
-from layerwise.learn.optim import make_optimizer
+from layerwise.learn.optim import SGDSettings, make_optimizer
 from layerwise.learn.regularization import classifier_coefficients, layer_group, weight_penalty
 from layerwise.learn.training import train_classifier
 from layerwise.stages import finetune
@@ -19,7 +19,7 @@ ARCHITECTURE = {
 def penalty_gradients(l1: float, l2: float, batch: int, n_train: int):
     torch.manual_seed(0)
     model = build_classifier(ARCHITECTURE)
-    optimizer = make_optimizer(model, finetune.DEFAULTS, [(l1, l2)] * 3)
+    optimizer = make_optimizer(model, SGDSettings.of(finetune.DEFAULTS), [(l1, l2)] * 3)
     weight_penalty(optimizer, batch, n_train, proximal_l1=False).backward()
     return model
 

@@ -4,7 +4,7 @@ import torch
 from layerwise.data.sets import Split
 from layerwise.learn import stack as stacks
 from layerwise.learn.models import ACTIVATIONS, DenoisingAutoencoder, Dropout, build_classifier, dropout_mask
-from layerwise.learn.optim import make_optimizer, make_schedule
+from layerwise.learn.optim import SGDSettings, make_optimizer, make_schedule
 from layerwise.learn.readout import ridge_readout_error
 from layerwise.learn.training import Diverged, train_classifier, train_unsupervised
 from layerwise.stages import finetune, pretrain
@@ -53,8 +53,8 @@ def test_a_huge_learning_rate_is_reported_as_divergence():
 def test_tau_schedule_is_constant_then_one_over_t():
     model = DenoisingAutoencoder(4, 3, "tanh", corruption=0.0)
     params = {**AE_PARAMS, "learning_rate": 0.1, "lr_schedule": "inverse_time", "lr_tau": 10}
-    optimizer = make_optimizer(model, params, [(0.0, 0.0)])
-    schedule = make_schedule(optimizer, params, 1)
+    optimizer = make_optimizer(model, SGDSettings.of(params), [(0.0, 0.0)])
+    schedule = make_schedule(optimizer, SGDSettings.of(params), 1)
     rates = []
     for _ in range(40):  # the rate used by update t = 1..40
         rates.append(optimizer.param_groups[0]["lr"])
@@ -67,8 +67,8 @@ def test_tau_schedule_is_constant_then_one_over_t():
 def test_epoch_schedule_is_constant_for_tau_epochs_then_one_over_the_epoch():
     model = DenoisingAutoencoder(4, 3, "tanh", corruption=0.0)
     params = {**AE_PARAMS, "learning_rate": 0.1, "lr_schedule": "inverse_time_epochs", "lr_tau_epochs": 3}
-    optimizer = make_optimizer(model, params, [(0.0, 0.0)])
-    schedule = make_schedule(optimizer, params, updates_per_epoch=5)
+    optimizer = make_optimizer(model, SGDSettings.of(params), [(0.0, 0.0)])
+    schedule = make_schedule(optimizer, SGDSettings.of(params), updates_per_epoch=5)
     rates = []
     for _ in range(6 * 5):  # six epochs of five updates
         rates.append(optimizer.param_groups[0]["lr"])

@@ -5,8 +5,30 @@ that layers can learn at different rates (layer-wise learning rates in fine-tuni
 a rate of their own, and each layer's weights carry their own weight decay.
 """
 
+from dataclasses import dataclass, fields
+
 import torch
 from torch import nn
+
+
+@dataclass(frozen=True)
+class SGDSettings:
+    """A trial's hyper-parameters that set its optimizer, schedule and updates, as a trial alone and a
+    pack (packs/members.py) both read them."""
+
+    learning_rate: float
+    bias_lr_scale: float
+    momentum: float
+    nesterov: bool
+    lr_schedule: str
+    lr_tau: float
+    lr_tau_epochs: int
+    batch_size: int
+    proximal_l1: bool
+
+    @classmethod
+    def of(cls, params: dict) -> "SGDSettings":
+        return cls(**{setting.name: params[setting.name] for setting in fields(cls)})
 
 
 def layer_lr_scales(n_layers: int, decay: float) -> list[float]:
@@ -15,13 +37,13 @@ def layer_lr_scales(n_layers: int, decay: float) -> list[float]:
 
 
 def make_optimizer(
-    model: nn.Module, params: dict, penalties: list[tuple[float, float]], layer_scales: list[float] | None = None
+    model: nn.Module, sgd: SGDSettings, penalties: list[tuple[float, float]], layer_scales: list[float] | None = None
 ) -> torch.optim.SGD:
     """SGD over `model`'s Linear layers (bottom to top) and any other parameter (treated as a bias).
 
     `penalties` holds each layer's (l1, l2) weight-decay coefficients; regularization.py applies them.
     """
-    learning_rate, bias_scale = params["learning_rate"], params["bias_lr_scale"]
+    learning_rate, bias_scale = sgd.learning_rate, sgd.bias_lr_scale
     linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
     scales = layer_scales or [1.0] * len(linears)
     # Parameters with the same (lr, l1, l2) share a group: each group costs the optimizer its own
@@ -36,7 +58,7 @@ def make_optimizer(
             groups.setdefault((learning_rate * bias_scale, 0.0, 0.0), []).append(parameter)
     return torch.optim.SGD(
         [{"params": members, "lr": lr, "l1": l1, "l2": l2} for (lr, l1, l2), members in groups.items()],
-        lr=learning_rate, momentum=params["momentum"], nesterov=params["nesterov"],
+        lr=learning_rate, momentum=sgd.momentum, nesterov=sgd.nesterov,
     )  # fmt: skip
 
 
@@ -50,16 +72,16 @@ def inverse_epoch_factor(tau_epochs: int, updates_per_epoch: int):
     return lambda updates_done: tau_epochs / max(updates_done // updates_per_epoch + 1, tau_epochs)
 
 
-def lr_factor(params: dict, updates_per_epoch: int):
+def lr_factor(sgd: SGDSettings, updates_per_epoch: int):
     """lr_t / lr_0 as a function of the updates done so far, or None for a constant learning rate."""
-    if params["lr_schedule"] == "inverse_time":
-        return inverse_time_factor(params["lr_tau"])
-    if params["lr_schedule"] == "inverse_time_epochs":
-        return inverse_epoch_factor(params["lr_tau_epochs"], updates_per_epoch)
+    if sgd.lr_schedule == "inverse_time":
+        return inverse_time_factor(sgd.lr_tau)
+    if sgd.lr_schedule == "inverse_time_epochs":
+        return inverse_epoch_factor(sgd.lr_tau_epochs, updates_per_epoch)
     return None
 
 
-def make_schedule(optimizer: torch.optim.Optimizer, params: dict, updates_per_epoch: int):
+def make_schedule(optimizer: torch.optim.Optimizer, sgd: SGDSettings, updates_per_epoch: int):
     """A scheduler stepped once per update, or None for a constant learning rate."""
-    factor = lr_factor(params, updates_per_epoch)
+    factor = lr_factor(sgd, updates_per_epoch)
     return None if factor is None else torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

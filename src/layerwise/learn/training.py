@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from layerwise.learn.checkpoint import Checkpoint
-from layerwise.learn.optim import make_optimizer, make_schedule
+from layerwise.learn.optim import SGDSettings, make_optimizer, make_schedule
 from layerwise.learn.regularization import classifier_coefficients, penalized_groups, proximal_l1_step, weight_penalty
 
 
@@ -90,7 +90,7 @@ def resume(state: dict, model, optimizer, schedule, generator, listener, logged:
     return state["epoch"] + 1, history, (tuple(score), epoch, weights)
 
 
-def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, schedule, generator) -> float:
+def train_epoch(model, batch_loss, inputs, targets, sgd: SGDSettings, optimizer, schedule, generator) -> float:
     """One pass in a seeded random order; returns the mean training criterion per example.
 
     Each update minimises (1/B) * (sum of the batch's losses + (B'/T) * weight penalty), B the batch
@@ -98,7 +98,7 @@ def train_epoch(model, batch_loss, inputs, targets, params: dict, optimizer, sch
     schedule, if any, steps once per update.
     """
     model.train()
-    batch_size, n_train, proximal = params["batch_size"], len(inputs), params["proximal_l1"]
+    batch_size, n_train, proximal = sgd.batch_size, len(inputs), sgd.proximal_l1
     penalized = bool(penalized_groups(optimizer))
     order = torch.randperm(n_train, generator=generator).to(inputs.device)  # the same order on any device
     total = 0.0
@@ -171,7 +171,7 @@ def fit(
     batch_loss,
     inputs,
     targets,
-    params: dict,
+    sgd: SGDSettings,
     evaluate,
     stop_on: tuple[str, ...],
     max_epochs: int,
@@ -186,9 +186,9 @@ def fit(
     With patience > 0, training stops once `stop_on` has not improved for `patience` epochs and
     the best epoch's weights are restored; with patience 0 it runs all `max_epochs`.
     """
-    optimizer = make_optimizer(model, params, penalties, layer_scales)
-    updates_per_epoch = math.ceil(len(inputs) / params["batch_size"])
-    schedule = make_schedule(optimizer, params, updates_per_epoch)
+    optimizer = make_optimizer(model, sgd, penalties, layer_scales)
+    updates_per_epoch = math.ceil(len(inputs) / sgd.batch_size)
+    schedule = make_schedule(optimizer, sgd, updates_per_epoch)
     history, stopping = {"train_loss": []}, EarlyStopping(patience, stop_on)
     listener, checkpoint = watch.listener, watch.checkpoint
     first_epoch, saved = 1, checkpoint.load() if checkpoint else None
@@ -206,7 +206,7 @@ def fit(
 
     while not stopped and epoch < max_epochs:
         epoch += 1
-        train_loss = train_epoch(model, batch_loss, inputs, targets, params, optimizer, schedule, generator)
+        train_loss = train_epoch(model, batch_loss, inputs, targets, sgd, optimizer, schedule, generator)
         model.eval()
         with torch.no_grad():
             scores = evaluate(model)
@@ -231,7 +231,7 @@ def train_unsupervised(model, x_train, x_valid, params: dict, generator, watch: 
     """Fits a layer by its `training_loss` (auto-encoder criterion, or CD-k for an RBM), early-stopped
     on validation `reconstruction_error` if patience > 0."""
     return fit(
-        model, lambda m, x, _: m.training_loss(x), x_train, x_train, params,
+        model, lambda m, x, _: m.training_loss(x), x_train, x_train, SGDSettings.of(params),
         lambda m: {"valid_loss": m.reconstruction_error(x_valid).item()},
         ("valid_loss",), params["epochs"], params["patience"], generator, [(params["l1"], params["l2"])],
         watch=watch,
@@ -259,7 +259,7 @@ def train_classifier(
         return {"valid_error": error, "valid_loss": loss}
 
     result = fit(
-        model, lambda m, x, y: nn.functional.cross_entropy(m(x), y), train.x, train.y, params, evaluate,
+        model, lambda m, x, y: nn.functional.cross_entropy(m(x), y), train.x, train.y, SGDSettings.of(params), evaluate,
         CLASSIFIER_STOP_ON, params["max_epochs"], patience, generator,
         classifier_coefficients(params, len(layer_scales)), layer_scales, watch,
     )  # fmt: skip

@@ -9,7 +9,7 @@ per trial (bit for bit).
 
 import torch
 
-from layerwise.learn.optim import lr_factor
+from layerwise.learn.optim import SGDSettings, lr_factor
 from layerwise.learn.training import EarlyStopping, record_epoch
 
 
@@ -41,21 +41,22 @@ class Member:
         self.model, self.params, self.generator, self.listener = model, params, generator, listener
         self.epochs, self.patience, self.stop_on = epochs, patience, stop_on
         self.penalties, self.scales, self.checkpoint = penalties, scales, checkpoint
-        self.factor = lr_factor(params, updates_per_epoch)
+        self.sgd = SGDSettings.of(params)
+        self.factor = lr_factor(self.sgd, updates_per_epoch)
         self.history, self.stopping, self.stopped = {"train_loss": []}, EarlyStopping(patience, stop_on), False
 
     def learning_rates(self, updates_done: int, layer: int) -> tuple[float, float]:
         """(weights, biases) of `layer`: what the trial's optimizer and schedule use alone, computed in
         the same order (optim.make_optimizer, then the schedule's factor), so rounded alike."""
-        rate = self.params["learning_rate"] * self.scales[layer]
-        bias_rate = rate * self.params["bias_lr_scale"]
+        rate = self.sgd.learning_rate * self.scales[layer]
+        bias_rate = rate * self.sgd.bias_lr_scale
         if self.factor is None:
             return rate, bias_rate
         factor = self.factor(updates_done)
         return rate * factor, bias_rate * factor
 
     def l1_in_gradient(self, layer: int) -> float:
-        return 0.0 if self.params["proximal_l1"] else self.penalties[layer][0]
+        return 0.0 if self.sgd.proximal_l1 else self.penalties[layer][0]
 
     def end_of_epoch(self, epoch: int, train_loss: float, scores: dict, snapshot) -> bool:
         """Records the epoch as `training.fit` does (`snapshot()`: the trial's weights now); True: done."""
@@ -122,12 +123,12 @@ class Update:
 
     def proximal_step(self, weight: torch.Tensor, layer: int) -> None:
         """regularization.proximal_l1_step: soft-thresholds each trial's weights by lr * l1 * (B'/T) / B."""
-        if not any(member.params["proximal_l1"] and member.penalties[layer][0] > 0 for member in self.members):
+        if not any(member.sgd.proximal_l1 and member.penalties[layer][0] > 0 for member in self.members):
             return
         thresholds = []
         for member in self.members:
             rate, l1 = member.learning_rates(self.updates_done, layer)[0], member.penalties[layer][0]
-            proximal = member.params["proximal_l1"]  # as alone, in this order, so rounded alike
+            proximal = member.sgd.proximal_l1  # as alone, in this order, so rounded alike
             thresholds.append(rate * l1 * self.rows / (self.n_train * self.batch_size) if proximal else 0.0)
         threshold = column(thresholds, self.device)
         weight.copy_(weight.sign() * (weight.abs() - threshold).clamp(min=0))
