@@ -104,7 +104,7 @@ def score_stacks(
     for record in records:
         layer = torch.load(record.weights, weights_only=True)["layer"]
         stack = stacks.extend(stacks.load(parent), layer)
-        path = str(folder / f"{record['trial_id']}-stack.pt")
+        path = str(folder / f"{record.trial_id}-stack.pt")
         stacks.save(stack, path)
         f_train, f_valid = stacks.encode(stack, inputs.train.x), stacks.encode(stack, inputs.valid.x)
         row = {"stage": stage, "trial_id": record.trial_id, "hidden_units": layer["n_hidden"], "stack": path}

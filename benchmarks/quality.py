@@ -68,8 +68,8 @@ from sklearn.model_selection import train_test_split
 
 from layerwise import stagespec
 from layerwise.data.sets import load_builtin
+from layerwise.learn.epochs import Diverged
 from layerwise.learn.models import Ensemble
-from layerwise.learn.training import Diverged
 from layerwise.model.network import load_network
 from layerwise.search.space import Categorical, Fixed, domain
 from layerwise.search.trials import Trial

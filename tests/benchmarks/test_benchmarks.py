@@ -104,6 +104,13 @@ def test_training_loop():
     assert number(re.search(r"pipeline / bare: median (\S+)", shown).group(1)) > 0
 
 
+def test_pack_update():
+    shown = run("pack_update.py", "--trials", 2, "--hidden", 8, "--updates", 10, "--repeats", 1)
+    header, own, grouped = markdown_rows(shown)
+    assert header[0] == "update" and own[0] == "pack's own step" and grouped[0].startswith("torch.optim.SGD")
+    assert number(own[2]) == 1.0 and number(grouped[1]) > 0
+
+
 @pytest.mark.parametrize("stage", ["layer1", "finetune"])
 def test_vectorized_trials(stage):
     shown = run("vectorized_trials.py", "--tiny", "--stage", stage, "--trials", 4, "--packs", 4, "--threads", 1)

@@ -6,8 +6,9 @@ import torch
 
 from layerwise.data.sets import Split
 from layerwise.learn.checkpoint import Checkpoint, trial_key
+from layerwise.learn.epochs import Watch
 from layerwise.learn.models import build_classifier
-from layerwise.learn.training import Watch, train_classifier
+from layerwise.learn.training import train_classifier
 from layerwise.stages import finetune
 
 EPOCHS = 6

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from layerwise.learn.epochs import Watch
 from layerwise.learn.learners import learner_for
-from layerwise.learn.training import Watch
 from layerwise.stages import pretrain
 from layerwise.track import tracking
 from layerwise.track.store import init_tracking

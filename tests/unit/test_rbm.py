@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from layerwise.learn import stack as stacks
+from layerwise.learn.epochs import Diverged
 from layerwise.learn.learners import RBMLayer
 from layerwise.learn.rbm import RBM, visible_units_for
-from layerwise.learn.training import Diverged, train_unsupervised
+from layerwise.learn.training import train_unsupervised
 from layerwise.stages import pretrain
 
 PARAMS = {**pretrain.DEFAULTS, "learning_rate": 0.05, "momentum": 0.5, "batch_size": 20, "epochs": 30}

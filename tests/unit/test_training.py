@@ -3,10 +3,11 @@ import torch
 
 from layerwise.data.sets import Split
 from layerwise.learn import stack as stacks
+from layerwise.learn.epochs import Diverged
 from layerwise.learn.models import ACTIVATIONS, DenoisingAutoencoder, Dropout, build_classifier, dropout_mask
 from layerwise.learn.optim import SGDSettings, make_optimizer, make_schedule
 from layerwise.learn.readout import ridge_readout_error
-from layerwise.learn.training import Diverged, train_classifier, train_unsupervised
+from layerwise.learn.training import train_classifier, train_unsupervised
 from layerwise.stages import finetune, pretrain
 
 AE_PARAMS = {**pretrain.DEFAULTS, "learning_rate": 0.05, "batch_size": 32, "epochs": 15}

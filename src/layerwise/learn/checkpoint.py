@@ -1,12 +1,13 @@
 """Resumable training: a trial's whole training state, saved so that training goes on from it to the
 same numbers as without the pause.
 
-Two uses share the state's format (`training.training_state`): a long trial saves it after each epoch,
+Two uses share the state's format (`training_state`): a long trial saves it after each epoch,
 and the next attempt of the same trial (after a kill, a lost node) continues from it; with successive
 halving (search/halving.py) a trial saves it when its rung ends, and the next rung, if it keeps the
-trial, continues from there. The state holds the weights and momentum buffers, the updates made (the
-learning-rate schedule's position), both random generators (batch order and dropout), the history,
-the best epoch so far and whether early stopping ended the training. A kill checkpoint is keyed by
+trial, continues from there. The state holds the weights, the optimizer's and the schedule's own
+state_dicts (momentum buffers, learning rates, the updates made), both random generators (batch order
+and dropout), the history, the best epoch so far and whether early stopping ended the training; a
+trial alone and a trial in a pack write and read the same form. A kill checkpoint is keyed by
 the trial's configuration, so one left by another configuration under the same trial id is never used.
 """
 
@@ -23,6 +24,32 @@ def trial_key(params: dict, seed: int, spec: str) -> str:
     """What a kill checkpoint belongs to: a trial's hyper-parameters, seed and stage spec (its JSON form)."""
     text = json.dumps({"params": params, "seed": seed, "spec": spec}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cpu_copy(tensors: dict | None) -> dict | None:
+    return None if tensors is None else {name: tensor.detach().cpu().clone() for name, tensor in tensors.items()}
+
+
+def training_state(trainee, epoch: int, updates: int, weights: dict, optimizer, schedule, torch_rng, cuda_rng,
+                   best_weights: dict | None) -> dict:  # fmt: skip
+    """What `trainee` (epochs.Trainee) needs to go on as if it had not paused after `epoch` epochs
+    (`updates` updates): the weights by the name the parameter has in its own model, the state_dicts of
+    its optimizer and schedule (None: a constant rate), its generators, curves and best epoch so far."""
+    score, best_epoch, _ = trainee.stopping.best
+    optimizer_state = optimizer.state_dict()
+    return {
+        "epoch": epoch,
+        "updates": updates,
+        "stopped": trainee.stopped,  # early stopping ended the training: nothing is left to train
+        "weights": cpu_copy(weights),
+        "optimizer": {**optimizer_state, "state": {k: cpu_copy(v) for k, v in optimizer_state["state"].items()}},
+        "schedule": None if schedule is None else schedule.state_dict(),
+        "generator": trainee.generator.get_state(),
+        "torch_rng": torch_rng,  # dropout draws from it on the CPU,
+        "cuda_rng": cuda_rng,  # and from this on a GPU
+        "history": trainee.history,
+        "best": (tuple(score), best_epoch, cpu_copy(best_weights)),
+    }
 
 
 def write_whole(path: Path, state: dict) -> None:

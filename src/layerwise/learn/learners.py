@@ -12,9 +12,10 @@ import torch
 from torch import nn
 
 from layerwise.learn import stack as stacks
+from layerwise.learn.epochs import UNWATCHED, Watch
 from layerwise.learn.models import SPARSITY_WEIGHTS, DenoisingAutoencoder, init_linear, init_options
 from layerwise.learn.rbm import RBM, visible_units_for
-from layerwise.learn.training import UNWATCHED, Watch, train_unsupervised
+from layerwise.learn.training import train_unsupervised
 
 SHAPE = ("hidden_units", "init_scale", "init_rule", "init_distribution")
 TRAINING = (

@@ -81,7 +81,13 @@ def lr_factor(sgd: SGDSettings, updates_per_epoch: int):
     return None
 
 
-def make_schedule(optimizer: torch.optim.Optimizer, sgd: SGDSettings, updates_per_epoch: int):
-    """A scheduler stepped once per update, or None for a constant learning rate."""
+def make_schedule(optimizer: torch.optim.Optimizer, sgd: SGDSettings, updates_per_epoch: int, updates_done: int = 0):
+    """A scheduler stepped once per update, `updates_done` updates along (torch's own resume: each
+    group's rate is then its initial rate times the factor there), or None for a constant rate."""
     factor = lr_factor(sgd, updates_per_epoch)
-    return None if factor is None else torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    if factor is None:
+        return None
+    if updates_done:
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor, last_epoch=updates_done - 1)

@@ -13,8 +13,8 @@ step size for both. Summed over the units, an RBM's steps would be n_visible tim
 import torch
 from torch import nn
 
+from layerwise.learn.epochs import Diverged
 from layerwise.learn.models import init_linear
-from layerwise.learn.training import Diverged
 
 
 def visible_units_for(x: torch.Tensor, requested: str) -> str:

@@ -14,9 +14,10 @@ import math
 import torch
 
 from layerwise.learn.criteria import reconstruction_losses
+from layerwise.learn.epochs import Trainee, Watch, run_epochs
 from layerwise.learn.models import ACTIVATIONS, NOISE
-from layerwise.packs.engine import Batched, train_members, trial_chunks
-from layerwise.packs.members import Member, Update, column
+from layerwise.packs.engine import Batched, trial_chunks
+from layerwise.packs.members import Update, column
 
 ALGORITHMS = ("autoencoder", "denoising_autoencoder")
 SHARED = ("batch_size", "activation", "reconstruction")
@@ -82,7 +83,7 @@ class Pack(Batched):
         return reconstruction_losses(self.reconstruction, decoded, target)
 
 
-def noise_of(member: Member, shape) -> torch.Tensor:
+def noise_of(member: Trainee, shape) -> torch.Tensor:
     """The noise the trial alone would draw for a batch of this shape (zeros without corruption)."""
     if member.params.get("corruption", 0.0) <= 0:
         return torch.zeros(shape)
@@ -94,12 +95,12 @@ def train_pack(models, params: list[dict], generators, listeners, x_train, x_val
     returns per trial what `training.train_unsupervised` returns, or the Diverged error that ended it."""
     pack = Pack(models, params, len(x_train), x_train.device)
     updates = math.ceil(len(x_train) / pack.batch_size)
-    members = [  # one weight layer each, at its base rate
-        Member(model, p, generator, listener, updates, p["epochs"], p["patience"], ("valid_loss",),
-               penalties=[(p["l1"], p["l2"])], scales=[1.0])
+    trainees = [  # one weight layer each, at its base rate
+        Trainee(model, p, generator, Watch(listener), updates, p["epochs"], p["patience"], ("valid_loss",),
+                penalties=[(p["l1"], p["l2"])], scales=[1.0])
         for model, p, generator, listener in zip(models, params, generators, listeners, strict=True)
     ]  # fmt: skip
-    return train_members(pack, members, x_train, None, x_valid, None)
+    return run_epochs(pack, trainees, x_train, None, x_valid, None)
 
 
 def train_step(pack, members, clean, updates_done: int) -> torch.Tensor:

@@ -18,10 +18,10 @@ import math
 import torch
 from torch import nn
 
+from layerwise.learn.epochs import CLASSIFIER_STOP_ON, Trainee, Watch, run_epochs
 from layerwise.learn.models import Dropout
-from layerwise.learn.training import CLASSIFIER_STOP_ON
-from layerwise.packs.engine import Batched, train_members, trial_chunks
-from layerwise.packs.members import Member, Update, column
+from layerwise.packs.engine import Batched, trial_chunks
+from layerwise.packs.members import Update, column
 
 
 def pack_key(params: dict, parent_rank: int | None, shape: tuple) -> tuple:
@@ -93,7 +93,7 @@ class ClassifierPack(Batched):
         last = self.layers - 1
         return torch.baddbmm(self[f"bias{last}"][rows], hidden, self[f"weight{last}"][rows].mT)
 
-    def step(self, members: list[Member], x, y, updates_done: int) -> torch.Tensor:
+    def step(self, members: list[Trainee], x, y, updates_done: int) -> torch.Tensor:
         """One SGD update of every trial on its own batch (trials, examples, inputs); returns each loss."""
         trials, rows = x.shape[:2]
 
@@ -138,31 +138,14 @@ def train_pack(
     that ended it."""
     pack = ClassifierPack(models, params, rng_states, len(train.x), train.x.device)
     updates = math.ceil(len(train.x) / pack.batch_size)
-    members = [
-        Member(
-            model,
-            p,
-            generator,
-            listener,
-            updates,
-            p["max_epochs"],
-            patience,
-            CLASSIFIER_STOP_ON,
-            penalty,
-            scale,
-            checkpoint,
-        )  # fmt: skip
+    trainees = [
+        Trainee(model, p, generator, Watch(listener, checkpoint), updates, p["max_epochs"], patience,
+                CLASSIFIER_STOP_ON, penalty, scale)
         for model, p, generator, listener, penalty, scale, checkpoint in zip(
             models, params, generators, listeners, penalties, scales, checkpoints, strict=True
         )
-    ]
-    trained = 0
-    for row, member in enumerate(members):
-        state = member.checkpoint.load() if member.checkpoint else None
-        if state:
-            pack.load_row(row, member, state)
-            trained = state["epoch"]
-    results = train_members(pack, members, train.x, train.y, valid.x, valid.y, trained)
+    ]  # fmt: skip
+    results = run_epochs(pack, trainees, train.x, train.y, valid.x, valid.y)
     for result in results:
         if not isinstance(result, Exception):
             result["valid_error"] = result["history"]["valid_error"][result["best_epoch"] - 1]

@@ -1,25 +1,22 @@
-"""Trials trained together as one batched model (a pack): what every kind of pack shares.
+"""Trials trained together as one batched model (a pack): the engine of the one epoch loop
+(learn/epochs.py) for K trials at once.
 
-Each trial of a pack is a `Member` (members.py, with the per-trial arithmetic of an update);
-`Batched.descend` makes one update of all the trials of a batched model from their batch losses;
-`train_members` runs the epochs, and a trial that is done (its epochs run, its patience spent, or
-diverged) leaves the pack while the others go on. `outcomes` starts, trains and
-finishes a pack's trials. The batched models themselves are in autoencoders.py (auto-encoder layers) and
-classifiers.py (fine-tuning).
-
-A batched model is a `Batched` (its tensors by name, one row per trial) that offers `batch_size`,
-`step(members, x, y, updates_done)` (one update of every trial on its own batch, returning each
-one's loss), `scores(x_valid, y_valid)` (each trial's validation scores) and `write_back` (a trial's
-final weights into its own model).
-"""
+`Batched.descend` makes one update of all the trials of a batched model from their batch losses (the
+per-trial arithmetic of an update in members.py); a trial that is done (its epochs run, its patience
+spent, or diverged) leaves the pack while the others go on (`keep`). A trial's training state is the
+one it saves alone (`saved_row`, `load`). `outcomes` starts, trains and finishes a pack's trials. The
+batched models themselves are in autoencoders.py (auto-encoder layers) and classifiers.py (fine-tuning):
+each a `Batched` (its tensors by name, one row per trial) that offers `batch_size`, `step` and `scores`
+(epochs.py) and `write_back` (a trial's final weights into its own model)"""
 
 from collections.abc import Iterator
-from functools import partial
 
 import torch
 
-from layerwise.learn.training import Diverged, training_state
-from layerwise.packs.members import Member, Update, nesterov_rows, sgd_update
+from layerwise.learn.checkpoint import training_state
+from layerwise.learn.epochs import Trainee
+from layerwise.learn.optim import make_optimizer, make_schedule
+from layerwise.packs.members import Update, nesterov_rows, sgd_update
 from layerwise.seeding import seed_everything
 
 VALID_CHUNK = 2**25  # floats of hidden activations per validation pass, to bound a pack's memory
@@ -72,40 +69,49 @@ class Batched:
     def set_row_rng(self, row: int, state) -> None:
         pass
 
-    def saved_row(self, row: int, member: "Member", epoch: int, updates: int) -> dict:
-        """A trial's training state, as the trial alone saves it (`training.training_state`)."""
-        names, shapes = self.model_names(member.model), {n: t.shape for n, t in member.model.state_dict().items()}
+    def trial_optimizer(self, trainee: Trainee, updates: int):
+        """The optimizer a trial has alone (its state_dict is how a training state holds the momentum
+        buffers and learning rates), and its schedule `updates` updates along."""
+        optimizer = make_optimizer(trainee.model, trainee.sgd, trainee.penalties, trainee.scales)
+        return optimizer, make_schedule(optimizer, trainee.sgd, trainee.updates_per_epoch, updates)
+
+    def saved_row(self, row: int, trainee: Trainee, epoch: int, updates: int) -> dict:
+        """A trial's training state, as the trial alone saves it (`checkpoint.training_state`)."""
+        names, parameters = self.model_names(trainee.model), dict(trainee.model.named_parameters())
 
         def as_model(tensors: dict) -> dict:
-            return {names[n]: tensor.reshape(shapes[names[n]]) for n, tensor in tensors.items()}
+            return {names[n]: tensor.reshape(parameters[names[n]].shape) for n, tensor in tensors.items()}
 
-        score, best_epoch, best = member.stopping.best
+        optimizer, schedule = self.trial_optimizer(trainee, updates)
+        for name, velocity in as_model({n: self[f"{n}_velocity"][row] for n in self.parameters}).items():
+            optimizer.state[parameters[name]]["momentum_buffer"] = velocity
+        best = trainee.stopping.state
         return training_state(
-            epoch, updates, member.stopped, as_model(self.row_state(row)),
-            as_model({name: self[f"{name}_velocity"][row] for name in self.parameters}), member.generator,
-            self.row_rng(row), None, member.history, (score, best_epoch, None if best is None else as_model(best)),
+            trainee, epoch, updates, as_model(self.row_state(row)), optimizer, schedule, self.row_rng(row), None,
+            None if best is None else as_model(best),
         )  # fmt: skip
 
-    def load_row(self, row: int, member: "Member", state: dict) -> None:
-        """Puts a trial's saved state (`saved_row`, or its own alone) into its row and its member."""
-        names = self.model_names(member.model)
+    def load(self, row: int, trainee: Trainee, state: dict) -> None:
+        """Puts a trial's saved state (`saved_row`, or its own alone) into its row and its trainee."""
+        names, parameters = self.model_names(trainee.model), dict(trainee.model.named_parameters())
 
         def as_rows(tensors: dict) -> dict:
             return {n: tensors[names[n]].to(self[n].device).reshape(self[n][row].shape) for n in self.parameters}
 
+        optimizer, _ = self.trial_optimizer(trainee, state["updates"])
+        optimizer.load_state_dict(state["optimizer"])
+        velocities = {names[n]: optimizer.state[parameters[names[n]]].get("momentum_buffer") for n in self.parameters}
         with torch.no_grad():
             for name, tensor in as_rows(state["weights"]).items():
                 self[name][row].copy_(tensor)
-            for name in self.parameters:
-                if names[name] in state["velocities"]:
-                    velocity = state["velocities"][names[name]].to(self[name].device)
-                    self[f"{name}_velocity"][row].copy_(velocity.reshape(self[name][row].shape))
+            for name, velocity in as_rows({n: v for n, v in velocities.items() if v is not None}).items():
+                self[f"{name}_velocity"][row].copy_(velocity)
         self.set_row_rng(row, state["torch_rng"])
         score, best_epoch, best = state["best"]
-        member.resume(state, (tuple(score), best_epoch, None if best is None else as_rows(best)))
+        trainee.resume(state, (tuple(score), best_epoch, None if best is None else as_rows(best)))
 
     def descend(self, update: Update, batch_losses) -> torch.Tensor:
-        """One SGD update of every trial, as `training.train_epoch` makes it alone: `batch_losses()`
+        """One SGD update of every trial, as `training.Alone.step` makes it alone: `batch_losses()`
         gives each trial's mean loss on its batch; the last, short batch weighs in proportion to its
         size, the weight penalty is added, autograd gives the gradients, and each layer takes its SGD
         step and proximal L1 step. Returns each trial's loss."""
@@ -128,47 +134,6 @@ class Batched:
                 sgd_update(self, bias, gradients[bias], bias_rate)
             update.proximal_step(self[weight], layer)
         return losses.detach().double()
-
-
-def train_members(model, members: list[Member], x_train, y_train, x_valid, y_valid, trained: int = 0) -> list:
-    """Trains the pack's trials (`y_train` None: unsupervised), which have trained `trained` epochs
-    already (loaded states: `Batched.load_row`); returns per trial what `training.fit` returns, its
-    final weights written into its own model, or the Diverged error that ended it."""
-    n_train, batch_size = len(x_train), model.batch_size
-    updates_per_epoch = -(-n_train // batch_size)
-    active, results, updates_done = list(range(len(members))), [None] * len(members), trained * updates_per_epoch
-    for epoch in range(trained + 1, max(member.epochs for member in members) + 1):
-        training = [members[i] for i in active]
-        order = torch.stack([torch.randperm(n_train, generator=m.generator) for m in training]).to(x_train.device)
-        totals = torch.zeros(len(training), dtype=torch.float64, device=x_train.device)
-        for start in range(0, n_train, batch_size):
-            rows = order[:, start : start + batch_size]
-            targets = None if y_train is None else y_train[rows]
-            totals += model.step(training, x_train[rows], targets, updates_done) * batch_size  # as train_epoch
-            updates_done += 1
-        scores = model.scores(x_valid, y_valid)
-        still = []
-        for row, (i, member) in enumerate(zip(active, training, strict=True)):
-            try:
-                done = member.end_of_epoch(
-                    epoch, totals[row].item() / n_train, scores[row], partial(model.row_state, row)
-                )
-            except Diverged as error:
-                results[i] = error
-                continue
-            if done:
-                if member.checkpoint:  # the weights as they are, before the best epoch's come back
-                    member.checkpoint.finish(partial(model.saved_row, row, member, epoch, updates_done))
-                final, results[i] = member.ended(epoch, model.row_state(row))
-                model.write_back(member.model, final)
-            else:
-                still.append(row)
-        if len(still) < len(active):
-            active = [active[row] for row in still]
-            if not active:
-                break
-            model.keep(still)
-    return results
 
 
 def outcomes(trials: list, start, train, finish) -> list:

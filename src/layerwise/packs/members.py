@@ -1,82 +1,18 @@
-"""A trial in a pack, and what one update of a pack computes per trial.
+"""What one update of a pack computes per trial (each an epochs.Trainee).
 
-A `Member` is a trial of a pack: its own generator (batch order), learning rates and schedule,
-penalties, curves and early stopping, as `training.fit` gives it alone. `Update` computes each
-update's learning rates and weight penalties in the order the trial's optimizer and loss compute them
-alone, so they round alike, and `sgd_update` is torch.optim.SGD's step with one rate and one momentum
-per trial (bit for bit).
+`Update` computes each update's learning rates and weight penalties in the order the trial's optimizer
+and loss compute them alone, so they round alike, and `sgd_update` is torch.optim.SGD's step with one
+rate and one momentum per trial (bit for bit). torch's optimizer itself, the trials' weights as
+parameters of their own and a parameter group each, would cost a pack twice the time per update
+(benchmarks/pack_update.py).
 """
 
 import torch
-
-from layerwise.learn.optim import SGDSettings, lr_factor
-from layerwise.learn.training import EarlyStopping, record_epoch
 
 
 def column(values, device, dtype=torch.float32) -> torch.Tensor:
     """One value per trial, shaped to scale a (trials, rows, columns) tensor."""
     return torch.tensor(values, dtype=dtype, device=device).view(-1, 1, 1)
-
-
-class Member:
-    """A trial in a pack: its model, hyper-parameters, generator, schedule, curves and early stopping
-    (on the validation scores `stop_on`, over at most `epochs` epochs), and per layer (bottom to top)
-    its (l1, l2) `penalties` and learning-rate `scales`, as its optimizer alone has them (optim.py);
-    its `checkpoint` (checkpoint.py), if any, says where it saves its state when its training ends."""
-
-    def __init__(
-        self,
-        model,
-        params,
-        generator,
-        listener,
-        updates_per_epoch,
-        epochs,
-        patience,
-        stop_on,
-        penalties,
-        scales,
-        checkpoint=None,
-    ):
-        self.model, self.params, self.generator, self.listener = model, params, generator, listener
-        self.epochs, self.patience, self.stop_on = epochs, patience, stop_on
-        self.penalties, self.scales, self.checkpoint = penalties, scales, checkpoint
-        self.sgd = SGDSettings.of(params)
-        self.factor = lr_factor(self.sgd, updates_per_epoch)
-        self.history, self.stopping, self.stopped = {"train_loss": []}, EarlyStopping(patience, stop_on), False
-
-    def learning_rates(self, updates_done: int, layer: int) -> tuple[float, float]:
-        """(weights, biases) of `layer`: what the trial's optimizer and schedule use alone, computed in
-        the same order (optim.make_optimizer, then the schedule's factor), so rounded alike."""
-        rate = self.sgd.learning_rate * self.scales[layer]
-        bias_rate = rate * self.sgd.bias_lr_scale
-        if self.factor is None:
-            return rate, bias_rate
-        factor = self.factor(updates_done)
-        return rate * factor, bias_rate * factor
-
-    def l1_in_gradient(self, layer: int) -> float:
-        return 0.0 if self.sgd.proximal_l1 else self.penalties[layer][0]
-
-    def end_of_epoch(self, epoch: int, train_loss: float, scores: dict, snapshot) -> bool:
-        """Records the epoch as `training.fit` does (`snapshot()`: the trial's weights now); True: done."""
-        record_epoch(self.history, epoch, train_loss, scores, self.listener)
-        self.stopped = self.stopping.update(epoch, scores, snapshot)
-        return self.stopped or epoch >= self.epochs
-
-    def resume(self, state: dict, best: tuple) -> None:
-        """Takes up a saved training state (training.training_state), its best epoch's (score, epoch,
-        weights) as the pack's rows hold them."""
-        self.history, self.stopped = state["history"], state["stopped"]
-        self.stopping = EarlyStopping(self.patience, self.stop_on, best)
-        self.generator.set_state(state["generator"])
-
-    def ended(self, epoch: int, state: dict) -> tuple[dict, dict]:
-        """(the weights the trial ends with: its best epoch's, with patience; what `training.fit` returns)."""
-        final = self.stopping.state if self.stopping.state is not None else state
-        best = self.stopping.epoch if self.patience else epoch
-        ended = {"history": self.history, "best_epoch": best, "stopped_epoch": epoch, "early_stopped": self.stopped}
-        return final, ended
 
 
 def sgd_update(model, name: str, gradient, rate) -> None:
@@ -96,9 +32,9 @@ def sgd_update(model, name: str, gradient, rate) -> None:
 class Update:
     """What one update of a pack's trials needs, per trial: learning rates per layer (as columns) and
     the weight penalty, each computed as the trial's own optimizer and loss compute it alone
-    (training.train_epoch, regularization.py), so that a packed trial follows its path alone."""
+    (training.Alone.step, regularization.py), so that a packed trial follows its path alone."""
 
-    def __init__(self, members: list[Member], updates_done: int, rows: int, n_train: int, batch_size: int, device):
+    def __init__(self, members: list, updates_done: int, rows: int, n_train: int, batch_size: int, device):
         self.members, self.updates_done, self.device = members, updates_done, device
         self.rows, self.n_train, self.batch_size = rows, n_train, batch_size
 
@@ -113,7 +49,7 @@ class Update:
         gradient is autograd's, as alone. None: no trial has any."""
         total = None
         for layer, weight in enumerate(weights):
-            l1 = [member.l1_in_gradient(layer) for member in self.members]
+            l1 = [0.0 if member.sgd.proximal_l1 else member.penalties[layer][0] for member in self.members]
             l2 = [member.penalties[layer][1] for member in self.members]
             for coefficients, term in ((l2, lambda w: w.pow(2)), (l1, torch.abs)):
                 if any(coefficient > 0 for coefficient in coefficients):

@@ -13,10 +13,11 @@ import torch
 
 from layerwise import hyperparameters
 from layerwise.learn import stack as stacks
+from layerwise.learn.epochs import UNWATCHED, Watch
 from layerwise.learn.models import build_classifier, init_linear, init_options
 from layerwise.learn.optim import layer_lr_scales
 from layerwise.learn.regularization import classifier_coefficients
-from layerwise.learn.training import UNWATCHED, Watch, train_classifier
+from layerwise.learn.training import train_classifier
 from layerwise.packs import classifiers
 from layerwise.packs.engine import outcomes
 from layerwise.stagespec import StageSpec

@@ -4,7 +4,7 @@ from typing import Protocol
 
 import torch
 
-from layerwise.learn.training import Watch
+from layerwise.learn.epochs import Watch
 from layerwise.search.space import SearchSpace
 from layerwise.search.trials import Trial
 from layerwise.stages import finetune, preprocess, pretrain

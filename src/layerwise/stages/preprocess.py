@@ -12,8 +12,8 @@ import torch
 
 from layerwise import hyperparameters
 from layerwise.data.transforms import STEP_PARAMS, fit_preprocessor, pipeline_names, pipeline_steps, transform
+from layerwise.learn.epochs import UNWATCHED, Watch
 from layerwise.learn.readout import readout_error
-from layerwise.learn.training import UNWATCHED, Watch
 from layerwise.stagespec import StageSpec
 
 ARTIFACT_SUFFIX = ".joblib"

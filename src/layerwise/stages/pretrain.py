@@ -5,10 +5,10 @@ from dataclasses import replace
 import torch
 
 from layerwise import hyperparameters
+from layerwise.learn.epochs import UNWATCHED, Diverged, Watch
 from layerwise.learn.learners import learner_for
 from layerwise.learn.rbm import visible_units_for
 from layerwise.learn.readout import readout_error
-from layerwise.learn.training import UNWATCHED, Diverged, Watch
 from layerwise.packs import autoencoders
 from layerwise.packs.engine import outcomes
 from layerwise.stagespec import StageSpec

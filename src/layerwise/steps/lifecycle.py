@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from layerwise.learn.checkpoint import Checkpoint, trial_key
-from layerwise.learn.training import Diverged
+from layerwise.learn.epochs import Diverged
 from layerwise.records import TrialRecord
 from layerwise.search.halving import Halving
 from layerwise.stages.inputs import MissingParent, StageInputs

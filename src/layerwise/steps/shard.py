@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from layerwise.learn.devices import resolve_device
-from layerwise.learn.training import Watch
+from layerwise.learn.epochs import Watch
 from layerwise.records import TrialRecord, read_shards, write_shard
 from layerwise.search.strategies import make_strategy
 from layerwise.search.trials import arm_count, pack_of, plan_round
