@@ -27,7 +27,7 @@ from strategies import prepare, shrunk
 
 from layerwise.learn import stack as stacks
 from layerwise.learn.readout import READOUTS, readout_error
-from layerwise.search.trials import Trial
+from layerwise.records import TrialRecord
 from layerwise.seeding import configure_torch, seed_everything
 from layerwise.selections import Kept, Selection, write_selection
 from layerwise.stages import finetune
@@ -87,7 +87,7 @@ def fine_tuned_error(stack_path: str, splits: Path, folder: Path, tiny: bool) ->
     errors = []
     for number, recipe in enumerate(RECIPES):
         params = {**finetune.DEFAULTS, **(shrunk(FINETUNE) if tiny else FINETUNE), **recipe}
-        trial = Trial("finetune", 0, number, 0, 0, 1000 + number, params)
+        trial = TrialRecord.planned("finetune", 0, number, 0, 0, 1000 + number, params)
         seed_everything(trial.seed)
         result = finetune.run_trial(
             finetune.resolve(trial, inputs, FINETUNE_SPEC), inputs, FINETUNE_SPEC, str(folder / "finetuned.pt"),

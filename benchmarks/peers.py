@@ -27,8 +27,8 @@ import pandas as pd
 import torch
 from strategies import prepare, search_arguments, stage_spec
 
+from layerwise.records import TrialRecord
 from layerwise.search.space import Fixed
-from layerwise.search.trials import Trial
 from layerwise.seeding import derive_seed, seed_everything
 from layerwise.stages import finetune
 from layerwise.stages.kinds import stage_space
@@ -80,7 +80,9 @@ def optuna_search(sampler: str, spec: StageSpec, inputs, folder: Path) -> list[t
         for name, (low, high, log) in SEARCHED.items():
             params[name] = optuna_trial.suggest_float(name, low, high, log=log)
         number = optuna_trial.number
-        trial = Trial("finetune", 0, number, 0, None, derive_seed(seed, "optuna", sampler, number), params)
+        trial = TrialRecord.planned(
+            "finetune", 0, number, 0, None, derive_seed(seed, "optuna", sampler, number), params
+        )
         seed_everything(trial.seed)
         generator, value = torch.Generator().manual_seed(trial.seed), None
         try:

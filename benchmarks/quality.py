@@ -71,8 +71,8 @@ from layerwise.data.sets import load_builtin
 from layerwise.learn.epochs import Diverged
 from layerwise.learn.models import Ensemble
 from layerwise.model.network import load_network
+from layerwise.records import TrialRecord
 from layerwise.search.space import Categorical, Fixed, domain
-from layerwise.search.trials import Trial
 from layerwise.seeding import configure_torch, derive_seed, seed_everything
 from layerwise.stages import finetune
 from layerwise.stages.inputs import StageInputs, load_tensors
@@ -83,7 +83,6 @@ from layerwise.steps.seedstudy import retrain
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
-from layerwise.records import TrialRecord
 from layerwise.selections import Chosen, Selection, write_selection
 
 LAYERWISE, OPTUNA, ABLATION = "layerwise (default config)", "Optuna TPE + refit ensemble", "layerwise, no pretraining"
@@ -174,7 +173,7 @@ def search(spec: stagespec.StageSpec, inputs: StageInputs, budget: float, member
     def objective(optuna_trial) -> float:
         params = {name: suggest(optuna_trial, name, dist) for name, dist in distributions.items()}
         number = optuna_trial.number
-        trial = Trial("finetune", 0, number, 0, None, derive_seed(spec.seed, "optuna", number), params)
+        trial = TrialRecord.planned("finetune", 0, number, 0, None, derive_seed(spec.seed, "optuna", number), params)
         seed_everything(trial.seed)
         generator, clock = torch.Generator().manual_seed(trial.seed), time.process_time()
         try:

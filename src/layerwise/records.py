@@ -1,8 +1,9 @@
 """A trial's record: what its shard writes of it to `<stage>/shards/r<round>-<shard>.json`, the
 source of truth from which the next rounds, the selection, trials.csv, the figures and MLflow's repair
-all read. One type through the trial's life: opened (RUNNING, what is known before it trains), then
-ended (`ended`: FINISHED or FAILED, with its results), PRUNED once halving has read the rungs. Its JSON
-form is written (`write_shard`) and read (`read_shards`) here only."""
+all read. One type through the trial's life: planned (PLANNED: what a round's plan makes of the
+strategy's proposal, search/trials.py), opened (RUNNING, what is known before it trains), then ended
+(`ended`: FINISHED or FAILED, with its results), PRUNED once halving has read the rungs. Its JSON form
+is written (`write_shard`) and read (`read_shards`) here only."""
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
@@ -28,7 +29,7 @@ class TrialRecord:
     shard: int = 0
     mlflow_run_id: str | None = None
     params: dict = field(default_factory=dict)  # the hyper-parameters it trained with (resolved)
-    status: Status = Status.RUNNING
+    status: Status = Status.PLANNED
     reason: str | None = None  # why it failed
     objective: float | None = None  # its validation objective, lower is better
     metrics: dict = field(default_factory=dict)
@@ -38,7 +39,26 @@ class TrialRecord:
     tracking_error: str | None = None  # MLflow could not record it: the selection logs it again
     rung: int | None = None  # with halving: the rung of its bracket this record is of,
     budget: int | None = None  # the epochs it had trained when the rung ended,
-    state: dict | None = None  # and where it left its training state for the next rung (path, epoch, stopped)
+    state: dict | None = None  # and its training state for the next rung (path, epoch, stopped): planned or
+    # running above its bracket's first rung, the one it goes on from (with the run and the time it had so far)
+    slot: int | None = None  # planned: its place in the round, where packs are cut (the index when None)
+
+    @classmethod
+    def planned(cls, stage: str, round_: int, index: int, arm: int, parent_rank: int | None, seed: int, params: dict,
+                **more) -> "TrialRecord":  # fmt: skip
+        """A trial of a round's plan, `params` the strategy's proposal; its id names the round it began in."""
+        began = round_ - (more.get("rung") or 0)
+        return cls(stage, round_, index, f"{stage}-r{began}-t{index:04d}", arm, parent_rank, None, seed, params,
+                   params=params, **more)  # fmt: skip
+
+    @property
+    def continues(self) -> bool:
+        """Planned or running above its bracket's first rung: it goes on from the state its last rung left."""
+        return bool(self.rung) and self.status in (Status.PLANNED, Status.RUNNING)
+
+    def trained_params(self) -> dict:
+        """The hyper-parameters it trains with in its round: its max_epochs cut to the round's budget."""
+        return self.params if self.budget is None else {**self.params, "max_epochs": self.budget}
 
     @property
     def finished(self) -> bool:
@@ -65,6 +85,7 @@ class TrialRecord:
         """Its JSON form: the halving fields only where it has them, a tracking error only where there is one."""
         values = asdict(self)
         values["extended"] = list(self.extended)
+        del values["slot"]
         for name in (*HALVING_FIELDS, "tracking_error"):
             if values[name] is None and not (self.halving and name in HALVING_FIELDS):
                 del values[name]

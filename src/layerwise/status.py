@@ -4,6 +4,7 @@ from enum import StrEnum
 
 
 class Status(StrEnum):
+    PLANNED = "PLANNED"  # a round's plan holds it: its shard has not opened it yet
     RUNNING = "RUNNING"  # opened: its shard trains it now (or was stopped before it ended)
     FINISHED = "FINISHED"  # trained its whole budget (or its early stopping ended it)
     FAILED = "FAILED"  # raised, diverged or could not start; its record says why

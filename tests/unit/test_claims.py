@@ -4,7 +4,7 @@ busy one has not started, and a shard run again runs the packs it claimed before
 import multiprocessing
 from dataclasses import replace
 
-from layerwise.search.trials import Trial
+from layerwise.records import TrialRecord
 from layerwise.steps.claims import Claims, claims_folder
 from support.specs import stage_spec
 
@@ -65,14 +65,16 @@ def test_shards_claiming_at_once_in_processes_never_share_a_pack(tmp_path):
 def test_a_round_planned_otherwise_or_in_another_stage_run_has_claims_of_its_own(tmp_path):
     tracking = tmp_path / "tracking.json"
     tracking.write_text('{"run_id": "a"}')
-    trials = [Trial("layer1", 0, 0, 0, None, 1, {"learning_rate": 0.1})]
+    trials = [TrialRecord.planned("layer1", 0, 0, 0, None, 1, {"learning_rate": 0.1})]
     spec = stage_spec(stage="layer1", shards=2)
     folder = claims_folder(tmp_path, 0, spec, str(tracking), trials)
     assert folder == claims_folder(tmp_path, 0, spec, str(tracking), trials)
     others = [
         claims_folder(tmp_path, 1, spec, str(tracking), trials),
         claims_folder(tmp_path, 0, replace(spec, shards=3), str(tracking), trials),
-        claims_folder(tmp_path, 0, spec, str(tracking), [Trial("layer1", 0, 0, 0, None, 1, {"learning_rate": 0.2})]),
+        claims_folder(
+            tmp_path, 0, spec, str(tracking), [TrialRecord.planned("layer1", 0, 0, 0, None, 1, {"learning_rate": 0.2})]
+        ),
     ]
     tracking.write_text('{"run_id": "b"}')  # the stage's MLflow run was created again
     others.append(claims_folder(tmp_path, 0, spec, str(tracking), trials))

@@ -10,7 +10,7 @@ import torch
 from layerwise.learn.models import Ensemble, build_classifier
 from layerwise.model.network import load_network, network_from, save_ensemble
 from layerwise.present.summary_page import why_chosen
-from layerwise.search.trials import Trial
+from layerwise.records import TrialRecord
 from layerwise.stages import finetune
 from layerwise.stages.baseline import C_GRID, as_network, cross_fitted_wrong, logistic_baseline, logistic_regression
 from layerwise.stages.choice import choose, folds
@@ -32,7 +32,7 @@ class Inputs:
 
 
 def trial(parent_rank, **params):
-    return Trial("finetune", 0, 0, 0, parent_rank, 1, {**finetune.DEFAULTS, **params})
+    return TrialRecord.planned("finetune", 0, 0, 0, parent_rank, 1, {**finetune.DEFAULTS, **params})
 
 
 INPUTS = Inputs(Tensors(torch.zeros(4, 6), torch.zeros(4, dtype=torch.long)))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from layerwise.search.trials import Trial
+from layerwise.records import TrialRecord
 from layerwise.seeding import seed_everything
 from layerwise.stages import finetune
 from layerwise.stages.inputs import Tensors
@@ -68,7 +68,7 @@ SHAPE = {"hidden_layers": 2, "hidden_units": 5, "activation": "tanh"}
 def trials(parent_rank, batch_size=16):
     base = {**finetune.DEFAULTS, "batch_size": batch_size, **(SHAPE if parent_rank is None else {})}
     return [
-        Trial("finetune", 0, index, 0, parent_rank, 100 + index, {**base, **varied})
+        TrialRecord.planned("finetune", 0, index, 0, parent_rank, 100 + index, {**base, **varied})
         for index, varied in enumerate(VARIED)
     ]
 
@@ -109,7 +109,9 @@ def test_each_fine_tuning_trial_of_a_pack_ends_where_it_ends_alone(inputs, tmp_p
 
 def test_a_diverging_fine_tuning_trial_leaves_the_pack_and_the_others_go_on(inputs, tmp_path):
     pack = trials(0)[:3]
-    pack[1] = Trial("finetune", 0, 1, 0, 0, 101, {**pack[1].params, "learning_rate": 1.0e9, "momentum": 0.9})
+    pack[1] = TrialRecord.planned(
+        "finetune", 0, 1, 0, 0, 101, {**pack[1].params, "learning_rate": 1.0e9, "momentum": 0.9}
+    )
     weights = [str(tmp_path / f"{i}.pt") for i in range(3)]
     packed = finetune.run_pack(pack, inputs, SPEC, weights, [None] * 3, [None] * 3)
     assert isinstance(packed[1], Exception) and "became" in str(packed[1])

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from layerwise.learn.learners import ALGORITHMS, learner_for
-from layerwise.search.trials import Trial
+from layerwise.records import TrialRecord
 from layerwise.stages import pretrain
 from support.specs import stage_spec
 
@@ -72,7 +72,7 @@ class FakeInputs:
     ],
 )
 def test_a_trial_records_only_what_its_algorithm_uses(algorithm, low, present, absent):
-    trial = Trial("layer1", 0, 0, 0, None, 7, {**PARAMS, "algorithm": algorithm})
+    trial = TrialRecord.planned("layer1", 0, 0, 0, None, 7, {**PARAMS, "algorithm": algorithm})
     params = pretrain.resolve(trial, FakeInputs(data(low)[0]), stage_spec()).params
     assert params["algorithm"] == algorithm and params["hidden_units"] == 5
     assert present.items() <= params.items()

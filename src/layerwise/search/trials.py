@@ -11,7 +11,7 @@ earlier rounds.
 """
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from layerwise.records import TrialRecord
 from layerwise.search import arms
@@ -20,49 +20,13 @@ from layerwise.seeding import derive_seed
 from layerwise.stagespec import StageSpec
 
 
-@dataclass(frozen=True)
-class Carried:
-    """Where a trial continued from the previous rung of its bracket (halving.py) left off: its saved
-    training state after `epoch` epochs (`stopped`: its early stopping had ended it), its MLflow run
-    and the time it has trained so far."""
-
-    state: str
-    epoch: int
-    stopped: bool
-    mlflow_run_id: str | None
-    duration_s: float
-
-
-@dataclass(frozen=True)
-class Trial:
-    stage: str
-    round: int
-    index: int
-    arm: int
-    parent_rank: int | None  # None: trained on the raw (preprocessed) input, no pretrained stack
-    seed: int
-    params: dict
-    extended: tuple[str, ...] = ()  # how the strategy widened intervals for this round (extend_on_border)
-    rung: int = 0  # with halving, the rung of its bracket this round is; the trial began `rung` rounds ago
-    slot: int | None = None  # its place in the round, where packs are cut (the index when None)
-    carried: Carried | None = None  # at a rung above the first: where it left off
-    budget: int | None = None  # with halving, the epochs it has trained when this round ends
-
-    def trained_params(self) -> dict:
-        """The hyper-parameters it trains with in this round: its max_epochs cut to the round's budget."""
-        return self.params if self.budget is None else {**self.params, "max_epochs": self.budget}
-
-    @property
-    def trial_id(self) -> str:
-        """The same at every rung: the round it began in and its index there."""
-        return f"{self.stage}-r{self.round - self.rung}-t{self.index:04d}"
-
-
 def arm_count(spec: StageSpec) -> int:
     return spec.parents + (1 if spec.no_pretraining_arm else 0)
 
 
-def plan_round(spec: StageSpec, strategy, round_: int, history: list[TrialRecord], valid_rows: int) -> list[Trial]:
+def plan_round(
+    spec: StageSpec, strategy, round_: int, history: list[TrialRecord], valid_rows: int
+) -> list[TrialRecord]:
     """Every trial of a stage's round, in index order: at a bracket's first rung (every round, without
     halving) each arm's proposals, arm after arm, as many as its share (arms.py); at a later rung the
     trials the previous one keeps.
@@ -90,17 +54,17 @@ def plan_round(spec: StageSpec, strategy, round_: int, history: list[TrialRecord
         for params in strategy.propose(rung.bracket, len(trials), count, arm_history):
             index = len(trials)
             trials.append(
-                Trial(
-                    stage=stage,
-                    round=round_,
-                    index=index,
-                    arm=arm,
-                    parent_rank=arm if arm < pretrained_arms else None,
-                    seed=derive_seed(spec.seed, stage, round_, index, "train"),
-                    params=params,
+                TrialRecord.planned(
+                    stage,
+                    round_,
+                    index,
+                    arm,
+                    arm if arm < pretrained_arms else None,
+                    derive_seed(spec.seed, stage, round_, index, "train"),
+                    params,
                     extended=extended,
-                    budget=budget(params, halving, rung),
-                )
+                    **halving_fields(params, halving, rung),
+                )  # fmt: skip
             )
     return trials
 
@@ -114,9 +78,9 @@ def arm_bests(history: list[TrialRecord]) -> dict[int, float]:
     return best
 
 
-def budget(params: dict, halving: Halving, rung: Rung) -> int | None:
-    """The epochs a proposal has trained when `rung` ends; None without halving (all its max_epochs)."""
-    return halving.budget(params["max_epochs"], rung) if halving.on else None
+def halving_fields(params: dict, halving: Halving, rung: Rung) -> dict:
+    """With halving, the rung a proposal trains at and the epochs it has trained when the rung ends."""
+    return {"rung": rung.rung, "budget": halving.budget(params["max_epochs"], rung)} if halving.on else {}
 
 
 def promoted(previous: list[TrialRecord], first: dict[int, int], halving: Halving, rung: int) -> list[TrialRecord]:
@@ -129,9 +93,10 @@ def promoted(previous: list[TrialRecord], first: dict[int, int], halving: Halvin
     return sorted(kept, key=lambda record: record.index)
 
 
-def continued(spec: StageSpec, halving: Halving, rung: Rung, history: list[TrialRecord]) -> list[Trial]:
-    """A later rung's trials: the best of the previous rung's, each going on from its saved state to
-    this rung's budget, with the id, seed and proposal it began with; packed by their place here."""
+def continued(spec: StageSpec, halving: Halving, rung: Rung, history: list[TrialRecord]) -> list[TrialRecord]:
+    """A later rung's trials: the best of the previous rung's, each going on from its saved state (and
+    its run and time so far) to this rung's budget, with the id, seed and proposal it began with;
+    packed by their place here."""
     first = {}
     for record in history:
         if record.round == rung.first_round:
@@ -139,31 +104,25 @@ def continued(spec: StageSpec, halving: Halving, rung: Rung, history: list[Trial
     previous = [record for record in history if record.round == rung.round - 1]
     trials = []
     for record in promoted(previous, first, halving, rung.rung):
+        carried = {key: getattr(record, key) for key in ("mlflow_run_id", "duration_s", "state")}
         trials.append(
-            Trial(
-                stage=spec.stage,
-                round=rung.round,
-                index=record.index,
-                arm=record.arm,
-                parent_rank=record.parent_rank,
-                seed=record.seed,
-                params=record.proposed,
-                rung=rung.rung,
+            TrialRecord.planned(
+                spec.stage,
+                rung.round,
+                record.index,
+                record.arm,
+                record.parent_rank,
+                record.seed,
+                record.proposed,
                 slot=len(trials),
-                carried=Carried(
-                    state=record.state["path"],
-                    epoch=record.state["epoch"],
-                    stopped=record.state["stopped"],
-                    mlflow_run_id=record.mlflow_run_id,
-                    duration_s=record.duration_s,
-                ),
-                budget=budget(record.proposed, halving, rung),
-            )
+                **halving_fields(record.proposed, halving, rung),
+                **carried,
+            )  # fmt: skip
         )
     return trials
 
 
-def pack_of(trial: Trial, pack_size: int) -> int:
+def pack_of(trial: TrialRecord, pack_size: int) -> int:
     return (trial.index if trial.slot is None else trial.slot) // pack_size
 
 

@@ -5,8 +5,8 @@ from typing import Protocol
 import torch
 
 from layerwise.learn.epochs import Watch
+from layerwise.records import TrialRecord
 from layerwise.search.space import SearchSpace
-from layerwise.search.trials import Trial
 from layerwise.stages import finetune, preprocess, pretrain
 from layerwise.stages.inputs import StageInputs
 from layerwise.stagespec import StageSpec
@@ -18,16 +18,22 @@ class StageKind(Protocol):
     ARTIFACT_SUFFIX: str  # of the file a trial's result is saved in
     DEFAULTS: dict  # every hyper-parameter it takes, with its default
 
-    def resolve(self, trial: Trial, inputs: StageInputs, spec: StageSpec) -> Trial:
+    def resolve(self, trial: TrialRecord, inputs: StageInputs, spec: StageSpec) -> TrialRecord:
         """The trial with the hyper-parameters it actually trains with (those its shape or pipeline uses)."""
 
     def run_trial(
-        self, trial: Trial, inputs: StageInputs, spec: StageSpec, path: str, generator: torch.Generator, watch: Watch
+        self,
+        trial: TrialRecord,
+        inputs: StageInputs,
+        spec: StageSpec,
+        path: str,
+        generator: torch.Generator,
+        watch: Watch,
     ) -> dict:
         """Trains and scores one trial alone, saving its result at `path`: objective, metrics, history;
         its epochs reported to `watch`."""
 
-    def pack_key(self, trial: Trial, inputs: StageInputs) -> tuple | None:
+    def pack_key(self, trial: TrialRecord, inputs: StageInputs) -> tuple | None:
         """What a resolved trial shares with those it may train with as one model; None: it trains alone."""
 
 

@@ -50,7 +50,7 @@ def checkpoint_for(trial, spec: StageSpec, folder: Path | None, weights_dir: Pat
     state it goes on from (above its bracket's first rung) and where it leaves its own (below its
     bracket's last)."""
     kill = folder is not None and spec.checkpoint_after_s is not None
-    start = Path(trial.carried.state) if trial.carried else None
+    start = Path(trial.state["path"]) if trial.continues else None
     below_the_last = trial.budget is not None and not Halving.of(spec).rung(trial.round).last
     end = state_path(weights_dir, trial) if below_the_last else None
     if not (kill or start or end):
@@ -61,7 +61,7 @@ def checkpoint_for(trial, spec: StageSpec, folder: Path | None, weights_dir: Pat
         spec.checkpoint_after_s,
         start=start,
         end=end,
-        logged=trial.carried.epoch if trial.carried else 0,
+        logged=trial.state["epoch"] if trial.continues else 0,
     )
 
 
@@ -88,23 +88,9 @@ def open_trial(
 ) -> Opened:
     """`shard` runs the trial with `params` (as resolved); `pack` names the pack it trains in with others,
     if it does."""
-    record = TrialRecord(
-        stage=trial.stage,
-        round=trial.round,
-        index=trial.index,
-        trial_id=trial.trial_id,
-        arm=trial.arm,
-        parent_rank=trial.parent_rank,
-        parent_trial=parent_trial_of(inputs, trial),
-        seed=trial.seed,
-        proposed=trial.params,  # before resolve(): what the strategy chose, for later rounds to build on
-        extended=trial.extended,
-        pack=pack,
-        shard=shard,
-        rung=trial.rung if trial.budget is not None else None,
-        budget=trial.budget,
-    )
-    run_id, tracking_error, curves = log.open(record, params, trial.carried.mlflow_run_id if trial.carried else None)
+    record = replace(trial, status=Status.RUNNING, params=params, parent_trial=parent_trial_of(inputs, trial),
+                     pack=pack, shard=shard)  # fmt: skip
+    run_id, tracking_error, curves = log.open(record, params, trial.mlflow_run_id if trial.continues else None)
     weights = weights_dir / f"{trial.trial_id}{KINDS[spec.kind].ARTIFACT_SUFFIX}"
     return Opened(replace(record, mlflow_run_id=run_id), tracking_error, curves, weights)
 
@@ -138,7 +124,7 @@ def close_trial(opened: Opened, trial, outcome, duration: float, log: TrialLog, 
         objective=result["objective"],
         metrics=result["metrics"],
         curves=result["history"],  # per epoch: train_loss, valid_loss (and valid_error when fine-tuning)
-        duration_s=duration + (trial.carried.duration_s if trial.carried else 0.0),
+        duration_s=duration + trial.duration_s,  # a trial continued from an earlier rung carries its time
         weights=str(opened.weights) if finished else None,
         state=saved_state(checkpoint, result) if finished and trial.budget else None,
     )

@@ -17,7 +17,6 @@ import torch
 from layerwise.files import write_json
 from layerwise.learn.devices import resolve_device
 from layerwise.records import TrialRecord
-from layerwise.search.trials import Trial
 from layerwise.seeding import configure_torch, derive_seed, seed_everything
 from layerwise.selections import read_selection
 from layerwise.stages import finetune
@@ -26,15 +25,9 @@ from layerwise.stages.inputs import StageInputs, Tensors
 from layerwise.stagespec import StageSpec
 
 
-def member_trial(best: TrialRecord, seed: int, member: str) -> Trial:
-    return Trial(
-        stage="seed-study",
-        round=0,
-        index=0,
-        arm=best.arm,
-        parent_rank=best.parent_rank,
-        seed=derive_seed(seed, "seed-study", member),
-        params=best.params,
+def member_trial(best: TrialRecord, seed: int, member: str) -> TrialRecord:
+    return TrialRecord.planned(
+        "seed-study", 0, 0, best.arm, best.parent_rank, derive_seed(seed, "seed-study", member), best.params
     )
 
 

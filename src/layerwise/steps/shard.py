@@ -107,13 +107,13 @@ def pack_key(trial, spec: StageSpec, inputs: StageInputs):
     module = KINDS[spec.kind]
     if spec.pack_size == 1:
         return None
-    if trial.carried and trial.carried.stopped:
+    if trial.continues and trial.state["stopped"]:
         return None
     try:
         key = module.pack_key(module.resolve(trial, inputs, spec), inputs)
     except Exception:  # it fails alone, where its record says why
         return None
-    return None if key is None else (key, trial.carried.epoch if trial.carried else 0)
+    return None if key is None else (key, trial.state["epoch"] if trial.continues else 0)
 
 
 def groups(trials: list, spec: StageSpec, inputs: StageInputs) -> list[list]:
@@ -190,7 +190,7 @@ def run_shard(
     claims = Claims(claims_folder(Path(records).parent / "claims", round_, spec, tracking, planned), shard)
     per_arm = [sum(trial.arm == arm for trial in planned) for arm in range(arm_count(spec))]
     print(f"{len(planned)} trials in {len(packs)} packs in the round, on {on}; per arm: {per_arm}", flush=True)
-    begun = {trial.trial_id for trial in planned if not trial.carried}  # a continued trial's run is its own
+    begun = {trial.trial_id for trial in planned if not trial.continues}  # a continued trial's run is its own
     log = TrialLog.of_shard(tracking, records, len(planned), spec.shards, begun)
     directory = Path(weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
