@@ -1,5 +1,6 @@
 """Small file helpers: results are written whole or not at all; nested JSON as dotted keys."""
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -16,6 +17,14 @@ def write_json(path: str, data) -> None:
 
 def read_json(path: str):
     return json.loads(Path(path).read_text())
+
+
+def check_fields(kind: type, values: dict, what: str) -> None:
+    """The keys of a dataclass's JSON form are its fields: one it does not know is an error, not a
+    silently ignored key."""
+    unknown = sorted(set(values) - {field.name for field in dataclasses.fields(kind)})
+    if unknown:
+        raise ValueError(f"{what} does not have {', '.join(unknown)}")
 
 
 def flatten(mapping: dict, prefix: str = "") -> dict:

@@ -5,9 +5,9 @@ strategy's proposal, search/trials.py), opened (RUNNING, what is known before it
 (`ended`: FINISHED or FAILED, with its results), PRUNED once halving has read the rungs. Its JSON form
 is written (`write_shard`) and read (`read_shards`) here only."""
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 
-from layerwise.files import read_json, write_json
+from layerwise.files import check_fields, read_json, write_json
 from layerwise.status import Status
 
 HALVING_FIELDS = ("rung", "budget", "state")  # only a trial of a halving stage has them
@@ -93,10 +93,7 @@ class TrialRecord:
 
     @classmethod
     def from_json(cls, values: dict) -> "TrialRecord":
-        known = {record_field.name for record_field in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"a trial record does not have {', '.join(unknown)}")
+        check_fields(cls, values, "a trial record")
         return cls(**{**values, "status": Status(values["status"]), "extended": tuple(values.get("extended", ()))})
 
 

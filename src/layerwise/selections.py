@@ -4,7 +4,7 @@ and the evaluation. One type, one JSON form (`write_selection`, `read_selection`
 
 from dataclasses import asdict, dataclass, field, fields
 
-from layerwise.files import read_json, write_json
+from layerwise.files import check_fields, read_json, write_json
 from layerwise.records import TrialRecord
 
 
@@ -106,10 +106,7 @@ class Selection:
 
     @classmethod
     def from_json(cls, values: dict) -> "Selection":
-        known = {spec.name for spec in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"a stage's selection does not have {', '.join(unknown)}")
+        check_fields(cls, values, "a stage's selection")
         typed = {
             "entries": tuple(Kept.from_json(entry) for entry in values.get("entries", [])),
             "ranking": lineage_of(values.get("ranking", [])),

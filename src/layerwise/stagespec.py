@@ -4,7 +4,9 @@ writes it to `<stage>/spec.json`, and the stage's jobs read it back (`read`): on
 and one default per field."""
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
+
+from layerwise.files import check_fields
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,7 @@ class StageSpec:
 
 def from_dict(values: dict) -> StageSpec:
     """A spec from its JSON form; a field it does not know is an error, not a silently ignored key."""
-    known = {spec_field.name for spec_field in fields(StageSpec)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"a stage spec does not have {', '.join(unknown)}")
+    check_fields(StageSpec, values, "a stage spec")
     return StageSpec(**values)
 
 
