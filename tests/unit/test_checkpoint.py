@@ -1,6 +1,9 @@
 """A long trial's training state saved each epoch: an attempt killed mid-training resumes from it to
 exactly the numbers of an uninterrupted one."""
 
+import hashlib
+import json
+
 import pytest
 import torch
 
@@ -64,6 +67,18 @@ def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path):
     with pytest.raises(Killed):
         attempt(Checkpoint(tmp_path / "trial.pt", "other-config", after_seconds=0), kill_at=4)
     result, _, seen = attempt(Checkpoint(tmp_path / "trial.pt", trial_key(PARAMS, 0, ""), after_seconds=0))
+    assert seen == list(range(1, EPOCHS + 1)) and result["history"] == expected["history"]
+
+
+def test_a_checkpoint_in_an_earlier_form_is_ignored_not_a_failure(tmp_path):
+    """A run taken up by a newer version: a kill checkpoint it left in the form of before the state held
+    the optimizer's state_dict (momentum buffers by name) is not this version's; the trial starts over."""
+    expected, _, _ = attempt()
+    key = trial_key(PARAMS, 0, "")
+    earlier = {"key": hashlib.sha256(json.dumps({"params": PARAMS, "seed": 0, "spec": ""}, sort_keys=True,
+               default=str).encode()).hexdigest()[:16], "epoch": 3, "velocities": {}, "weights": {}}  # fmt: skip
+    torch.save(earlier, tmp_path / "trial.pt")
+    result, _, seen = attempt(Checkpoint(tmp_path / "trial.pt", key, after_seconds=0))
     assert seen == list(range(1, EPOCHS + 1)) and result["history"] == expected["history"]
 
 

@@ -19,10 +19,13 @@ from pathlib import Path
 
 import torch
 
+STATE_FORM = 2  # the state holds the optimizer's and schedule's state_dicts (1: momentum buffers by name)
+
 
 def trial_key(params: dict, seed: int, spec: str) -> str:
-    """What a kill checkpoint belongs to: a trial's hyper-parameters, seed and stage spec (its JSON form)."""
-    text = json.dumps({"params": params, "seed": seed, "spec": spec}, sort_keys=True, default=str)
+    """What a kill checkpoint belongs to: a trial's hyper-parameters, seed and stage spec (its JSON form),
+    in this form of the state (one an earlier version left is not taken up)."""
+    text = json.dumps({"params": params, "seed": seed, "spec": spec, "form": STATE_FORM}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
