@@ -154,7 +154,7 @@ def main() -> None:
         layer1 = train_layer("layer1", args.layer1, first, folder, args.tiny)
         rows = score_stacks("layer1", layer1, None, first, folder, folder, args.tiny)
         best = min(rows, key=lambda row: row["fine_tuned"])
-        (folder / "parents.json").write_text(json.dumps({"entries": [{"trial_id": "best", "stack": best["stack"]}]}))
+        write_selection(str(folder / "parents.json"), Selection("layer1", entries=(Kept(0, "best", best["stack"]),)))
         second = StageInputs(str(folder / "train.npz"), str(folder / "valid.npz"), str(folder / "parents.json"))
         layer2 = train_layer("layer2", args.layer2, second, folder, args.tiny)
         rows += score_stacks("layer2", layer2, best["stack"], first, folder, folder, args.tiny)
