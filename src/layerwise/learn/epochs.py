@@ -38,21 +38,6 @@ class Watch:
 UNWATCHED = Watch()  # a network trained outside a search's trial: a refit, a benchmark, a test
 
 
-def record_epoch(history: dict, epoch: int, train_loss: float, scores: dict, listener) -> None:
-    """Appends an epoch's training loss and validation scores to `history` and tells the listener;
-    a score that is not finite is divergence."""
-    if not math.isfinite(train_loss):
-        raise Diverged(f"training loss became {train_loss}")
-    for name, value in scores.items():
-        if not math.isfinite(value):
-            raise Diverged(f"validation {name} became {value}")
-    history["train_loss"].append(train_loss)
-    for name, value in scores.items():
-        history.setdefault(name, []).append(value)
-    if listener is not None:
-        listener(epoch, {"train_loss": train_loss, **scores})
-
-
 # Fine-tuning keeps the epoch of lowest validation error, and of those the one of lowest loss: on a
 # small validation set the error is coarse (one example is 1/n) and many epochs tie.
 CLASSIFIER_STOP_ON = ("valid_error", "valid_loss")
@@ -107,8 +92,17 @@ class Trainee:
         return rate * factor, bias_rate * factor
 
     def end_of_epoch(self, epoch: int, train_loss: float, scores: dict, snapshot) -> bool:
-        """Records the epoch (`snapshot()`: the trial's weights now); True: its training is done."""
-        record_epoch(self.history, epoch, train_loss, scores, self.watch.listener)
+        """Records the epoch and tells the listener (`snapshot()`: the trial's weights now; the training
+        loss is finite, run_epochs checked it); a validation score that is not finite is divergence.
+        True: its training is done."""
+        for name, value in scores.items():
+            if not math.isfinite(value):
+                raise Diverged(f"validation {name} became {value}")
+        self.history["train_loss"].append(train_loss)
+        for name, value in scores.items():
+            self.history.setdefault(name, []).append(value)
+        if self.watch.listener is not None:
+            self.watch.listener(epoch, {"train_loss": train_loss, **scores})
         self.stopped = self.stopping.update(epoch, scores, snapshot)
         return self.stopped or epoch >= self.epochs
 
